@@ -1,0 +1,142 @@
+/**
+ * The composition root: the only place that wires concrete parts together.
+ * Upstreams report through events; this file routes them to the catalog and
+ * to the downstream sessions.
+ */
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Catalog } from './catalog/catalog.js';
+import type { LoadedConfig } from './config/schema.js';
+import { createHttpFront, type HttpFront } from './downstream/http.js';
+import { Hub } from './downstream/hub.js';
+import type { Logger } from './observability/log.js';
+import { buildPipeline } from './pipeline/index.js';
+import { Upstream } from './upstream/upstream.js';
+
+export const VERSION = '0.1.0';
+
+export interface Gateway {
+  readonly config: LoadedConfig;
+  readonly upstreams: readonly Upstream[];
+  readonly catalog: Catalog;
+  readonly hub: Hub;
+  /** Starts every enabled upstream (connections continue in the background). */
+  start(): void;
+  /** Resolves once every enabled upstream is ready or has failed once, or the time is up. */
+  settled(timeoutMs: number): Promise<void>;
+  /** Serves HTTP; resolves with the base URL. */
+  listen(host?: string, port?: number): Promise<{ url: string; port: number }>;
+  readiness(): { ready: boolean; body: unknown };
+  /** Stops accepting, closes sessions, stops every upstream and its children. */
+  stop(): Promise<void>;
+}
+
+export function createGateway(config: LoadedConfig, log: Logger): Gateway {
+  const { gateway: settings } = config;
+  const upstreams = config.servers.map((server) => new Upstream(server, log.child({ server: server.name })));
+  const catalog = new Catalog(upstreams, settings.separator);
+  const pipeline = buildPipeline({ catalog, log });
+  const hub = new Hub({ catalog, pipeline, upstreams, log, serverInfo: { name: 'switchboard', version: VERSION } });
+  let http: { front: HttpFront; server: HttpServer } | undefined;
+  let stopped = false;
+
+  for (const upstream of upstreams) {
+    upstream.on('lists', (kinds) => {
+      catalog.rebuild();
+      reportConflicts(catalog, log);
+      hub.listsChanged(kinds);
+    });
+    upstream.on('state', (state, error) => {
+      if (state === 'ready') {
+        log.info('upstream ready', { server: upstream.name, wire: upstream.wire, tools: upstream.lists.tools.length });
+        void hub.resubscribe(upstream);
+      } else if (state === 'down' && error !== 'stopped') {
+        log.warn('upstream down', { server: upstream.name, error });
+      }
+    });
+    upstream.on('notification', (notification, origins) => hub.upstreamNotification(upstream, notification, origins));
+  }
+
+  const readiness = () => {
+    const enabled = upstreams.filter((u) => u.state !== 'disabled');
+    const counts = catalog.counts();
+    return {
+      ready: !stopped,
+      body: {
+        status: stopped ? 'stopping' : 'ready',
+        upstreams: Object.fromEntries(
+          upstreams.map((u) => [
+            u.name,
+            { state: u.state, transport: u.config.spec.type, wire: u.wire, restarts: u.restarts, error: u.state === 'ready' ? undefined : u.lastError, ...counts[u.name] },
+          ]),
+        ),
+        skipped: config.skipped,
+        ready: enabled.filter((u) => u.state === 'ready').length,
+        total: enabled.length,
+        sessions: hub.sessions.countBy(),
+        conflicts: catalog.conflicts,
+      },
+    };
+  };
+
+  return {
+    config,
+    upstreams,
+    catalog,
+    hub,
+    readiness,
+    start() {
+      hub.sessions.startSweeper(settings.sessionIdleMs);
+      for (const upstream of upstreams) upstream.start();
+    },
+    settled: (timeoutMs) => settledUpstreams(upstreams, timeoutMs),
+    async listen(host = settings.listen.host, port = settings.listen.port) {
+      const front = createHttpFront({ hub, settings, log, readiness });
+      const server = createServer(front.app);
+      server.keepAliveTimeout = 65_000;
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => resolve());
+      });
+      http = { front, server };
+      const address = server.address() as AddressInfo;
+      const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      return { url: `http://${shownHost}:${address.port}`, port: address.port };
+    },
+    async stop() {
+      stopped = true;
+      if (http) {
+        http.server.close();
+        await http.front.close();
+      }
+      await hub.close();
+      await Promise.allSettled(upstreams.map((u) => u.stop()));
+      http?.server.closeAllConnections();
+    },
+  };
+}
+
+function settledUpstreams(upstreams: readonly Upstream[], timeoutMs: number): Promise<void> {
+  const pending = upstreams.filter((u) => u.state === 'connecting' || (u.state === 'down' && u.lastError === undefined));
+  if (pending.length === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, timeoutMs);
+    timer.unref();
+    const onState = () => {
+      if (pending.every((u) => u.state === 'ready' || (u.state === 'down' && u.lastError !== undefined) || u.state === 'disabled')) done();
+    };
+    for (const u of pending) u.on('state', onState);
+    function done() {
+      clearTimeout(timer);
+      for (const u of pending) u.off('state', onState);
+      resolve();
+    }
+  });
+}
+
+function reportConflicts(catalog: Catalog, log: Logger): void {
+  for (const c of catalog.conflicts) {
+    if (c.reason === 'collision') log.warn('name collision: first server in config order wins', { kind: c.kind, name: c.name, exposedFrom: c.winner, hiddenFrom: c.hidden });
+    else log.warn('name not exposed: not a valid MCP tool name', { kind: c.kind, name: c.name, server: c.hidden[0] });
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * argv → serve | validate | catalog | bridge, and exit codes. Everything the
+ * user reads goes to stderr, except the output of `catalog`, so that in
+ * `--stdio` mode stdout carries nothing but protocol.
+ */
+import { createGateway, type Gateway } from './app.js';
+import type { LoadedConfig, LogLevel } from './config/schema.js';
+import { findConfigFile, loadConfigFile, parseConfig } from './config/load.js';
+import { serveOverStdio } from './downstream/stdio.js';
+import { ConfigError } from './errors.js';
+import { createLogger, type Logger } from './observability/log.js';
+import { parseArgs, type ParsedArgs } from './cli-args.js';
+
+const USAGE = `Usage:
+  switchboard [serve] [--config F] [--stdio] [--host H] [--port P] [--log-level L]
+  switchboard validate [--config F]
+  switchboard catalog  [--config F] [--json]
+  switchboard bridge [--host H] [--port P] [--log-level L] -- <command> [args…]
+
+Config lookup: --config, then $SWITCHBOARD_CONFIG, then ./switchboard.json, ./switchboard.yaml, ./.mcp.json`;
+
+const SETTLE_MS = 15_000;
+
+export async function main(argv: string[]): Promise<number> {
+  let args: ParsedArgs;
+  try {
+    args = parseArgs(argv);
+  } catch (err) {
+    process.stderr.write(`switchboard: ${(err as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (args.flags.help) {
+    process.stderr.write(`${USAGE}\n`);
+    return 0;
+  }
+  try {
+    switch (args.command) {
+      case 'serve':
+        return await serve(loadFromArgs(args), args);
+      case 'validate':
+        return validate(args);
+      case 'catalog':
+        return await catalog(args);
+      case 'bridge':
+        return await serve(bridgeConfig(args), args);
+      default:
+        process.stderr.write(`switchboard: unknown command '${args.command}'\n\n${USAGE}\n`);
+        return 2;
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`switchboard: invalid configuration\n${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+function loadFromArgs(args: ParsedArgs): LoadedConfig {
+  const file = findConfigFile({ cwd: process.cwd(), env: process.env, explicit: args.flags.config });
+  if (!file) {
+    throw new ConfigError([
+      {
+        file: process.cwd(),
+        path: '',
+        message: 'no configuration file found',
+        fix: 'pass --config FILE, set SWITCHBOARD_CONFIG, or create ./switchboard.json or ./.mcp.json',
+      },
+    ]);
+  }
+  return loadConfigFile(file, process.env);
+}
+
+function loggerFor(config: LoadedConfig, args: ParsedArgs): Logger {
+  const level = (args.flags['log-level'] as LogLevel | undefined) ?? config.gateway.logLevel;
+  return createLogger({ level, pretty: process.stderr.isTTY === true });
+}
+
+async function serve(config: LoadedConfig, args: ParsedArgs): Promise<number> {
+  const log = loggerFor(config, args);
+  for (const warning of config.warnings) log.warn(warning);
+  for (const skipped of config.skipped) log.warn('server not configured, skipped', { server: skipped.name, reason: skipped.reason });
+  const gateway = createGateway(config, log);
+  gateway.start();
+  const shutdown = onceShutdown(gateway, log);
+  if (args.flags.stdio) {
+    const front = serveOverStdio(gateway.hub);
+    await Promise.race([front.closed, shutdown.requested]);
+    await front.close();
+    await shutdown.run();
+    return 0;
+  }
+  const host = args.flags.host ?? config.gateway.listen.host;
+  const port = args.flags.port !== undefined ? Number(args.flags.port) : config.gateway.listen.port;
+  const { url } = await gateway.listen(host, port);
+  log.info(`Switchboard listening on ${url}${config.gateway.path}`, { config: config.file });
+  await gateway.settled(SETTLE_MS);
+  for (const u of gateway.upstreams) {
+    log.info(`upstream ${u.name}: ${u.state}`, { tools: u.lists.tools.length, error: u.state === 'ready' ? undefined : u.lastError });
+  }
+  await shutdown.requested;
+  await shutdown.run();
+  return 0;
+}
+
+function validate(args: ParsedArgs): number {
+  const config = loadFromArgs(args);
+  const enabled = config.servers.filter((s) => s.enabled);
+  process.stderr.write(`${config.file}: valid (${enabled.length} server(s) enabled, ${config.skipped.length} skipped)\n`);
+  for (const warning of config.warnings) process.stderr.write(`warning: ${warning}\n`);
+  return 0;
+}
+
+async function catalog(args: ParsedArgs): Promise<number> {
+  const config = loadFromArgs(args);
+  const log = createLogger({ level: (args.flags['log-level'] as LogLevel | undefined) ?? 'error', pretty: true });
+  const gateway = createGateway(config, log);
+  gateway.start();
+  await gateway.settled(SETTLE_MS);
+  const entries = gateway.catalog.entries();
+  const states = Object.fromEntries(gateway.upstreams.map((u) => [u.name, { state: u.state, error: u.lastError }]));
+  await gateway.stop();
+  if (args.flags.json) {
+    process.stdout.write(`${JSON.stringify({ upstreams: states, items: entries }, null, 2)}\n`);
+  } else {
+    const rows = entries.map((e) => [e.kind, e.server, e.exposed, e.original, e.readOnly ? 'yes' : '']);
+    process.stdout.write(table(['KIND', 'SERVER', 'EXPOSED', 'ORIGINAL', 'READ-ONLY'], rows));
+    for (const [name, s] of Object.entries(states)) if (s.state !== 'ready') process.stderr.write(`${name}: ${s.state}${s.error ? ` (${s.error})` : ''}\n`);
+  }
+  return 0;
+}
+
+/** `switchboard bridge -- cmd args…`: one stdio server, names unchanged, no config file. */
+function bridgeConfig(args: ParsedArgs): LoadedConfig {
+  const [command, ...rest] = args.rest;
+  if (!command) throw new ConfigError([{ file: '<bridge>', path: '', message: 'no command to bridge', fix: 'switchboard bridge -- <command> [args…]' }]);
+  return parseConfig(
+    { mcpServers: { bridge: { command, args: rest } }, gateway: { servers: { bridge: { prefix: '' } } } },
+    '<bridge>',
+    process.env,
+  );
+}
+
+function onceShutdown(gateway: Gateway, log: Logger): { requested: Promise<void>; run(): Promise<void> } {
+  let request!: () => void;
+  const requested = new Promise<void>((resolve) => (request = resolve));
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      log.info('shutting down', { signal });
+      request();
+      // A second signal means now.
+      process.once(signal, () => process.exit(130));
+    });
+  }
+  let running: Promise<void> | undefined;
+  return {
+    requested,
+    run: () => (running ??= gateway.stop()),
+  };
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n') + '\n';
+}

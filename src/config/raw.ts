@@ -1,0 +1,147 @@
+/**
+ * From text to the raw, substituted value that the schema validates: strict
+ * JSON (a syntax error names line and column) or YAML, then `${VAR}`
+ * substitution. Syntax failures are `ConfigError`s for the whole file.
+ */
+import YAML from 'yaml';
+import { ConfigError } from '../errors.js';
+
+type Env = Record<string, string | undefined>;
+export type Report = (segs: readonly PropertyKey[], message: string, fix: string) => void;
+
+export function parseYamlText(text: string, file: string): unknown {
+  const fail = (message: string) => ({ file, path: '', message, fix: 'fix the YAML syntax' });
+  const doc = YAML.parseDocument(text);
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      doc.errors.map((e) => {
+        const pos = e.linePos?.[0];
+        const what = (e.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
+        return fail(`YAML syntax error${pos ? ` at line ${pos.line}, column ${pos.col}` : ''}: ${what}`);
+      }),
+    );
+  }
+  try {
+    return doc.toJS();
+  } catch (err) {
+    throw new ConfigError([fail(`YAML error: ${(err as Error).message}`)]);
+  }
+}
+
+export function parseJsonText(text: string, file: string): unknown {
+  const body = text.replace(/^\uFEFF/, '');
+  try {
+    return JSON.parse(body);
+  } catch (err) {
+    const offset = jsonErrorOffset(body);
+    const before = body.slice(0, offset).split('\n');
+    const line = before.length;
+    const column = (before[before.length - 1] ?? '').length + 1;
+    // V8 may quote a snippet of the file: leave it out (it could hold a secret).
+    const detail = (err as Error).message.replace(/( in JSON at position \d+|, ".*" is not valid JSON).*$/s, '');
+    throw new ConfigError([
+      {
+        file,
+        path: '',
+        message: `JSON syntax error at line ${line}, column ${column}: ${detail}`,
+        fix: 'fix the JSON syntax (JSON allows no comments and no trailing commas; use .yaml for those)',
+      },
+    ]);
+  }
+}
+
+/** Offset of the first JSON syntax error (V8's messages do not always carry one). */
+function jsonErrorOffset(s: string): number {
+  let i = 0;
+  const fail = (): never => {
+    throw i;
+  };
+  const ws = () => {
+    while (i < s.length && ' \t\n\r'.includes(s[i]!)) i++;
+  };
+  const str = () => {
+    for (i++; ; ) {
+      const c = s[i];
+      if (c === undefined || c < ' ') fail();
+      i++;
+      if (c === '"') return;
+      if (c === '\\') {
+        if (s[i] === 'u' && /^[0-9a-fA-F]{4}$/.test(s.slice(i + 1, i + 5))) i += 5;
+        else if ('"\\/bfnrt'.includes(s[i] ?? 'x')) i++;
+        else fail();
+      }
+    }
+  };
+  const NUM = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+  const value = (): void => {
+    ws();
+    const c = s[i];
+    if (c === '{' || c === '[') {
+      const close = c === '{' ? '}' : ']';
+      i++;
+      ws();
+      if (s[i] === close) return void i++;
+      for (;;) {
+        if (c === '{') {
+          ws();
+          if (s[i] !== '"') fail();
+          str();
+          ws();
+          if (s[i] !== ':') fail();
+          i++;
+        }
+        value();
+        ws();
+        if (s[i] === close) return void i++;
+        if (s[i] !== ',') fail();
+        i++;
+      }
+    }
+    if (c === '"') return str();
+    for (const word of ['true', 'false', 'null']) if (s.startsWith(word, i)) return void (i += word.length);
+    NUM.lastIndex = i;
+    if (!NUM.test(s)) fail();
+    i = NUM.lastIndex;
+  };
+  try {
+    value();
+    ws();
+    return i < s.length ? i : s.length;
+  } catch (at) {
+    if (typeof at === 'number') return at;
+    throw at;
+  }
+}
+
+/**
+ * Expands `${VAR}`, `${VAR:-default}` (the default also when VAR is empty) and
+ * VS Code's `${env:VAR}` in every string value (not in keys); `$${` is a
+ * literal `${`. A value with a missing variable is reported and left as is.
+ */
+export function substituteEnv(value: unknown, env: Env, report: Report, segs: PropertyKey[] = []): unknown {
+  if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, env, report, [...segs, i]));
+  if (typeof value === 'object' && value !== null) {
+    // fromEntries keeps a "__proto__" key an ordinary property.
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteEnv(v, env, report, [...segs, k])]));
+  }
+  if (typeof value !== 'string' || !value.includes('${')) return value;
+  let failed = false;
+  const result = value.replace(/\$\$\{|\$\{([^}]*)(\}?)/g, (match, body: string | undefined, close: string) => {
+    if (match === '$${') return '${';
+    const ref = /^(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$/s.exec(body ?? '');
+    if (!close || !ref) {
+      failed = true;
+      const fix = 'write ${NAME} or ${NAME:-default}; $${ is a literal "${"';
+      report(segs, `malformed variable reference "${match}"`, fix);
+      return match;
+    }
+    const [, name = '', fallback] = ref;
+    const set = env[name];
+    if (fallback !== undefined) return set ? set : fallback;
+    if (set !== undefined) return set;
+    failed = true;
+    report(segs, `environment variable ${name} is not set`, `set ${name} or write \${${name}:-default}`);
+    return match;
+  });
+  return failed ? value : result;
+}

@@ -1,0 +1,310 @@
+/**
+ * The configuration file's schema: the single source of truth. The JSON
+ * Schema in `schema/switchboard.schema.json` is generated from it
+ * (`npm run schema`); `load.ts` turns a parsed file into a `LoadedConfig`.
+ *
+ * The file is a valid `.mcp.json` / `claude_desktop_config.json`: server
+ * entries tolerate keys other clients put there, `gateway` does not (typos
+ * there must be caught).
+ */
+import { z } from 'zod';
+
+/** Server names and prefixes; also checked against the separator at load. */
+export const SERVER_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
+/** Characters a separator may use: those of an exposed tool name. */
+export const SEPARATOR_PATTERN = /^[A-Za-z0-9_.-]+$/;
+/** `type` values meaning Streamable HTTP. */
+export const HTTP_TYPE_ALIASES = ['http', 'streamable-http', 'streamableHttp'] as const;
+export const REMOTE_TYPES = [...HTTP_TYPE_ALIASES, 'sse'] as const;
+
+const NAME_RULE = 'letters, digits, "_" and "-", starting with a letter or digit';
+const StringMap = z.record(z.string(), z.string());
+
+const ServerName = z.string().regex(SERVER_NAME_PATTERN, { error: `a server name may contain only ${NAME_RULE}` });
+
+export const StdioEntrySchema = z
+  .looseObject({
+    type: z.literal('stdio').optional(),
+    command: z.string().min(1).describe('Executable to run, e.g. "node".'),
+    args: z.array(z.string()).default([]),
+    env: StringMap.default({}).describe('Extra environment for the child; ${VAR} references allowed.'),
+    cwd: z.string().optional().describe('Working directory, relative to the config file.'),
+  })
+  .describe('A stdio server: a child process speaking MCP on stdin/stdout.');
+
+export const RemoteEntrySchema = z
+  .looseObject({
+    type: z.enum(REMOTE_TYPES).optional().describe('"http" (Streamable HTTP, the default when "url" is set) or "sse".'),
+    url: z
+      .string()
+      .describe('Endpoint URL. Empty means "not configured": the server is listed, skipped and warned about.'),
+    headers: StringMap.default({}).describe('Sent with every request; use ${VAR} for secrets.'),
+    oauth: z
+      .strictObject({
+        clientId: z.string().min(1),
+        callbackPort: z.int().min(1).max(65535),
+      })
+      .optional()
+      .describe('Upstream OAuth client (see `switchboard login <server>`).'),
+  })
+  .describe('A remote server over Streamable HTTP or legacy HTTP+SSE.');
+
+export const ServerEntrySchema = z.union([StdioEntrySchema, RemoteEntrySchema]);
+export const ServersSchema = z.record(ServerName, ServerEntrySchema);
+
+const PositiveMs = z.int().positive();
+const StringList = z.array(z.string()).default([]);
+
+export const ServerSettingsSchema = z.strictObject({
+  prefix: z
+    .string()
+    .regex(/^$|^[A-Za-z0-9][A-Za-z0-9_-]*$/, { error: `a prefix may contain only ${NAME_RULE}, or be ""` })
+    .optional()
+    .describe('Prefix of this server\'s tool and prompt names (default: the server name; "" mounts unrenamed).'),
+  timeoutMs: PositiveMs.optional().describe('Request timeout (default: gateway.requestTimeoutMs).'),
+  enabled: z.boolean().default(true),
+  isolation: z
+    .enum(['shared', 'session'])
+    .default('shared')
+    .describe('stdio only: "shared" (one child for all sessions) or "session" (one child per session).'),
+  maxProcesses: z.int().positive().default(50).describe('Bound on children with isolation "session".'),
+  trustAnnotations: z.boolean().optional().describe('Trust this server\'s tool annotations (e.g. readOnlyHint).'),
+});
+
+const PrincipalSchema = z.strictObject({
+  id: z.string().min(1),
+  scopes: StringList,
+  groups: StringList,
+});
+
+export const AuthSchema = z.looseObject({
+  required: z.boolean().optional(),
+  apiKeys: z
+    .array(
+      z.looseObject({
+        id: z.string().min(1),
+        sha256: z.string().min(1).describe('Output of `switchboard hash-key`.'),
+        scopes: StringList,
+        groups: StringList,
+      }),
+    )
+    .default([]),
+  jwt: z
+    .looseObject({
+      issuer: z.string().min(1),
+      audience: z.union([z.string(), z.array(z.string())]).optional(),
+      jwksUri: z.string().optional(),
+    })
+    .optional(),
+});
+
+export const GatewaySchema = z
+  .strictObject({
+    listen: z
+      .strictObject({
+        host: z.string().min(1).default('127.0.0.1'),
+        port: z.int().min(0).max(65535).default(8080),
+      })
+      .prefault({}),
+    path: z.string().regex(/^\//, { error: 'must start with "/"' }).default('/mcp'),
+    separator: z
+      .string()
+      .regex(SEPARATOR_PATTERN, { error: 'a separator must be non-empty, of letters, digits, "_", "." or "-"' })
+      .default('__')
+      .describe('Between prefix and tool/prompt name: <server><separator><tool>.'),
+    allowedOrigins: StringList.describe('Origins allowed besides same-host.'),
+    allowedHosts: StringList.describe('Host header values allowed besides the listen address.'),
+    maxBodyBytes: z.int().positive().default(4194304),
+    sessionIdleMs: PositiveMs.default(1800000),
+    requestTimeoutMs: PositiveMs.default(60000),
+    maxRequestTimeoutMs: PositiveMs.default(600000).describe('Hard cap even when progress resets the timeout.'),
+    drainMs: z.int().min(0).default(10000),
+    servers: z
+      .record(z.string(), ServerSettingsSchema)
+      .default({})
+      .describe('Per-server settings, keyed by mcpServers name.'),
+    policies: z.string().min(1).default('./policies').describe('Policy directory, relative to the config file.'),
+    defaultEffect: z.enum(['allow', 'deny']).default('allow'),
+    auth: AuthSchema.prefault({}),
+    stdioPrincipal: PrincipalSchema.prefault({ id: 'local' }),
+    metrics: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
+    audit: z
+      .strictObject({
+        file: z.string().min(1).default('-').describe('"-" for stderr, else a path relative to the config file.'),
+        includeArgs: z.boolean().default(false),
+      })
+      .prefault({}),
+    profiles: z.record(z.string(), z.unknown()).default({}),
+    logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  })
+  .describe('Switchboard\'s own settings; ignored by other MCP clients.');
+
+/** The whole file. */
+export const ConfigFileSchema = z
+  .looseObject({
+    mcpServers: ServersSchema.optional().describe('MCP servers, as in .mcp.json / claude_desktop_config.json.'),
+    servers: ServersSchema.optional().describe('VS Code\'s name for "mcpServers" (use one of the two).'),
+    gateway: GatewaySchema.optional(),
+  })
+  .describe('Switchboard configuration: an .mcp.json file plus an optional "gateway" key.');
+
+/** The JSON Schema for editors, exactly as committed in `schema/switchboard.schema.json`. */
+export function configJsonSchema(): Record<string, unknown> {
+  const { $schema, ...rest } = z.toJSONSchema(ConfigFileSchema, { io: 'input', target: 'draft-2020-12' });
+  return { $schema, title: 'Switchboard configuration', ...rest };
+}
+
+/** The parts of zod's internal definitions that knownKeysAt walks. */
+type Def = {
+  type: string;
+  innerType?: Node;
+  in?: Node;
+  shape?: Record<string, Node>;
+  valueType?: Node;
+  element?: Node;
+  options?: Node[];
+};
+type Node = { _zod: { def: Def } };
+const root = ConfigFileSchema as unknown as Node;
+
+/** Keys the schema knows for the object at `segs` (for "did you mean" fixes). */
+export function knownKeysAt(segs: readonly PropertyKey[], node: Node = root): string[] | undefined {
+  const def = node._zod.def;
+  const inner = def.innerType ?? def.in;
+  if (inner) return knownKeysAt(segs, inner);
+  if (def.type === 'union') {
+    for (const option of def.options ?? []) {
+      const keys = knownKeysAt(segs, option);
+      if (keys) return keys;
+    }
+    return undefined;
+  }
+  const [head, ...rest] = segs;
+  if (head === undefined) return def.shape ? Object.keys(def.shape) : undefined;
+  const next = def.shape?.[String(head)] ?? def.valueType ?? def.element;
+  return next ? knownKeysAt(rest, next) : undefined;
+}
+
+/** The candidate closest to `word` (edit distance), if close enough to be a likely typo. */
+export function closestKey(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
+  for (const c of candidates) {
+    const d = c.toLowerCase() === word.toLowerCase() ? 0 : editDistance(word, c);
+    if (d < bestDistance) [best, bestDistance] = [c, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    row = next;
+  }
+  return row[b.length]!;
+}
+
+export type ConfigFile = z.input<typeof ConfigFileSchema>;
+export type ParsedConfigFile = z.output<typeof ConfigFileSchema>;
+export type ServerEntry = z.output<typeof ServerEntrySchema>;
+export type StdioEntry = z.output<typeof StdioEntrySchema>;
+export type RemoteEntry = z.output<typeof RemoteEntrySchema>;
+export type ServerSettings = z.output<typeof ServerSettingsSchema>;
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export type StdioServerSpec = {
+  type: 'stdio';
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  /** Absolute. */
+  cwd?: string;
+};
+
+export type HttpServerSpec = {
+  type: 'http' | 'sse';
+  url: string;
+  headers: Record<string, string>;
+  oauth?: { clientId: string; callbackPort: number };
+};
+
+export type ServerSpec = StdioServerSpec | HttpServerSpec;
+
+export interface ServerConfig {
+  name: string;
+  spec: ServerSpec;
+  /** Effective: settings.prefix ?? name. */
+  prefix: string;
+  /** settings.timeoutMs ?? gateway.requestTimeoutMs. */
+  timeoutMs: number;
+  enabled: boolean;
+  isolation: 'shared' | 'session';
+  maxProcesses: number;
+  trustAnnotations: boolean;
+}
+
+export interface PrincipalSpec {
+  id: string;
+  scopes: string[];
+  groups: string[];
+}
+
+export interface ApiKeySpec extends PrincipalSpec {
+  sha256: string;
+  [extra: string]: unknown;
+}
+
+export interface AuthSettings {
+  required?: boolean;
+  apiKeys: ApiKeySpec[];
+  jwt?: { issuer: string; audience?: string | string[]; jwksUri?: string; [extra: string]: unknown };
+  [extra: string]: unknown;
+}
+
+export interface GatewaySettings {
+  listen: { host: string; port: number };
+  path: string;
+  separator: string;
+  allowedOrigins: string[];
+  allowedHosts: string[];
+  maxBodyBytes: number;
+  sessionIdleMs: number;
+  requestTimeoutMs: number;
+  maxRequestTimeoutMs: number;
+  drainMs: number;
+  /** Absolute. */
+  policies: string;
+  defaultEffect: 'allow' | 'deny';
+  auth: AuthSettings;
+  stdioPrincipal: PrincipalSpec;
+  metrics: { enabled: boolean };
+  /** "-" (stderr) or an absolute path. */
+  audit: { file: string; includeArgs: boolean };
+  profiles: Record<string, unknown>;
+  logLevel: LogLevel;
+}
+
+export interface SkippedServer {
+  name: string;
+  reason: string;
+}
+
+export interface LoadedConfig {
+  /** Absolute path, or '<inline>'. */
+  file: string;
+  /** Enabled and disabled, in file order; skipped ones are not here. */
+  servers: ServerConfig[];
+  skipped: SkippedServer[];
+  gateway: GatewaySettings;
+  warnings: string[];
+}
+
+// Compile-time guard: the schema's output fits the public settings type.
+type ParsedGateway = Omit<z.output<typeof GatewaySchema>, 'servers'>;
+const _gatewayFits = (g: ParsedGateway): GatewaySettings => g;
+void _gatewayFits;

@@ -1,0 +1,170 @@
+/**
+ * The downstream side's shared state: live sessions, subscriptions, and the
+ * fan-out of upstream events to them. List changes are coalesced so a burst
+ * of upstream notifications becomes one notification per kind per session.
+ */
+import type { LoggingLevel, Notification, Server } from '@modelcontextprotocol/server';
+import type { ServerNotifier } from '@modelcontextprotocol/server';
+import type { Catalog } from '../catalog/catalog.js';
+import { exposeUri } from '../catalog/names.js';
+import type { Logger } from '../observability/log.js';
+import type { Pipeline, SessionInfo } from '../pipeline/index.js';
+import type { CallOrigin, ListKind, Upstream } from '../upstream/upstream.js';
+import { createSessionServer, type SessionServerDeps, type SessionState } from './server.js';
+import { SessionRegistry, SubscriptionRegistry, type Session } from './sessions.js';
+
+const LEVELS: LoggingLevel[] = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
+const LIST_CHANGED_DEBOUNCE_MS = 25;
+
+export interface HubOptions {
+  catalog: Catalog;
+  pipeline: Pipeline;
+  upstreams: readonly Upstream[];
+  log: Logger;
+  serverInfo: { name: string; version: string };
+}
+
+export class Hub {
+  readonly sessions: SessionRegistry;
+  readonly subscriptions = new SubscriptionRegistry();
+  private readonly serverDeps: SessionServerDeps;
+  private readonly modernNotifiers = new Set<ServerNotifier>();
+  private pendingKinds = new Set<'tools' | 'prompts' | 'resources'>();
+  private flushTimer?: NodeJS.Timeout;
+
+  constructor(private readonly options: HubOptions) {
+    this.sessions = new SessionRegistry((s) => this.onSessionRemoved(s));
+    this.serverDeps = {
+      catalog: options.catalog,
+      pipeline: options.pipeline,
+      upstreams: options.upstreams,
+      subscriptions: this.subscriptions,
+      log: options.log,
+      serverInfo: options.serverInfo,
+      instructions: () => this.instructions(),
+    };
+  }
+
+  /** A fresh SDK server for one session (or one stateless request). */
+  createServer(state: SessionState): Server {
+    return createSessionServer(this.serverDeps, state);
+  }
+
+  /** Registers a sessionful client; `close` must tear down its transport. */
+  register(info: SessionInfo, server: Server, state: SessionState, close: () => Promise<void>): Session {
+    let closing: Promise<void> | undefined;
+    const session: Session = {
+      info,
+      server,
+      get logLevel() {
+        return state.logLevel;
+      },
+      lastActive: Date.now(),
+      close: () => (closing ??= (async () => {
+        this.sessions.remove(info.id);
+        await close().catch(() => {});
+        await server.close().catch(() => {});
+      })()),
+    };
+    this.sessions.add(session);
+    return session;
+  }
+
+  /** The stateless (2026-07-28) handler's notifier, for list changes and resource updates. */
+  addModernNotifier(notifier: ServerNotifier): void {
+    this.modernNotifiers.add(notifier);
+  }
+
+  /** Called when upstream lists or states change and the catalog was rebuilt. */
+  listsChanged(kinds: ListKind[]): void {
+    for (const kind of kinds) this.pendingKinds.add(kind === 'resourceTemplates' ? 'resources' : kind);
+    if (this.flushTimer) return;
+    this.flushTimer = setTimeout(() => this.flushListChanged(), LIST_CHANGED_DEBOUNCE_MS);
+  }
+
+  /** Routes an upstream's unsolicited notification to the sessions it concerns, and no others. */
+  upstreamNotification(upstream: Upstream, notification: Notification, origins: CallOrigin[]): void {
+    const params = (notification.params ?? {}) as Record<string, unknown>;
+    switch (notification.method) {
+      case 'notifications/resources/updated':
+        return this.resourceUpdated(upstream, String(params.uri ?? ''), params);
+      case 'notifications/message':
+        return this.logMessage(upstream, params, origins);
+      default: {
+        // Other related notifications (elicitation/complete, …) go to the
+        // one session in flight, or nowhere: never to a stranger.
+        const sessions = new Set(origins.map((o) => o.sessionId));
+        if (sessions.size === 1) void origins[0]!.notify(notification).catch(() => {});
+        else this.options.log.debug('unattributable upstream notification dropped', { server: upstream.name, method: notification.method });
+      }
+    }
+  }
+
+  /** Subscriptions an upstream lost when it restarted are renewed. */
+  async resubscribe(upstream: Upstream): Promise<void> {
+    for (const uri of this.subscriptions.resourcesOf(upstream.name)) {
+      await upstream.request('resources/subscribe', { uri }).catch((err: unknown) =>
+        this.options.log.warn('resubscribe failed', { server: upstream.name, uri, error: String(err) }),
+      );
+    }
+  }
+
+  async close(): Promise<void> {
+    clearTimeout(this.flushTimer);
+    await this.sessions.closeAll();
+  }
+
+  private instructions(): string | undefined {
+    const parts = this.options.upstreams
+      .filter((u) => u.state === 'ready' && u.instructions)
+      .map((u) => `## ${u.name}\n${u.instructions}`);
+    return parts.length > 0 ? parts.join('\n\n') : undefined;
+  }
+
+  private flushListChanged(): void {
+    this.flushTimer = undefined;
+    const kinds = [...this.pendingKinds];
+    this.pendingKinds.clear();
+    for (const kind of kinds) {
+      const method = `notifications/${kind}/list_changed`;
+      for (const session of this.sessions.all()) void session.server.notification({ method }).catch(() => {});
+      for (const notifier of this.modernNotifiers) {
+        if (kind === 'tools') notifier.toolsChanged();
+        else if (kind === 'prompts') notifier.promptsChanged();
+        else notifier.resourcesChanged();
+      }
+    }
+  }
+
+  private resourceUpdated(upstream: Upstream, original: string, params: Record<string, unknown>): void {
+    const subscribed = this.subscriptions.subscribers(upstream.name, original);
+    const exposed = subscribed?.exposed ?? exposeUri(upstream.config.prefix, original);
+    for (const id of subscribed?.sessions ?? []) {
+      const session = this.sessions.get(id);
+      void session?.server.notification({ method: 'notifications/resources/updated', params: { ...params, uri: exposed } }).catch(() => {});
+    }
+    for (const notifier of this.modernNotifiers) notifier.resourceUpdated(exposed);
+  }
+
+  /** Log messages go to the one session in flight, tagged with the upstream's name, if its level allows. */
+  private logMessage(upstream: Upstream, params: Record<string, unknown>, origins: CallOrigin[]): void {
+    const sessions = new Set(origins.map((o) => o.sessionId));
+    if (sessions.size !== 1) {
+      this.options.log.debug('upstream log message not attributable to one session', { server: upstream.name });
+      return;
+    }
+    const origin = origins[0]!;
+    const level = this.sessions.get(origin.sessionId)?.logLevel;
+    if (level && LEVELS.indexOf(params.level as LoggingLevel) < LEVELS.indexOf(level)) return;
+    const logger = typeof params.logger === 'string' ? `${upstream.name}/${params.logger}` : upstream.name;
+    void origin.notify({ method: 'notifications/message', params: { ...params, logger } }).catch(() => {});
+  }
+
+  private onSessionRemoved(session: Session): void {
+    for (const dropped of this.subscriptions.dropSession(session.info.id)) {
+      if (!dropped.last) continue;
+      const upstream = this.options.upstreams.find((u) => u.name === dropped.server);
+      void upstream?.request('resources/unsubscribe', { uri: dropped.original }).catch(() => {});
+    }
+  }
+}

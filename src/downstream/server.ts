@@ -1,0 +1,202 @@
+/**
+ * One SDK `Server` per downstream session, answering from the merged catalog
+ * and handing every routed request to the pipeline. Requests are handled
+ * through the raw fallback handler so that params and results pass through
+ * verbatim: no schema on this path strips a field the gateway does not know.
+ */
+import {
+  ProtocolError,
+  Server,
+  type JSONRPCRequest,
+  type LoggingLevel,
+  type Result,
+  type ServerContext,
+} from '@modelcontextprotocol/server';
+import type { ClientCapabilities } from '@modelcontextprotocol/client';
+import { z } from 'zod';
+import type { Catalog } from '../catalog/catalog.js';
+import { paginate } from '../catalog/paginate.js';
+import { GatewayError } from '../errors.js';
+import type { Logger } from '../observability/log.js';
+import type { Pipeline, RoutedMethod, SessionInfo } from '../pipeline/index.js';
+import type { CallOrigin, Upstream } from '../upstream/upstream.js';
+import type { SubscriptionRegistry } from './sessions.js';
+
+const Loose = z.looseObject({});
+const SERVER_REQUEST_TIMEOUT_MS = 300_000;
+
+export interface SessionServerDeps {
+  catalog: Catalog;
+  pipeline: Pipeline;
+  upstreams: readonly Upstream[];
+  subscriptions: SubscriptionRegistry;
+  log: Logger;
+  /** Name and version the gateway presents to clients. */
+  serverInfo: { name: string; version: string };
+  instructions: () => string | undefined;
+}
+
+/** Mutable per-session state the server's handlers keep. */
+export interface SessionState {
+  info: SessionInfo;
+  logLevel?: LoggingLevel;
+}
+
+const ROUTED = new Set<string>([
+  'tools/call',
+  'prompts/get',
+  'resources/read',
+  'resources/subscribe',
+  'resources/unsubscribe',
+  'completion/complete',
+]);
+
+export function createSessionServer(deps: SessionServerDeps, state: SessionState): Server {
+  const server = new Server(deps.serverInfo, {
+    capabilities: {
+      tools: { listChanged: true },
+      prompts: { listChanged: true },
+      resources: { subscribe: true, listChanged: true },
+      completions: {},
+      logging: {},
+    },
+    instructions: deps.instructions(),
+  });
+
+  server.setRequestHandler('logging/setLevel', async (request) => {
+    state.logLevel = request.params.level;
+    await Promise.allSettled(
+      deps.upstreams
+        .filter((u) => u.state === 'ready' && u.capabilities.logging)
+        .map((u) => u.request('logging/setLevel', { level: request.params.level })),
+    );
+    return {};
+  });
+
+  server.fallbackRequestHandler = async (request, ctx) => {
+    try {
+      return await dispatch(deps, state, server, request, ctx);
+    } catch (err) {
+      throw toWireError(err);
+    }
+  };
+
+  server.fallbackNotificationHandler = async (notification) => {
+    // Roots belong to the client; every upstream that may ask for them hears it.
+    if (notification.method === 'notifications/roots/list_changed') {
+      await Promise.allSettled(deps.upstreams.map((u) => u.notify(notification)));
+    }
+  };
+  return server;
+}
+
+async function dispatch(
+  deps: SessionServerDeps,
+  state: SessionState,
+  server: Server,
+  request: JSONRPCRequest,
+  ctx: ServerContext,
+): Promise<Result> {
+  const params = (request.params ?? {}) as Record<string, unknown>;
+  const { catalog } = deps;
+  switch (request.method) {
+    case 'tools/list':
+      return listed('tools', paginate(catalog.listTools(), params.cursor));
+    case 'prompts/list':
+      return listed('prompts', paginate(catalog.listPrompts(), params.cursor));
+    case 'resources/list':
+      return listed('resources', paginate(catalog.listResources(), params.cursor));
+    case 'resources/templates/list':
+      return listed('resourceTemplates', paginate(catalog.listResourceTemplates(), params.cursor));
+  }
+  if (!ROUTED.has(request.method)) throw new ProtocolError(-32601, `Method not found: ${request.method}`);
+  return routeThroughPipeline(deps, state, server, request.method as RoutedMethod, params, ctx);
+}
+
+async function routeThroughPipeline(
+  deps: SessionServerDeps,
+  state: SessionState,
+  server: Server,
+  method: RoutedMethod,
+  params: Record<string, unknown>,
+  ctx: ServerContext,
+): Promise<Result> {
+  const meta = params._meta as { progressToken?: string | number } | undefined;
+  const callCtx = {
+    method,
+    params,
+    session: state.info,
+    origin: originOf(state.info, server.getClientCapabilities(), ctx),
+    signal: ctx.mcpReq.signal,
+    progressToken: meta?.progressToken,
+    startedAt: performance.now(),
+  };
+  if (method === 'resources/unsubscribe') return unsubscribe(deps, state, callCtx);
+  const result = await deps.pipeline(callCtx);
+  if (method === 'resources/subscribe') {
+    const { target } = callCtx as { target?: { upstream: Upstream; original: string; exposed: string } };
+    if (target) deps.subscriptions.add(target.upstream.name, target.original, target.exposed, state.info.id);
+  }
+  return result;
+}
+
+/** Only the last subscriber's unsubscribe reaches the upstream. */
+async function unsubscribe(
+  deps: SessionServerDeps,
+  state: SessionState,
+  callCtx: Parameters<Pipeline>[0],
+): Promise<Result> {
+  const uri = String(callCtx.params.uri ?? '');
+  const routed = deps.catalog.resolveResource(uri);
+  if (routed && !deps.subscriptions.remove(routed.upstream.name, routed.original, state.info.id)) {
+    const others = deps.subscriptions.subscribers(routed.upstream.name, routed.original);
+    if (others) return {};
+  }
+  return deps.pipeline(callCtx);
+}
+
+function originOf(info: SessionInfo, capabilities: ClientCapabilities | undefined, ctx: ServerContext): CallOrigin {
+  return {
+    sessionId: info.id,
+    clientCapabilities: capabilities,
+    async send(request, signal) {
+      assertClientCapability(request.method, request.params, capabilities);
+      return ctx.mcpReq.send(request as { method: 'sampling/createMessage' }, Loose, {
+        signal,
+        timeout: SERVER_REQUEST_TIMEOUT_MS,
+      }) as Promise<Result>;
+    },
+    notify: (notification) => ctx.mcpReq.notify(notification),
+  };
+}
+
+/** Never send a client a request it did not declare it can answer. */
+function assertClientCapability(method: string, params: Record<string, unknown> | undefined, caps: ClientCapabilities | undefined): void {
+  const need = (ok: unknown, capability: string) => {
+    if (ok) return;
+    throw new ProtocolError(-32021, `The client did not declare the '${capability}' capability needed for ${method}`, {
+      code: 'CLIENT_CAPABILITY_MISSING',
+      capability,
+    });
+  };
+  if (method === 'sampling/createMessage') need(caps?.sampling, 'sampling');
+  if (method === 'roots/list') need(caps?.roots, 'roots');
+  if (method === 'elicitation/create') {
+    const elicitation = caps?.elicitation as { form?: unknown; url?: unknown } | undefined;
+    const mode = params?.mode === 'url' ? 'url' : 'form';
+    const formOk = elicitation && (elicitation.form || (!elicitation.url && Object.keys(elicitation).length === 0));
+    need(mode === 'url' ? elicitation?.url : formOk, mode === 'url' ? 'elicitation.url' : 'elicitation');
+  }
+}
+
+function listed(key: string, { page, nextCursor }: { page: unknown[]; nextCursor?: string }): Result {
+  return nextCursor ? { [key]: page, nextCursor } : { [key]: page };
+}
+
+function toWireError(err: unknown): unknown {
+  if (err instanceof GatewayError) {
+    const wire = err.toJsonRpcError();
+    return new ProtocolError(wire.code, wire.message, wire.data);
+  }
+  return err;
+}

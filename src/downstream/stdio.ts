@@ -1,0 +1,40 @@
+/**
+ * Serves the merged catalog over this process's stdin/stdout, so a desktop
+ * client can launch the gateway as one local server. Both eras: a 2025-era
+ * opening pins one session for the connection; 2026-07-28 requests are
+ * served statelessly. Nothing but protocol may reach stdout.
+ */
+import { serveStdio } from '@modelcontextprotocol/server/stdio';
+import type { Hub } from './hub.js';
+import type { SessionState } from './server.js';
+
+export interface StdioFront {
+  /** Resolves when the client closes stdin. */
+  closed: Promise<void>;
+  close(): Promise<void>;
+}
+
+export function serveOverStdio(hub: Hub): StdioFront {
+  let onClosed!: () => void;
+  const closed = new Promise<void>((resolve) => (onClosed = resolve));
+  const handle = serveStdio(
+    ({ era }) => {
+      if (era === 'modern') {
+        return hub.createServer({ info: { id: 'stdio-modern', transport: 'stdio', era: 'modern' } });
+      }
+      const state: SessionState = { info: { id: 'stdio', transport: 'stdio', era: 'legacy' } };
+      const server = hub.createServer(state);
+      hub.register(state.info, server, state, async () => {});
+      return server;
+    },
+    { legacy: 'serve' },
+  );
+  process.stdin.once('end', onClosed);
+  process.stdin.once('close', onClosed);
+  return {
+    closed,
+    async close() {
+      await handle.close().catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,125 @@
+/**
+ * The one catalog of errors Switchboard raises. Each has a stable
+ * machine-readable `code` (what clients, tests and scripts rely on) and, for
+ * errors that cross the wire, the JSON-RPC error code it is sent with.
+ * Nothing else in `src/` picks JSON-RPC codes.
+ */
+
+/** JSON-RPC codes from the specification and the MCP SDK. */
+export const JsonRpc = {
+  PARSE_ERROR: -32700,
+  INVALID_REQUEST: -32600,
+  METHOD_NOT_FOUND: -32601,
+  INVALID_PARAMS: -32602,
+  INTERNAL_ERROR: -32603,
+  /** SDK `RequestTimeout`; also what an aborted request rejects with. */
+  REQUEST_TIMEOUT: -32001,
+  /** Streamable HTTP: the session id is unknown or expired (sent with 404). */
+  SESSION_NOT_FOUND: -32001,
+  /** MCP 2025-11-25: resource not found. */
+  RESOURCE_NOT_FOUND: -32002,
+  /** MCP 2026-07-28: the client did not declare a capability the request needs. */
+  MISSING_CLIENT_CAPABILITY: -32021,
+} as const;
+
+/** Stable codes carried in `error.data.code`. */
+export type ErrorCode =
+  | 'UNKNOWN_TOOL'
+  | 'UNKNOWN_PROMPT'
+  | 'UNKNOWN_RESOURCE'
+  | 'INVALID_CURSOR'
+  | 'POLICY_DENIED'
+  | 'INSUFFICIENT_SCOPE'
+  | 'RATE_LIMITED'
+  | 'UNAUTHENTICATED'
+  | 'UPSTREAM_UNAVAILABLE'
+  | 'UPSTREAM_TIMEOUT'
+  | 'CLIENT_CAPABILITY_MISSING'
+  | 'REQUEST_NOT_ATTRIBUTABLE'
+  | 'CONFIG_INVALID';
+
+const jsonRpcCodeOf: Record<ErrorCode, number> = {
+  UNKNOWN_TOOL: JsonRpc.INVALID_PARAMS,
+  UNKNOWN_PROMPT: JsonRpc.INVALID_PARAMS,
+  // The SDK emits resource-not-found as -32602 on every revision (the
+  // 2026-07-28 rule; 2025-era clients accept both), so we say so here too.
+  UNKNOWN_RESOURCE: JsonRpc.INVALID_PARAMS,
+  INVALID_CURSOR: JsonRpc.INVALID_PARAMS,
+  POLICY_DENIED: -32003,
+  INSUFFICIENT_SCOPE: -32004,
+  RATE_LIMITED: -32005,
+  UNAUTHENTICATED: -32006,
+  UPSTREAM_UNAVAILABLE: -32010,
+  UPSTREAM_TIMEOUT: JsonRpc.REQUEST_TIMEOUT,
+  CLIENT_CAPABILITY_MISSING: JsonRpc.MISSING_CLIENT_CAPABILITY,
+  REQUEST_NOT_ATTRIBUTABLE: -32011,
+  CONFIG_INVALID: JsonRpc.INTERNAL_ERROR,
+};
+
+export type ErrorData = Record<string, unknown>;
+
+/** Base of every error Switchboard raises on purpose. */
+export class GatewayError extends Error {
+  readonly code: ErrorCode;
+  readonly data: ErrorData;
+
+  constructor(code: ErrorCode, message: string, data: ErrorData = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'GatewayError';
+    this.code = code;
+    this.data = data;
+  }
+
+  get jsonRpcCode(): number {
+    return jsonRpcCodeOf[this.code];
+  }
+
+  /** The JSON-RPC `error` object a client receives. */
+  toJsonRpcError(): { code: number; message: string; data: ErrorData } {
+    return { code: this.jsonRpcCode, message: this.message, data: { code: this.code, ...this.data } };
+  }
+}
+
+export const unknownTool = (name: string) =>
+  new GatewayError('UNKNOWN_TOOL', `Unknown tool: ${name}`, { name });
+export const unknownPrompt = (name: string) =>
+  new GatewayError('UNKNOWN_PROMPT', `Unknown prompt: ${name}`, { name });
+export const unknownResource = (uri: string) =>
+  new GatewayError('UNKNOWN_RESOURCE', `Resource not found: ${uri}`, { uri });
+export const invalidCursor = () => new GatewayError('INVALID_CURSOR', 'Invalid pagination cursor');
+export const upstreamUnavailable = (server: string, reason: string) =>
+  new GatewayError('UPSTREAM_UNAVAILABLE', `Upstream '${server}' is unavailable: ${reason}`, { server, reason });
+export const upstreamTimeout = (server: string, timeoutMs: number) =>
+  new GatewayError('UPSTREAM_TIMEOUT', `Upstream '${server}' did not answer within ${timeoutMs} ms`, {
+    server,
+    timeoutMs,
+  });
+
+/** One problem found in a configuration or policy file. */
+export interface ConfigIssue {
+  /** The file the problem is in. */
+  file: string;
+  /** JSON path inside the file, e.g. `mcpServers.github.url`. Empty for the whole file. */
+  path: string;
+  /** What is wrong. */
+  message: string;
+  /** What to do about it. */
+  fix?: string;
+}
+
+/** A configuration that cannot be used; never crosses the wire. */
+export class ConfigError extends GatewayError {
+  readonly issues: ConfigIssue[];
+
+  constructor(issues: ConfigIssue[]) {
+    super('CONFIG_INVALID', formatIssues(issues), { issues });
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}
+
+export function formatIssues(issues: ConfigIssue[]): string {
+  return issues
+    .map((i) => `${i.file}${i.path ? ` at ${i.path}` : ''}: ${i.message}${i.fix ? `\n  fix: ${i.fix}` : ''}`)
+    .join('\n');
+}

@@ -1,0 +1,40 @@
+/**
+ * The pipeline runner: stages run in order and stop the request by throwing
+ * a GatewayError; the terminal stage produces the result; `finish` runs in
+ * `finally`, for success and failure alike. Linear, not onion-shaped, so no
+ * stage can call the next one twice.
+ */
+import type { Result } from '@modelcontextprotocol/client';
+import type { CallContext } from './context.js';
+
+export interface Stage {
+  readonly name: string;
+  run(ctx: CallContext): void | Promise<void>;
+}
+
+export interface Terminal {
+  readonly name: string;
+  run(ctx: CallContext): Promise<Result>;
+}
+
+export interface Finisher {
+  readonly name: string;
+  run(ctx: CallContext): void;
+}
+
+export type Pipeline = (ctx: CallContext) => Promise<Result>;
+
+export function createPipeline(parts: { stages: Stage[]; terminal: Terminal; finish: Finisher[] }): Pipeline {
+  return async function runPipeline(ctx) {
+    try {
+      for (const stage of parts.stages) await stage.run(ctx);
+      ctx.result = await parts.terminal.run(ctx);
+      return ctx.result;
+    } catch (err) {
+      ctx.error = err;
+      throw err;
+    } finally {
+      for (const finisher of parts.finish) finisher.run(ctx);
+    }
+  };
+}

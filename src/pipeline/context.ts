@@ -1,0 +1,43 @@
+/**
+ * The one object a forwarded request becomes. Stages read and fill it in
+ * order; nothing in the pipeline sees express or the SDK's Server.
+ */
+import type { Result } from '@modelcontextprotocol/client';
+import type { CallOrigin, Upstream } from '../upstream/upstream.js';
+
+/** The methods that reach an upstream (lists are served from the catalog). */
+export type RoutedMethod =
+  | 'tools/call'
+  | 'prompts/get'
+  | 'resources/read'
+  | 'resources/subscribe'
+  | 'resources/unsubscribe'
+  | 'completion/complete';
+
+export interface SessionInfo {
+  id: string;
+  transport: 'streamable-http' | 'sse' | 'stdio';
+  era: 'legacy' | 'modern';
+}
+
+export interface Target {
+  upstream: Upstream;
+  /** What the client called it (exposed name or URI). */
+  exposed: string;
+  /** What the upstream calls it. */
+  original: string;
+}
+
+export interface CallContext {
+  method: RoutedMethod;
+  params: Record<string, unknown>;
+  session: SessionInfo;
+  origin: CallOrigin;
+  signal: AbortSignal;
+  /** The downstream client's progress token, if it asked for progress. */
+  progressToken?: string | number;
+  startedAt: number;
+  target?: Target;
+  result?: Result;
+  error?: unknown;
+}

@@ -1,0 +1,76 @@
+/**
+ * The terminal stage: sends the request to its upstream with the original
+ * name or URI, everything else untouched, and relays progress back under the
+ * client's own token. Cancellation flows through the signal: the SDK sends
+ * `notifications/cancelled` upstream when the downstream request is aborted.
+ */
+import type { Result } from '@modelcontextprotocol/client';
+import { exposeUri } from '../catalog/names.js';
+import type { Terminal } from './chain.js';
+import type { CallContext } from './context.js';
+
+export function forward(): Terminal {
+  return {
+    name: 'forward',
+    async run(ctx) {
+      const target = ctx.target!;
+      // The spec's answer for a server without completions: no suggestions.
+      if (ctx.method === 'completion/complete' && !target.upstream.capabilities.completions) {
+        return { completion: { values: [], hasMore: false } };
+      }
+      const result = await target.upstream.request(ctx.method, upstreamParams(ctx), {
+        signal: ctx.signal,
+        origin: ctx.origin,
+        onprogress: ctx.progressToken === undefined ? undefined : (p) => void relayProgress(ctx, p),
+      });
+      return ctx.method === 'resources/read' ? exposeContentUris(result, target.upstream.config.prefix) : result;
+    },
+  };
+}
+
+/** The client's params with only the gateway-owned parts rewritten. */
+function upstreamParams(ctx: CallContext): Record<string, unknown> {
+  const { original } = ctx.target!;
+  const params: Record<string, unknown> = { ...ctx.params };
+  switch (ctx.method) {
+    case 'tools/call':
+    case 'prompts/get':
+      params.name = original;
+      break;
+    case 'completion/complete': {
+      const ref = { ...(params.ref as Record<string, unknown>) };
+      if (ref.type === 'ref/prompt') ref.name = original;
+      else ref.uri = original;
+      params.ref = ref;
+      break;
+    }
+    default:
+      params.uri = original;
+  }
+  // The upstream gets the SDK's own progress token; ours maps back in relayProgress.
+  const meta = params._meta as Record<string, unknown> | undefined;
+  if (meta && 'progressToken' in meta) {
+    const { progressToken: _dropped, ...rest } = meta;
+    if (Object.keys(rest).length > 0) params._meta = rest;
+    else delete params._meta;
+  }
+  return params;
+}
+
+/** Read contents name the URI a client can read again: the exposed one. */
+function exposeContentUris(result: Result, prefix: string): Result {
+  const contents = (result as { contents?: unknown }).contents;
+  if (prefix === '' || !Array.isArray(contents)) return result;
+  return {
+    ...result,
+    contents: contents.map((c: Record<string, unknown>) => (typeof c.uri === 'string' ? { ...c, uri: exposeUri(prefix, c.uri) } : c)),
+  };
+}
+
+function relayProgress(ctx: CallContext, progress: { progress: number; total?: number; message?: string }): Promise<void> {
+  return ctx.origin
+    .notify({ method: 'notifications/progress', params: { ...progress, progressToken: ctx.progressToken! } })
+    .catch(() => {});
+}
+
+export type { Result };

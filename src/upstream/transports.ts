@@ -1,0 +1,117 @@
+/**
+ * Builds and connects the SDK client transport for one upstream: stdio,
+ * Streamable HTTP (era negotiated), or legacy HTTP+SSE (explicit, or as the
+ * fallback when Streamable HTTP answers 4xx). The downstream client's
+ * credentials never reach this file: only the upstream's own configured
+ * headers do.
+ */
+import {
+  Client,
+  SSEClientTransport,
+  SdkHttpError,
+  StreamableHTTPClientTransport,
+  type Transport,
+} from '@modelcontextprotocol/client';
+import type { HttpServerSpec, ServerConfig } from '../config/schema.js';
+import { StdioUpstreamTransport } from './stdio.js';
+
+export interface ConnectedClient {
+  client: Client;
+  transport: Transport;
+  /** Which wire the upstream ended up on. */
+  wire: 'stdio' | 'streamable-http' | 'sse';
+}
+
+export interface ConnectOptions {
+  config: ServerConfig;
+  makeClient: (negotiate: boolean) => Client;
+  timeoutMs: number;
+  onStderr?: (line: string) => void;
+}
+
+export async function connectUpstream(options: ConnectOptions): Promise<ConnectedClient> {
+  const { spec } = options.config;
+  if (spec.type === 'stdio') {
+    const transport = new StdioUpstreamTransport({ spec, onStderr: options.onStderr });
+    // stdio servers are spoken to with `initialize`: probing would spawn a
+    // second process per connect, and dual-era stdio servers accept it.
+    const client = options.makeClient(false);
+    try {
+      await client.connect(transport, { timeout: options.timeoutMs });
+    } catch (err) {
+      await transport.close().catch(() => {});
+      throw withStderr(err, transport.recentStderr);
+    }
+    return { client, transport, wire: 'stdio' };
+  }
+  if (spec.type === 'sse') return connectSse(spec, options);
+  try {
+    return await connectStreamableHttp(spec, options);
+  } catch (err) {
+    // Spec-described fallback: a legacy HTTP+SSE server answers the
+    // Streamable HTTP POST with 400, 404 or 405.
+    if (err instanceof SdkHttpError && [400, 404, 405].includes(err.status)) return connectSse(spec, options);
+    throw err;
+  }
+}
+
+async function connectStreamableHttp(spec: HttpServerSpec, options: ConnectOptions): Promise<ConnectedClient> {
+  const transport = new StreamableHTTPClientTransport(new URL(spec.url), {
+    requestInit: { headers: spec.headers },
+    redirectPolicy: 'same-origin',
+  });
+  const client = options.makeClient(true);
+  try {
+    await client.connect(transport, { timeout: options.timeoutMs });
+  } catch (err) {
+    await transport.close().catch(() => {});
+    throw err;
+  }
+  return { client, transport, wire: 'streamable-http' };
+}
+
+async function connectSse(spec: HttpServerSpec, options: ConnectOptions): Promise<ConnectedClient> {
+  const transport = new SSEClientTransport(new URL(spec.url), {
+    requestInit: { headers: spec.headers },
+    eventSourceInit: { fetch: (url, init) => fetch(url, { ...init, headers: { ...spec.headers, ...headersOf(init) } }) },
+    redirectPolicy: 'same-origin',
+  });
+  const client = options.makeClient(false);
+  try {
+    await client.connect(transport, { timeout: options.timeoutMs });
+  } catch (err) {
+    await transport.close().catch(() => {});
+    throw err;
+  }
+  return { client, transport, wire: 'sse' };
+}
+
+/** Ends an upstream connection, telling an HTTP server to drop its session first. */
+export async function disconnectUpstream(connected: ConnectedClient): Promise<void> {
+  const { transport, client } = connected;
+  if (transport instanceof StreamableHTTPClientTransport && transport.sessionId) {
+    await withTimeout(transport.terminateSession(), 2_000).catch(() => {});
+  }
+  await client.close().catch(() => {});
+  await transport.close().catch(() => {});
+}
+
+function headersOf(init: RequestInit | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  new Headers(init?.headers).forEach((value, key) => (out[key] = value));
+  return out;
+}
+
+function withStderr(err: unknown, stderr: string): Error {
+  const base = err instanceof Error ? err : new Error(String(err));
+  if (!stderr) return base;
+  return new Error(`${base.message}; stderr: ${stderr.slice(-2_000)}`, { cause: base });
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms))),
+  ]);
+}

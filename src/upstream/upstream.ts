@@ -1,0 +1,311 @@
+/**
+ * One upstream MCP server: its connection, its state machine
+ * (connecting → ready → down → connecting …, or disabled), its drained lists
+ * and the requests forwarded to it. It never imports upward: it reports
+ * through events, and server-to-client requests are handed to the origin of
+ * the call in flight (an interface the downstream side implements).
+ */
+import { EventEmitter } from 'node:events';
+import {
+  Client,
+  ProtocolError,
+  SdkError,
+  SdkErrorCode,
+  type ClientCapabilities,
+  type Implementation,
+  type JSONRPCRequest,
+  type Notification,
+  type Prompt,
+  type Resource,
+  type ResourceTemplateType,
+  type Result,
+  type ServerCapabilities,
+  type Tool,
+} from '@modelcontextprotocol/client';
+import { z } from 'zod';
+import type { ServerConfig } from '../config/schema.js';
+import { GatewayError, upstreamTimeout, upstreamUnavailable } from '../errors.js';
+import type { Logger } from '../observability/log.js';
+import { connectUpstream, disconnectUpstream, type ConnectedClient } from './transports.js';
+import { Backoff } from './backoff.js';
+
+export type UpstreamState = 'connecting' | 'ready' | 'down' | 'disabled';
+export type ListKind = 'tools' | 'resources' | 'resourceTemplates' | 'prompts';
+
+/** Who caused a forwarded request: where server-to-client traffic for it goes. */
+export interface CallOrigin {
+  readonly sessionId: string;
+  /** The downstream client's declared capabilities. */
+  readonly clientCapabilities: ClientCapabilities | undefined;
+  /** Sends a request to the downstream client, related to the call in flight. */
+  send(request: { method: string; params?: Record<string, unknown> }, signal: AbortSignal): Promise<Result>;
+  /** Sends a notification to the downstream client, related to the call in flight. */
+  notify(notification: Notification): Promise<void>;
+}
+
+export interface UpstreamLists {
+  tools: Tool[];
+  resources: Resource[];
+  resourceTemplates: ResourceTemplateType[];
+  prompts: Prompt[];
+}
+
+export interface RequestOptions {
+  signal?: AbortSignal;
+  origin?: CallOrigin;
+  onprogress?: (progress: { progress: number; total?: number; message?: string }) => void;
+}
+
+interface UpstreamEvents {
+  state: [state: UpstreamState, error?: string];
+  lists: [kinds: ListKind[]];
+  /** An unsolicited notification (log message, resource update, …) and the origins in flight. */
+  notification: [notification: Notification, origins: CallOrigin[]];
+}
+
+const Loose = z.looseObject({});
+const SERVER_REQUESTS = ['sampling/createMessage', 'elicitation/create', 'roots/list'] as const;
+const LIST_METHODS: Record<ListKind, { method: string; key: string; capability: keyof ServerCapabilities }> = {
+  tools: { method: 'tools/list', key: 'tools', capability: 'tools' },
+  resources: { method: 'resources/list', key: 'resources', capability: 'resources' },
+  resourceTemplates: { method: 'resources/templates/list', key: 'resourceTemplates', capability: 'resources' },
+  prompts: { method: 'prompts/list', key: 'prompts', capability: 'prompts' },
+};
+const MAX_LIST_PAGES = 100;
+
+export class Upstream extends EventEmitter<UpstreamEvents> {
+  state: UpstreamState = 'down';
+  lastError?: string;
+  restarts = 0;
+  lists: UpstreamLists = emptyLists();
+  capabilities: ServerCapabilities = {};
+  serverInfo?: Implementation;
+  instructions?: string;
+  wire?: ConnectedClient['wire'];
+
+  private connected?: ConnectedClient;
+  private stopping = false;
+  private readonly backoff = new Backoff();
+  private reconnectTimer?: NodeJS.Timeout;
+  private readonly inflight = new Map<number, CallOrigin>();
+  private nextCallId = 0;
+
+  constructor(
+    readonly config: ServerConfig,
+    private readonly log: Logger,
+    private readonly connectTimeoutMs = 30_000,
+  ) {
+    super();
+    if (!config.enabled) this.state = 'disabled';
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  get pid(): number | undefined {
+    const transport = this.connected?.transport as { pid?: number } | undefined;
+    return transport?.pid;
+  }
+
+  /** Connects, and keeps reconnecting with backoff until stopped. */
+  start(): void {
+    if (this.state === 'disabled' || this.stopping) return;
+    void this.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.reconnectTimer);
+    const connected = this.connected;
+    this.connected = undefined;
+    if (connected) await disconnectUpstream(connected);
+    if (this.state !== 'disabled') this.setState('down', 'stopped');
+  }
+
+  /** Forwards one request verbatim and returns the upstream's raw result. */
+  async request(method: string, params: Record<string, unknown> | undefined, options: RequestOptions = {}): Promise<Result> {
+    const client = this.connected?.client;
+    if (!client || this.state !== 'ready') throw upstreamUnavailable(this.name, this.lastError ?? this.state);
+    const callId = this.nextCallId++;
+    if (options.origin) this.inflight.set(callId, options.origin);
+    try {
+      return await client.request({ method, params } as { method: 'tools/call' }, Loose, {
+        signal: options.signal,
+        onprogress: options.onprogress,
+        timeout: this.config.timeoutMs,
+        resetTimeoutOnProgress: true,
+        maxTotalTimeout: Math.max(this.config.timeoutMs, 600_000),
+      });
+    } catch (err) {
+      throw this.translateError(err, options.signal);
+    } finally {
+      this.inflight.delete(callId);
+    }
+  }
+
+  async notify(notification: Notification): Promise<void> {
+    if (this.state === 'ready') await this.connected?.client.notification(notification).catch(() => {});
+  }
+
+  private async connect(): Promise<void> {
+    this.setState('connecting');
+    try {
+      const connected = await connectUpstream({
+        config: this.config,
+        makeClient: (negotiate) => this.makeClient(negotiate),
+        timeoutMs: Math.min(this.connectTimeoutMs, this.config.timeoutMs),
+        onStderr: (line) => this.log.debug('upstream stderr', { line }),
+      });
+      if (this.stopping) return void (await disconnectUpstream(connected));
+      this.connected = connected;
+      this.wire = connected.wire;
+      this.capabilities = connected.client.getServerCapabilities() ?? {};
+      this.serverInfo = connected.client.getServerVersion();
+      this.instructions = connected.client.getInstructions();
+      connected.client.onclose = () => this.onDisconnected(connected);
+      this.lists = await this.fetchLists(connected.client, Object.keys(LIST_METHODS) as ListKind[]);
+      this.backoff.reset();
+      this.setState('ready');
+      this.emit('lists', Object.keys(LIST_METHODS) as ListKind[]);
+    } catch (err) {
+      this.lastError = describe(err);
+      this.log.warn('upstream failed to connect', { server: this.name, error: this.lastError });
+      const connected = this.connected;
+      this.connected = undefined;
+      if (connected) await disconnectUpstream(connected);
+      this.setState('down', this.lastError);
+      this.scheduleReconnect();
+    }
+  }
+
+  private onDisconnected(connected: ConnectedClient): void {
+    if (this.connected !== connected) return;
+    this.connected = undefined;
+    this.lists = emptyLists();
+    void disconnectUpstream(connected);
+    if (this.stopping) return;
+    this.restarts++;
+    this.lastError = 'connection closed';
+    this.log.warn('upstream disconnected', { server: this.name });
+    this.setState('down', this.lastError);
+    this.emit('lists', Object.keys(LIST_METHODS) as ListKind[]);
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.stopping) return;
+    const delay = this.backoff.next();
+    this.log.info('upstream reconnect scheduled', { server: this.name, inMs: delay });
+    this.reconnectTimer = setTimeout(() => void this.connect(), delay);
+    this.reconnectTimer.unref();
+  }
+
+  private makeClient(negotiate: boolean): Client {
+    const client = new Client(
+      { name: 'switchboard', version: '0.1.0' },
+      {
+        // Declared so upstreams expose their sampling/elicitation/roots tools;
+        // a downstream client without the capability gets a clear error.
+        capabilities: { sampling: {}, elicitation: { form: {}, url: {} }, roots: { listChanged: true } },
+        versionNegotiation: negotiate ? { mode: 'auto' } : undefined,
+      },
+    );
+    for (const method of SERVER_REQUESTS) {
+      client.setRequestHandler(method, ((request: JSONRPCRequest, ctx: { mcpReq: { signal: AbortSignal } }) =>
+        this.routeServerRequest(request, ctx.mcpReq.signal)) as never);
+    }
+    for (const kind of Object.keys(LIST_METHODS) as ListKind[]) {
+      const method = `notifications/${kind === 'resourceTemplates' ? 'resources' : kind}/list_changed`;
+      client.setNotificationHandler(method as 'notifications/tools/list_changed', () => this.refreshList(kind));
+    }
+    client.fallbackNotificationHandler = async (notification) => {
+      this.emit('notification', notification, [...new Set(this.inflight.values())]);
+    };
+    for (const method of ['notifications/message', 'notifications/resources/updated', 'notifications/elicitation/complete'] as const) {
+      client.setNotificationHandler(method, (n: Notification) => void client.fallbackNotificationHandler?.(n));
+    }
+    return client;
+  }
+
+  /**
+   * A server-to-client request goes to the one session whose call is in
+   * flight here. With none, or several, it cannot be attributed safely.
+   */
+  private async routeServerRequest(request: JSONRPCRequest, signal: AbortSignal): Promise<Result> {
+    const sessions = new Map<string, CallOrigin>();
+    for (const origin of this.inflight.values()) sessions.set(origin.sessionId, origin);
+    if (sessions.size === 1) {
+      const [origin] = sessions.values();
+      return origin!.send({ method: request.method, params: request.params }, signal);
+    }
+    if (sessions.size === 0 && request.method === 'roots/list') return { roots: [] };
+    const why = sessions.size === 0 ? 'no call is in flight on this upstream' : 'calls from several sessions are in flight on this shared upstream';
+    throw new ProtocolError(-32011, `Switchboard cannot route ${request.method}: ${why}`, {
+      code: 'REQUEST_NOT_ATTRIBUTABLE',
+      fix: `set gateway.servers.${this.name}.isolation to "session"`,
+    });
+  }
+
+  private async refreshList(kind: ListKind): Promise<void> {
+    const client = this.connected?.client;
+    if (!client) return;
+    try {
+      const kinds: ListKind[] = kind === 'resources' ? ['resources', 'resourceTemplates'] : [kind];
+      const fresh = await this.fetchLists(client, kinds);
+      for (const k of kinds) (this.lists as unknown as Record<ListKind, unknown[]>)[k] = fresh[k];
+      this.emit('lists', kinds);
+    } catch (err) {
+      this.log.warn('upstream list refresh failed', { server: this.name, kind, error: describe(err) });
+    }
+  }
+
+  private async fetchLists(client: Client, kinds: ListKind[]): Promise<UpstreamLists> {
+    const lists = { ...this.lists };
+    const caps = client.getServerCapabilities() ?? {};
+    await Promise.all(
+      kinds.map(async (kind) => {
+        const { method, key, capability } = LIST_METHODS[kind];
+        (lists as unknown as Record<ListKind, unknown[]>)[kind] = caps[capability] ? await drain(client, method, key) : [];
+      }),
+    );
+    return lists;
+  }
+
+  private translateError(err: unknown, signal: AbortSignal | undefined): unknown {
+    if (err instanceof ProtocolError || err instanceof GatewayError) return err;
+    if (err instanceof SdkError) {
+      if (signal?.aborted) return err;
+      if (err.code === SdkErrorCode.RequestTimeout) return upstreamTimeout(this.name, this.config.timeoutMs);
+      return upstreamUnavailable(this.name, err.message);
+    }
+    return upstreamUnavailable(this.name, describe(err));
+  }
+
+  private setState(state: UpstreamState, error?: string): void {
+    if (this.state === state && state !== 'down') return;
+    this.state = state;
+    this.emit('state', state, error);
+  }
+}
+
+async function drain(client: Client, method: string, key: string): Promise<unknown[]> {
+  const items: unknown[] = [];
+  let cursor: string | undefined;
+  for (let page = 0; page < MAX_LIST_PAGES; page++) {
+    const result = (await client.request({ method, params: cursor ? { cursor } : {} } as { method: 'tools/list' }, Loose)) as Record<string, unknown>;
+    const batch = result[key];
+    if (Array.isArray(batch)) items.push(...batch);
+    cursor = typeof result.nextCursor === 'string' && result.nextCursor ? result.nextCursor : undefined;
+    if (!cursor) break;
+  }
+  return items;
+}
+
+function emptyLists(): UpstreamLists {
+  return { tools: [], resources: [], resourceTemplates: [], prompts: [] };
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

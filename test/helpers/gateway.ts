@@ -1,0 +1,64 @@
+/**
+ * Starts a real gateway in-process on 127.0.0.1 port 0 from a config object,
+ * and connects real SDK clients to it.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport as LegacyHttpTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
+import { createGateway, type Gateway } from '../../src/app.js';
+import { parseConfig } from '../../src/config/load.js';
+import { createLogger, type Logger } from '../../src/observability/log.js';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const FIXTURES = path.join(ROOT, 'test/fixtures/servers');
+export const EVERYTHING = path.join(ROOT, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
+
+export interface RunningGateway {
+  gateway: Gateway;
+  url: string;
+  mcpUrl: string;
+  logs: string[];
+  close(): Promise<void>;
+}
+
+export async function startGateway(config: Record<string, unknown>, options: { settleMs?: number } = {}): Promise<RunningGateway> {
+  const logs: string[] = [];
+  const log: Logger = createLogger({ level: 'debug', write: (line) => void logs.push(line) });
+  const loaded = parseConfig(config, path.join(ROOT, 'test/inline.json'), process.env);
+  const gateway = createGateway(loaded, log);
+  gateway.start();
+  await gateway.settled(options.settleMs ?? 20_000);
+  const { url } = await gateway.listen('127.0.0.1', 0);
+  return {
+    gateway,
+    url,
+    mcpUrl: `${url}${loaded.gateway.path}`,
+    logs,
+    close: () => gateway.stop(),
+  };
+}
+
+/** A stdio server entry that runs `node <script> …args`. */
+export function nodeServer(script: string, args: string[] = [], extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { command: process.execPath, args: [script, ...args], ...extra };
+}
+
+/** The 2025-era client most deployed clients still are (v1 SDK). */
+export async function connectLegacy(mcpUrl: string, capabilities: ClientCapabilities = {}): Promise<LegacyClient> {
+  const client = new LegacyClient({ name: 'test-client', version: '1.0.0' }, { capabilities });
+  await client.connect(new LegacyHttpTransport(new URL(mcpUrl)));
+  return client;
+}
+
+/** Polls a condition that has no event to await (e.g. process tables), bounded in time. */
+export async function eventually<T>(probe: () => T | Promise<T>, ok: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (ok(value)) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms; last value: ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
