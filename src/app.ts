@@ -11,6 +11,7 @@ import { createHttpFront, type HttpFront } from './downstream/http.js';
 import { Hub } from './downstream/hub.js';
 import type { Logger } from './observability/log.js';
 import { buildPipeline } from './pipeline/index.js';
+import { ConnectionPool } from './upstream/pool.js';
 import { Upstream } from './upstream/upstream.js';
 
 export const VERSION = '0.1.0';
@@ -35,8 +36,11 @@ export function createGateway(config: LoadedConfig, log: Logger): Gateway {
   const { gateway: settings } = config;
   const upstreams = config.servers.map((server) => new Upstream(server, log.child({ server: server.name })));
   const catalog = new Catalog(upstreams, settings.separator);
-  const pipeline = buildPipeline({ catalog, log });
-  const hub = new Hub({ catalog, pipeline, upstreams, log, serverInfo: { name: 'switchboard', version: VERSION } });
+  const pool = new ConnectionPool(log, (connection) =>
+    connection.on('notification', (notification, origins) => hub.upstreamNotification(connection, notification, origins)),
+  );
+  const pipeline = buildPipeline({ catalog, pool, log });
+  const hub = new Hub({ catalog, pipeline, pool, upstreams, log, serverInfo: { name: 'switchboard', version: VERSION } });
   let http: { front: HttpFront; server: HttpServer } | undefined;
   let stopped = false;
 
@@ -74,6 +78,7 @@ export function createGateway(config: LoadedConfig, log: Logger): Gateway {
         ready: enabled.filter((u) => u.state === 'ready').length,
         total: enabled.length,
         sessions: hub.sessions.countBy(),
+        sessionConnections: pool.openCount,
         conflicts: catalog.conflicts,
       },
     };
@@ -110,6 +115,7 @@ export function createGateway(config: LoadedConfig, log: Logger): Gateway {
         await http.front.close();
       }
       await hub.close();
+      await pool.closeAll();
       await Promise.allSettled(upstreams.map((u) => u.stop()));
       http?.server.closeAllConnections();
     },

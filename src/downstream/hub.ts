@@ -9,6 +9,7 @@ import type { Catalog } from '../catalog/catalog.js';
 import { exposeUri } from '../catalog/names.js';
 import type { Logger } from '../observability/log.js';
 import type { Pipeline, SessionInfo } from '../pipeline/index.js';
+import type { ConnectionPool } from '../upstream/pool.js';
 import type { CallOrigin, ListKind, Upstream } from '../upstream/upstream.js';
 import { createSessionServer, type SessionServerDeps, type SessionState } from './server.js';
 import { SessionRegistry, SubscriptionRegistry, type Session } from './sessions.js';
@@ -19,6 +20,7 @@ const LIST_CHANGED_DEBOUNCE_MS = 25;
 export interface HubOptions {
   catalog: Catalog;
   pipeline: Pipeline;
+  pool: ConnectionPool;
   upstreams: readonly Upstream[];
   log: Logger;
   serverInfo: { name: string; version: string };
@@ -39,6 +41,7 @@ export class Hub {
       pipeline: options.pipeline,
       upstreams: options.upstreams,
       subscriptions: this.subscriptions,
+      pool: options.pool,
       log: options.log,
       serverInfo: options.serverInfo,
       instructions: () => this.instructions(),
@@ -85,6 +88,10 @@ export class Hub {
   /** Routes an upstream's unsolicited notification to the sessions it concerns, and no others. */
   upstreamNotification(upstream: Upstream, notification: Notification, origins: CallOrigin[]): void {
     const params = (notification.params ?? {}) as Record<string, unknown>;
+    if (origins.length === 0 && upstream.owner !== undefined) {
+      const owner = this.sessions.get(upstream.owner);
+      if (owner) origins = [this.unrelatedOrigin(owner)];
+    }
     switch (notification.method) {
       case 'notifications/resources/updated':
         return this.resourceUpdated(upstream, String(params.uri ?? ''), params);
@@ -102,7 +109,7 @@ export class Hub {
 
   /** Subscriptions an upstream lost when it restarted are renewed. */
   async resubscribe(upstream: Upstream): Promise<void> {
-    for (const uri of this.subscriptions.resourcesOf(upstream.name)) {
+    for (const uri of this.subscriptions.resourcesOf(upstream)) {
       await upstream.request('resources/subscribe', { uri }).catch((err: unknown) =>
         this.options.log.warn('resubscribe failed', { server: upstream.name, uri, error: String(err) }),
       );
@@ -112,6 +119,16 @@ export class Hub {
   async close(): Promise<void> {
     clearTimeout(this.flushTimer);
     await this.sessions.closeAll();
+  }
+
+  /** An origin for messages that relate to no request: they go on the session's own stream. */
+  private unrelatedOrigin(session: Session): CallOrigin {
+    return {
+      sessionId: session.info.id,
+      clientCapabilities: session.server.getClientCapabilities(),
+      send: (request) => session.server.request(request as { method: 'roots/list' }),
+      notify: (notification) => session.server.notification(notification),
+    };
   }
 
   private instructions(): string | undefined {
@@ -137,7 +154,7 @@ export class Hub {
   }
 
   private resourceUpdated(upstream: Upstream, original: string, params: Record<string, unknown>): void {
-    const subscribed = this.subscriptions.subscribers(upstream.name, original);
+    const subscribed = this.subscriptions.subscribers(upstream, original);
     const exposed = subscribed?.exposed ?? exposeUri(upstream.config.prefix, original);
     for (const id of subscribed?.sessions ?? []) {
       const session = this.sessions.get(id);
@@ -162,9 +179,10 @@ export class Hub {
 
   private onSessionRemoved(session: Session): void {
     for (const dropped of this.subscriptions.dropSession(session.info.id)) {
-      if (!dropped.last) continue;
-      const upstream = this.options.upstreams.find((u) => u.name === dropped.server);
-      void upstream?.request('resources/unsubscribe', { uri: dropped.original }).catch(() => {});
+      if (dropped.last && dropped.connection.owner === undefined) {
+        void dropped.connection.request('resources/unsubscribe', { uri: dropped.original }).catch(() => {});
+      }
     }
+    void this.options.pool.release(session.info.id);
   }
 }

@@ -19,6 +19,7 @@ import { paginate } from '../catalog/paginate.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../observability/log.js';
 import type { Pipeline, RoutedMethod, SessionInfo } from '../pipeline/index.js';
+import type { ConnectionPool } from '../upstream/pool.js';
 import type { CallOrigin, Upstream } from '../upstream/upstream.js';
 import type { SubscriptionRegistry } from './sessions.js';
 
@@ -30,6 +31,7 @@ export interface SessionServerDeps {
   pipeline: Pipeline;
   upstreams: readonly Upstream[];
   subscriptions: SubscriptionRegistry;
+  pool: ConnectionPool;
   log: Logger;
   /** Name and version the gateway presents to clients. */
   serverInfo: { name: string; version: string };
@@ -65,8 +67,9 @@ export function createSessionServer(deps: SessionServerDeps, state: SessionState
 
   server.setRequestHandler('logging/setLevel', async (request) => {
     state.logLevel = request.params.level;
+    const own = await deps.pool.connectionsOf(state.info.id);
     await Promise.allSettled(
-      deps.upstreams
+      [...deps.upstreams, ...own]
         .filter((u) => u.state === 'ready' && u.capabilities.logging)
         .map((u) => u.request('logging/setLevel', { level: request.params.level })),
     );
@@ -131,28 +134,18 @@ async function routeThroughPipeline(
     progressToken: meta?.progressToken,
     startedAt: performance.now(),
   };
-  if (method === 'resources/unsubscribe') return unsubscribe(deps, state, callCtx);
-  const result = await deps.pipeline(callCtx);
-  if (method === 'resources/subscribe') {
-    const { target } = callCtx as { target?: { upstream: Upstream; original: string; exposed: string } };
-    if (target) deps.subscriptions.add(target.upstream.name, target.original, target.exposed, state.info.id);
+  // Only the last subscriber's unsubscribe reaches a shared upstream.
+  if (method === 'resources/unsubscribe') {
+    const removed = deps.subscriptions.remove(state.info.id, String(params.uri ?? ''));
+    if (removed && !removed.last) return {};
+  }
+  const ctxWithTarget: Parameters<Pipeline>[0] = callCtx;
+  const result = await deps.pipeline(ctxWithTarget);
+  const { target, connection } = ctxWithTarget;
+  if (method === 'resources/subscribe' && target && connection) {
+    deps.subscriptions.add(connection, target.original, target.exposed, state.info.id);
   }
   return result;
-}
-
-/** Only the last subscriber's unsubscribe reaches the upstream. */
-async function unsubscribe(
-  deps: SessionServerDeps,
-  state: SessionState,
-  callCtx: Parameters<Pipeline>[0],
-): Promise<Result> {
-  const uri = String(callCtx.params.uri ?? '');
-  const routed = deps.catalog.resolveResource(uri);
-  if (routed && !deps.subscriptions.remove(routed.upstream.name, routed.original, state.info.id)) {
-    const others = deps.subscriptions.subscribers(routed.upstream.name, routed.original);
-    if (others) return {};
-  }
-  return deps.pipeline(callCtx);
 }
 
 function originOf(info: SessionInfo, capabilities: ClientCapabilities | undefined, ctx: ServerContext): CallOrigin {

@@ -5,6 +5,7 @@
  */
 import type { LoggingLevel, Server } from '@modelcontextprotocol/server';
 import type { SessionInfo } from '../pipeline/index.js';
+import type { Upstream } from '../upstream/upstream.js';
 
 export interface Session {
   readonly info: SessionInfo;
@@ -72,53 +73,60 @@ export class SessionRegistry {
 }
 
 /**
- * Who subscribed to what. Upstreams see one subscription per resource
- * however many sessions want it; updates go only to the subscribers.
+ * Who subscribed to what, per upstream connection. A shared connection sees
+ * one subscription per resource however many sessions want it; updates go
+ * only to the subscribers.
  */
 export class SubscriptionRegistry {
-  private readonly byResource = new Map<string, { server: string; original: string; exposed: string; sessions: Set<string> }>();
+  private readonly byResource = new Map<string, SubscriptionEntry>();
 
-  /** Returns true when this is the first subscriber (the upstream must be told). */
-  add(server: string, original: string, exposed: string, sessionId: string): boolean {
-    const key = keyOf(server, original);
+  /** Returns true when this is the first subscriber on that connection. */
+  add(connection: Upstream, original: string, exposed: string, sessionId: string): boolean {
+    const key = keyOf(connection.id, original);
     let entry = this.byResource.get(key);
     const first = !entry;
-    if (!entry) this.byResource.set(key, (entry = { server, original, exposed, sessions: new Set() }));
+    if (!entry) this.byResource.set(key, (entry = { connection, original, exposed, sessions: new Set() }));
     entry.sessions.add(sessionId);
     return first;
   }
 
-  /** Returns true when the last subscriber left (the upstream may be told). */
-  remove(server: string, original: string, sessionId: string): boolean {
-    const key = keyOf(server, original);
-    const entry = this.byResource.get(key);
-    if (!entry) return false;
-    entry.sessions.delete(sessionId);
-    if (entry.sessions.size > 0) return false;
-    this.byResource.delete(key);
-    return true;
-  }
-
-  /** Every resource the session held, and whether it was the last subscriber. */
-  dropSession(sessionId: string): { server: string; original: string; last: boolean }[] {
-    const dropped: { server: string; original: string; last: boolean }[] = [];
-    for (const entry of this.byResource.values()) {
-      if (!entry.sessions.has(sessionId)) continue;
-      dropped.push({ server: entry.server, original: entry.original, last: this.remove(entry.server, entry.original, sessionId) });
+  /**
+   * Removes the session's subscription to an exposed URI. Returns the entry
+   * and whether it was the last subscriber (the upstream may then be told).
+   */
+  remove(sessionId: string, exposed: string): { connection: Upstream; original: string; last: boolean } | undefined {
+    for (const [key, entry] of this.byResource) {
+      if (entry.exposed !== exposed || !entry.sessions.delete(sessionId)) continue;
+      const last = entry.sessions.size === 0;
+      if (last) this.byResource.delete(key);
+      return { connection: entry.connection, original: entry.original, last };
     }
-    return dropped;
+    return undefined;
   }
 
-  subscribers(server: string, original: string): { exposed: string; sessions: string[] } | undefined {
-    const entry = this.byResource.get(keyOf(server, original));
+  /** Every subscription the session held, and whether it was the last subscriber. */
+  dropSession(sessionId: string): { connection: Upstream; original: string; last: boolean }[] {
+    const exposed = [...this.byResource.values()].filter((e) => e.sessions.has(sessionId)).map((e) => e.exposed);
+    return exposed.flatMap((uri) => this.remove(sessionId, uri) ?? []);
+  }
+
+  subscribers(connection: Upstream, original: string): { exposed: string; sessions: string[] } | undefined {
+    const entry = this.byResource.get(keyOf(connection.id, original));
     return entry && { exposed: entry.exposed, sessions: [...entry.sessions] };
   }
 
-  resourcesOf(server: string): string[] {
-    return [...this.byResource.values()].filter((e) => e.server === server).map((e) => e.original);
+  resourcesOf(connection: Upstream): string[] {
+    return [...this.byResource.values()].filter((e) => e.connection === connection).map((e) => e.original);
   }
 }
 
-function keyOf(server: string, original: string): string {
-  return `${server}\u0000${original}`;
+interface SubscriptionEntry {
+  connection: Upstream;
+  original: string;
+  exposed: string;
+  sessions: Set<string>;
+}
+
+function keyOf(connectionId: string, original: string): string {
+  return `${connectionId}\u0000${original}`;
 }

@@ -38,6 +38,8 @@ export interface CallContext {
   progressToken?: string | number;
   startedAt: number;
   target?: Target;
+  /** The connection the request went out on (shared, or the session's own). */
+  connection?: Upstream;
   result?: Result;
   error?: unknown;
 }

@@ -6,10 +6,11 @@
  */
 import type { Result } from '@modelcontextprotocol/client';
 import { exposeUri } from '../catalog/names.js';
+import type { ConnectionPool } from '../upstream/pool.js';
 import type { Terminal } from './chain.js';
 import type { CallContext } from './context.js';
 
-export function forward(): Terminal {
+export function forward(pool: ConnectionPool): Terminal {
   return {
     name: 'forward',
     async run(ctx) {
@@ -18,7 +19,9 @@ export function forward(): Terminal {
       if (ctx.method === 'completion/complete' && !target.upstream.capabilities.completions) {
         return { completion: { values: [], hasMore: false } };
       }
-      const result = await target.upstream.request(ctx.method, upstreamParams(ctx), {
+      const connection = await pool.acquire(target.upstream, ctx.session);
+      ctx.connection = connection;
+      const result = await connection.request(ctx.method, upstreamParams(ctx), {
         signal: ctx.signal,
         origin: ctx.origin,
         onprogress: ctx.progressToken === undefined ? undefined : (p) => void relayProgress(ctx, p),

@@ -4,6 +4,7 @@
  */
 import type { Catalog } from '../catalog/catalog.js';
 import type { Logger } from '../observability/log.js';
+import type { ConnectionPool } from '../upstream/pool.js';
 import { createPipeline, type Pipeline } from './chain.js';
 import { forward } from './forward.js';
 import { record } from './record.js';
@@ -11,6 +12,7 @@ import { resolveRoute } from './resolve-route.js';
 
 export interface PipelineDeps {
   catalog: Catalog;
+  pool: ConnectionPool;
   log: Logger;
 }
 
@@ -22,7 +24,7 @@ export function buildPipeline(deps: PipelineDeps): Pipeline {
       resolveRoute(deps.catalog),
     ],
     // Always last, like a router filter: the only stage that talks upstream.
-    terminal: forward(),
+    terminal: forward(deps.pool),
     // Runs in finally, for refused and failed requests too.
     finish: [record(deps.log)],
   });

@@ -11,7 +11,10 @@ import {
   ProtocolError,
   SdkError,
   SdkErrorCode,
+  isInputRequiredResult,
+  withInputRequired,
   type ClientCapabilities,
+  type InputRequiredResult,
   type Implementation,
   type JSONRPCRequest,
   type Notification,
@@ -30,6 +33,7 @@ import { connectUpstream, disconnectUpstream, type ConnectedClient } from './tra
 import { Backoff } from './backoff.js';
 
 export type UpstreamState = 'connecting' | 'ready' | 'down' | 'disabled';
+export type ProtocolEra = 'legacy' | 'modern';
 export type ListKind = 'tools' | 'resources' | 'resourceTemplates' | 'prompts';
 
 /** Who caused a forwarded request: where server-to-client traffic for it goes. */
@@ -64,6 +68,8 @@ interface UpstreamEvents {
 }
 
 const Loose = z.looseObject({});
+const MaybeInputRequired = withInputRequired(Loose);
+const MAX_INPUT_ROUNDS = 8;
 const SERVER_REQUESTS = ['sampling/createMessage', 'elicitation/create', 'roots/list'] as const;
 const LIST_METHODS: Record<ListKind, { method: string; key: string; capability: keyof ServerCapabilities }> = {
   tools: { method: 'tools/list', key: 'tools', capability: 'tools' },
@@ -82,6 +88,9 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
   serverInfo?: Implementation;
   instructions?: string;
   wire?: ConnectedClient['wire'];
+  era?: ProtocolEra;
+  /** Unique per connection: subscriptions are counted per connection. */
+  readonly id: string;
 
   private connected?: ConnectedClient;
   private stopping = false;
@@ -90,12 +99,19 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
   private readonly inflight = new Map<number, CallOrigin>();
   private nextCallId = 0;
 
+  /**
+   * @param owner the session this connection was opened for, when it is one
+   *   session's own: it then never reconnects by itself (the next call opens a
+   *   fresh one) and its unsolicited messages belong to that session.
+   */
   constructor(
     readonly config: ServerConfig,
     private readonly log: Logger,
+    readonly owner?: string,
     private readonly connectTimeoutMs = 30_000,
   ) {
     super();
+    this.id = owner === undefined ? config.name : `${config.name}@${owner}`;
     if (!config.enabled) this.state = 'disabled';
   }
 
@@ -130,18 +146,41 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     const callId = this.nextCallId++;
     if (options.origin) this.inflight.set(callId, options.origin);
     try {
-      return await client.request({ method, params } as { method: 'tools/call' }, Loose, {
-        signal: options.signal,
-        onprogress: options.onprogress,
-        timeout: this.config.timeoutMs,
-        resetTimeoutOnProgress: true,
-        maxTotalTimeout: Math.max(this.config.timeoutMs, 600_000),
-      });
+      let current = params;
+      for (let round = 0; ; round++) {
+        const result = await client.request({ method, params: current } as { method: 'tools/call' }, MaybeInputRequired, {
+          signal: options.signal,
+          onprogress: options.onprogress,
+          timeout: this.config.timeoutMs,
+          resetTimeoutOnProgress: true,
+          maxTotalTimeout: Math.max(this.config.timeoutMs, 600_000),
+          allowInputRequired: true,
+        });
+        if (!isInputRequiredResult(result)) return result as Result;
+        if (round >= MAX_INPUT_ROUNDS) throw upstreamUnavailable(this.name, `no complete result after ${MAX_INPUT_ROUNDS} input rounds`);
+        current = { ...params, ...(await this.fulfil(result, options)) };
+      }
     } catch (err) {
       throw this.translateError(err, options.signal);
     } finally {
       this.inflight.delete(callId);
     }
+  }
+
+  /**
+   * A 2026-07-28 upstream asks for input inside the call's own result, so
+   * the answer is exact: the requests go to this call's origin, and the call
+   * is retried with the responses and the upstream's state echoed verbatim.
+   */
+  private async fulfil(result: InputRequiredResult, options: RequestOptions): Promise<Record<string, unknown>> {
+    const origin = options.origin;
+    const signal = options.signal ?? new AbortController().signal;
+    const inputResponses: Record<string, unknown> = {};
+    for (const [key, request] of Object.entries(result.inputRequests ?? {})) {
+      if (!origin) throw upstreamUnavailable(this.name, `it asked for ${request.method} outside a client request`);
+      inputResponses[key] = await origin.send({ method: request.method, params: request.params as Record<string, unknown> }, signal);
+    }
+    return result.requestState === undefined ? { inputResponses } : { inputResponses, requestState: result.requestState };
   }
 
   async notify(notification: Notification): Promise<void> {
@@ -163,8 +202,10 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
       this.capabilities = connected.client.getServerCapabilities() ?? {};
       this.serverInfo = connected.client.getServerVersion();
       this.instructions = connected.client.getInstructions();
+      this.era = connected.client.getProtocolEra();
       connected.client.onclose = () => this.onDisconnected(connected);
-      this.lists = await this.fetchLists(connected.client, Object.keys(LIST_METHODS) as ListKind[]);
+      // A session's own connection serves calls only; the catalog comes from the shared one.
+      if (this.owner === undefined) this.lists = await this.fetchLists(connected.client, Object.keys(LIST_METHODS) as ListKind[]);
       this.backoff.reset();
       this.setState('ready');
       this.emit('lists', Object.keys(LIST_METHODS) as ListKind[]);
@@ -179,6 +220,12 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     }
   }
 
+  /** Connects once (a session's own connection); rejects if that fails. */
+  async open(): Promise<void> {
+    await this.connect();
+    if (this.state !== 'ready') throw upstreamUnavailable(this.name, this.lastError ?? this.state);
+  }
+
   private onDisconnected(connected: ConnectedClient): void {
     if (this.connected !== connected) return;
     this.connected = undefined;
@@ -189,12 +236,12 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     this.lastError = 'connection closed';
     this.log.warn('upstream disconnected', { server: this.name });
     this.setState('down', this.lastError);
-    this.emit('lists', Object.keys(LIST_METHODS) as ListKind[]);
+    if (this.owner === undefined) this.emit('lists', Object.keys(LIST_METHODS) as ListKind[]);
     this.scheduleReconnect();
   }
 
   private scheduleReconnect(): void {
-    if (this.stopping) return;
+    if (this.stopping || this.owner !== undefined) return;
     const delay = this.backoff.next();
     this.log.info('upstream reconnect scheduled', { server: this.name, inMs: delay });
     this.reconnectTimer = setTimeout(() => void this.connect(), delay);
@@ -209,6 +256,8 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
         // a downstream client without the capability gets a clear error.
         capabilities: { sampling: {}, elicitation: { form: {}, url: {} }, roots: { listChanged: true } },
         versionNegotiation: negotiate ? { mode: 'auto' } : undefined,
+        // Input requests are fulfilled by the call's own origin (see fulfil()).
+        inputRequired: { autoFulfill: false },
       },
     );
     for (const method of SERVER_REQUESTS) {
@@ -217,7 +266,9 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     }
     for (const kind of Object.keys(LIST_METHODS) as ListKind[]) {
       const method = `notifications/${kind === 'resourceTemplates' ? 'resources' : kind}/list_changed`;
-      client.setNotificationHandler(method as 'notifications/tools/list_changed', () => this.refreshList(kind));
+      client.setNotificationHandler(method as 'notifications/tools/list_changed', () =>
+        this.owner === undefined ? this.refreshList(kind) : undefined,
+      );
     }
     client.fallbackNotificationHandler = async (notification) => {
       this.emit('notification', notification, [...new Set(this.inflight.values())]);
@@ -241,9 +292,10 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     }
     if (sessions.size === 0 && request.method === 'roots/list') return { roots: [] };
     const why = sessions.size === 0 ? 'no call is in flight on this upstream' : 'calls from several sessions are in flight on this shared upstream';
-    throw new ProtocolError(-32011, `Switchboard cannot route ${request.method}: ${why}`, {
+    const fix = `set gateway.servers.${this.name}.isolation to "session"`;
+    throw new ProtocolError(-32011, `Switchboard cannot route ${request.method}: ${why}${sessions.size > 1 ? `; ${fix}` : ''}`, {
       code: 'REQUEST_NOT_ATTRIBUTABLE',
-      fix: `set gateway.servers.${this.name}.isolation to "session"`,
+      fix,
     });
   }
 
