@@ -10,11 +10,12 @@ import type { LoadedConfig } from './config/schema.js';
 import { createHttpFront, type HttpFront } from './downstream/http.js';
 import { Hub } from './downstream/hub.js';
 import type { Logger } from './observability/log.js';
-import { buildPipeline } from './pipeline/index.js';
+import { buildPipeline, type Pipeline } from './pipeline/index.js';
 import { ConnectionPool } from './upstream/pool.js';
 import { Upstream } from './upstream/upstream.js';
 
 export const VERSION = '0.1.0';
+const RESPONSE_FLUSH_MS = 100;
 
 export interface Gateway {
   readonly config: LoadedConfig;
@@ -39,7 +40,8 @@ export function createGateway(config: LoadedConfig, log: Logger): Gateway {
   const pool = new ConnectionPool(log, (connection) =>
     connection.on('notification', (notification, origins) => hub.upstreamNotification(connection, notification, origins)),
   );
-  const pipeline = buildPipeline({ catalog, pool, log });
+  const inflight = new InFlight();
+  const pipeline = inflight.track(buildPipeline({ catalog, pool, log }));
   const hub = new Hub({ catalog, pipeline, pool, upstreams, log, serverInfo: { name: 'switchboard', version: VERSION } });
   let http: { front: HttpFront; server: HttpServer } | undefined;
   let stopped = false;
@@ -110,16 +112,53 @@ export function createGateway(config: LoadedConfig, log: Logger): Gateway {
     },
     async stop() {
       stopped = true;
-      if (http) {
-        http.server.close();
-        await http.front.close();
+      // Stop accepting, let calls in flight finish (bounded), then close everything.
+      http?.server.close();
+      if (inflight.count > 0) {
+        log.info('draining calls in flight', { count: inflight.count, drainMs: settings.drainMs });
+        await inflight.drained(settings.drainMs);
       }
+      if (inflight.count > 0) {
+        hub.abortInFlight();
+        await inflight.drained(1_000);
+      }
+      // The last answers are written after their handlers return: let them reach the wire.
+      await new Promise((resolve) => setTimeout(resolve, RESPONSE_FLUSH_MS));
+      await http?.front.close();
       await hub.close();
       await pool.closeAll();
       await Promise.allSettled(upstreams.map((u) => u.stop()));
       http?.server.closeAllConnections();
     },
   };
+}
+
+/** Counts forwarded requests in flight, so shutdown can wait for them. */
+class InFlight {
+  count = 0;
+  private waiters: (() => void)[] = [];
+
+  track(pipeline: Pipeline): Pipeline {
+    return async (ctx) => {
+      this.count++;
+      try {
+        return await pipeline(ctx);
+      } finally {
+        if (--this.count === 0) for (const wake of this.waiters.splice(0)) wake();
+      }
+    };
+  }
+
+  drained(timeoutMs: number): Promise<void> {
+    if (this.count === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.waiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
 }
 
 function settledUpstreams(upstreams: readonly Upstream[], timeoutMs: number): Promise<void> {

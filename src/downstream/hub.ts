@@ -7,6 +7,7 @@ import type { LoggingLevel, Notification, Server } from '@modelcontextprotocol/s
 import type { ServerNotifier } from '@modelcontextprotocol/server';
 import type { Catalog } from '../catalog/catalog.js';
 import { exposeUri } from '../catalog/names.js';
+import { GatewayError } from '../errors.js';
 import type { Logger } from '../observability/log.js';
 import type { Pipeline, SessionInfo } from '../pipeline/index.js';
 import type { ConnectionPool } from '../upstream/pool.js';
@@ -33,6 +34,7 @@ export class Hub {
   private readonly modernNotifiers = new Set<ServerNotifier>();
   private pendingKinds = new Set<'tools' | 'prompts' | 'resources'>();
   private flushTimer?: NodeJS.Timeout;
+  private readonly shutdown = new AbortController();
 
   constructor(private readonly options: HubOptions) {
     this.sessions = new SessionRegistry((s) => this.onSessionRemoved(s));
@@ -45,6 +47,7 @@ export class Hub {
       log: options.log,
       serverInfo: options.serverInfo,
       instructions: () => this.instructions(),
+      shutdown: this.shutdown.signal,
     };
   }
 
@@ -114,6 +117,11 @@ export class Hub {
         this.options.log.warn('resubscribe failed', { server: upstream.name, uri, error: String(err) }),
       );
     }
+  }
+
+  /** Fails every call still in flight with a clear error, so no client is left waiting. */
+  abortInFlight(): void {
+    this.shutdown.abort(new GatewayError('UPSTREAM_UNAVAILABLE', 'Switchboard is shutting down', { reason: 'shutdown' }));
   }
 
   async close(): Promise<void> {

@@ -36,6 +36,8 @@ export interface SessionServerDeps {
   /** Name and version the gateway presents to clients. */
   serverInfo: { name: string; version: string };
   instructions: () => string | undefined;
+  /** Aborted when shutdown stops waiting for calls in flight. */
+  shutdown: AbortSignal;
 }
 
 /** Mutable per-session state the server's handlers keep. */
@@ -130,7 +132,8 @@ async function routeThroughPipeline(
     params,
     session: state.info,
     origin: originOf(state.info, server.getClientCapabilities(), ctx),
-    signal: ctx.mcpReq.signal,
+    // The client's cancellation, or the gateway's shutdown once draining is over.
+    signal: AbortSignal.any([ctx.mcpReq.signal, deps.shutdown]),
     progressToken: meta?.progressToken,
     startedAt: performance.now(),
   };

@@ -326,6 +326,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
 
   private translateError(err: unknown, signal: AbortSignal | undefined): unknown {
     if (err instanceof ProtocolError || err instanceof GatewayError) return err;
+    if (signal?.aborted && signal.reason instanceof GatewayError) return signal.reason;
     if (err instanceof SdkError) {
       if (signal?.aborted) return err;
       if (err.code === SdkErrorCode.RequestTimeout) return upstreamTimeout(this.name, this.config.timeoutMs);

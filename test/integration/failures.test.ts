@@ -131,3 +131,46 @@ describe('shutdown', () => {
     await eventually(() => groupMembers(pgid), (members) => members.length === 0);
   });
 });
+
+describe('graceful shutdown', () => {
+  it('lets calls in flight finish within drainMs, and refuses to wait longer', async () => {
+    const gw = await startGateway({ mcpServers: { ks: nodeServer(STDIO_FIXTURE) }, gateway: { drainMs: 1_500 } });
+    const client = await connectLegacy(gw.mcpUrl);
+    let slowStarted!: () => void;
+    const started = new Promise<void>((resolve) => (slowStarted = resolve));
+    const finishing = client.callTool({ name: 'ks__progress', arguments: { steps: 20 } }, undefined, { onprogress: () => slowStarted() });
+    const hanging = client.callTool({ name: 'ks__hang', arguments: {} }).then(
+      () => 'answered',
+      () => 'failed',
+    );
+    await started;
+    const t0 = Date.now();
+    await gw.close();
+    expect(Date.now() - t0).toBeLessThan(8_000);
+    expect((await finishing).content).toEqual([{ type: 'text', text: 'progress done' }]);
+    // The call that would never end is failed, not left hanging.
+    expect(await hanging).toBe('failed');
+    await client.close().catch(() => {});
+  });
+});
+
+describe('idle sessions', () => {
+  it('expire and release their resources; the client then gets 404', async () => {
+    const gw = await startGateway({ mcpServers: { ks: nodeServer(STDIO_FIXTURE) }, gateway: { sessionIdleMs: 1_000 } });
+    try {
+      const client = await connectLegacy(gw.mcpUrl);
+      const sessionId = (client.transport as { sessionId?: string }).sessionId!;
+      expect(gw.gateway.hub.sessions.size).toBe(1);
+      await eventually(() => gw.gateway.hub.sessions.size, (n) => n === 0, 8_000);
+      const res = await fetch(gw.mcpUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': sessionId },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/list' }),
+      });
+      expect(res.status).toBe(404);
+      await client.close().catch(() => {});
+    } finally {
+      await gw.close();
+    }
+  });
+});
