@@ -16,6 +16,8 @@ import { Upstream } from './upstream/upstream.js';
 
 export const VERSION = '0.1.0';
 const RESPONSE_FLUSH_MS = 100;
+/** How long a request waits for upstreams that are still connecting at start. */
+const STARTUP_WAIT_MS = 15_000;
 
 export interface Gateway {
   readonly config: LoadedConfig;
@@ -35,15 +37,18 @@ export interface Gateway {
 
 export function createGateway(config: LoadedConfig, log: Logger): Gateway {
   const { gateway: settings } = config;
-  const upstreams = config.servers.map((server) => new Upstream(server, log.child({ server: server.name })));
+  const upstreams = config.servers.map(
+    (server) => new Upstream(server, log.child({ server: server.name }), undefined, settings.maxRequestTimeoutMs),
+  );
   const catalog = new Catalog(upstreams, settings.separator);
   const pool = new ConnectionPool(log, (connection) =>
     connection.on('notification', (notification, origins) => hub.upstreamNotification(connection, notification, origins)),
   );
   const inflight = new InFlight();
   const pipeline = inflight.track(buildPipeline({ catalog, pool, log }));
-  const hub = new Hub({ catalog, pipeline, pool, upstreams, log, serverInfo: { name: 'switchboard', version: VERSION } });
+  const hub = new Hub({ catalog, pipeline, pool, upstreams, log, serverInfo: { name: 'switchboard', version: VERSION }, started: () => started });
   let http: { front: HttpFront; server: HttpServer } | undefined;
+  let started: Promise<void> = Promise.resolve();
   let stopped = false;
 
   for (const upstream of upstreams) {
@@ -95,10 +100,12 @@ export function createGateway(config: LoadedConfig, log: Logger): Gateway {
     start() {
       hub.sessions.startSweeper(settings.sessionIdleMs);
       for (const upstream of upstreams) upstream.start();
+      started = settledUpstreams(upstreams, STARTUP_WAIT_MS);
     },
     settled: (timeoutMs) => settledUpstreams(upstreams, timeoutMs),
     async listen(host = settings.listen.host, port = settings.listen.port) {
-      const front = createHttpFront({ hub, settings, log, readiness });
+      // The address actually bound decides which Host headers are loopback-only.
+      const front = createHttpFront({ hub, settings: { ...settings, listen: { host, port } }, log, readiness });
       const server = createServer(front.app);
       server.keepAliveTimeout = 65_000;
       await new Promise<void>((resolve, reject) => {

@@ -6,6 +6,7 @@
 import { createGateway, type Gateway } from './app.js';
 import type { LoadedConfig, LogLevel } from './config/schema.js';
 import { findConfigFile, loadConfigFile, parseConfig } from './config/load.js';
+import { hashKey } from './auth/api-keys.js';
 import { serveOverStdio } from './downstream/stdio.js';
 import { ConfigError } from './errors.js';
 import { createLogger, type Logger } from './observability/log.js';
@@ -16,8 +17,9 @@ const USAGE = `Usage:
   switchboard validate [--config F]
   switchboard catalog  [--config F] [--json]
   switchboard bridge [--host H] [--port P] [--log-level L] -- <command> [args…]
+  switchboard hash-key [KEY]                 # sha256 for gateway.auth.apiKeys (KEY or stdin)
 
-Config lookup: --config, then $SWITCHBOARD_CONFIG, then ./switchboard.json, ./switchboard.yaml, ./.mcp.json`;
+Config lookup: --config, then $SWITCHBOARD_CONFIG, then ./switchboard.json, ./switchboard.yaml, ./switchboard.yml, ./.mcp.json`;
 
 const SETTLE_MS = 15_000;
 
@@ -43,6 +45,8 @@ export async function main(argv: string[]): Promise<number> {
         return await catalog(args);
       case 'bridge':
         return await serve(bridgeConfig(args), args);
+      case 'hash-key':
+        return await printKeyHash(args);
       default:
         process.stderr.write(`switchboard: unknown command '${args.command}'\n\n${USAGE}\n`);
         return 2;
@@ -79,11 +83,12 @@ function loggerFor(config: LoadedConfig, args: ParsedArgs): Logger {
 async function serve(config: LoadedConfig, args: ParsedArgs): Promise<number> {
   const log = loggerFor(config, args);
   for (const warning of config.warnings) log.warn(warning);
-  for (const skipped of config.skipped) log.warn('server not configured, skipped', { server: skipped.name, reason: skipped.reason });
   const gateway = createGateway(config, log);
   gateway.start();
   const shutdown = onceShutdown(gateway, log);
   if (args.flags.stdio) {
+    // Desktop clients list tools once, right after connecting: let the upstreams come up first.
+    await gateway.settled(SETTLE_MS);
     const front = serveOverStdio(gateway.hub);
     await Promise.race([front.closed, shutdown.requested]);
     await front.close();
@@ -124,9 +129,25 @@ async function catalog(args: ParsedArgs): Promise<number> {
     process.stdout.write(`${JSON.stringify({ upstreams: states, items: entries }, null, 2)}\n`);
   } else {
     const rows = entries.map((e) => [e.kind, e.server, e.exposed, e.original, e.readOnly ? 'yes' : '']);
-    process.stdout.write(table(['KIND', 'SERVER', 'EXPOSED', 'ORIGINAL', 'READ-ONLY'], rows));
+    process.stdout.write(table(['KIND', 'SERVER', 'EXPOSED', 'ORIGINAL', 'READ-ONLY-HINT'], rows));
     for (const [name, s] of Object.entries(states)) if (s.state !== 'ready') process.stderr.write(`${name}: ${s.state}${s.error ? ` (${s.error})` : ''}\n`);
   }
+  return 0;
+}
+
+/** `switchboard hash-key [KEY]` (or the key on stdin, so it stays out of shell history). */
+async function printKeyHash(args: ParsedArgs): Promise<number> {
+  let key = args.positionals[0];
+  if (key === undefined) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    key = Buffer.concat(chunks).toString('utf8').trim();
+  }
+  if (!key) {
+    process.stderr.write('switchboard hash-key: no key given (pass it as an argument or on stdin)\n');
+    return 2;
+  }
+  process.stdout.write(`${hashKey(key)}\n`);
   return 0;
 }
 

@@ -1,3 +1,5 @@
+import { ProtocolError } from '@modelcontextprotocol/server';
+
 /**
  * The one catalog of errors Switchboard raises. Each has a stable
  * machine-readable `code` (what clients, tests and scripts rely on) and, for
@@ -14,16 +16,18 @@ export const JsonRpc = {
   INTERNAL_ERROR: -32603,
   /** SDK `RequestTimeout`; also what an aborted request rejects with. */
   REQUEST_TIMEOUT: -32001,
+  /** Streamable HTTP transport-level rejection (400/403/…), as the SDK sends it. */
+  BAD_REQUEST: -32000,
   /** Streamable HTTP: the session id is unknown or expired (sent with 404). */
   SESSION_NOT_FOUND: -32001,
-  /** MCP 2025-11-25: resource not found. */
-  RESOURCE_NOT_FOUND: -32002,
   /** MCP 2026-07-28: the client did not declare a capability the request needs. */
   MISSING_CLIENT_CAPABILITY: -32021,
 } as const;
 
 /** Stable codes carried in `error.data.code`. */
 export type ErrorCode =
+  | 'METHOD_NOT_FOUND'
+  | 'INVALID_PARAMS'
   | 'UNKNOWN_TOOL'
   | 'UNKNOWN_PROMPT'
   | 'UNKNOWN_RESOURCE'
@@ -39,6 +43,8 @@ export type ErrorCode =
   | 'CONFIG_INVALID';
 
 const jsonRpcCodeOf: Record<ErrorCode, number> = {
+  METHOD_NOT_FOUND: JsonRpc.METHOD_NOT_FOUND,
+  INVALID_PARAMS: JsonRpc.INVALID_PARAMS,
   UNKNOWN_TOOL: JsonRpc.INVALID_PARAMS,
   UNKNOWN_PROMPT: JsonRpc.INVALID_PARAMS,
   // The SDK emits resource-not-found as -32602 on every revision (the
@@ -86,6 +92,8 @@ export const unknownPrompt = (name: string) =>
   new GatewayError('UNKNOWN_PROMPT', `Unknown prompt: ${name}`, { name });
 export const unknownResource = (uri: string) =>
   new GatewayError('UNKNOWN_RESOURCE', `Resource not found: ${uri}`, { uri });
+export const methodNotFound = (method: string) =>
+  new GatewayError('METHOD_NOT_FOUND', `Method not found: ${method}`, { method });
 export const invalidCursor = () => new GatewayError('INVALID_CURSOR', 'Invalid pagination cursor');
 export const upstreamUnavailable = (server: string, reason: string) =>
   new GatewayError('UPSTREAM_UNAVAILABLE', `Upstream '${server}' is unavailable: ${reason}`, { server, reason });
@@ -94,6 +102,17 @@ export const upstreamTimeout = (server: string, timeoutMs: number) =>
     server,
     timeoutMs,
   });
+
+/**
+ * The form an error takes on the wire: our own errors become the SDK's
+ * ProtocolError with their JSON-RPC code and data; anything else is left as
+ * it is (an upstream's own error passes through unchanged).
+ */
+export function toWireError(err: unknown): unknown {
+  if (!(err instanceof GatewayError)) return err;
+  const wire = err.toJsonRpcError();
+  return new ProtocolError(wire.code, wire.message, wire.data);
+}
 
 /** One problem found in a configuration or policy file. */
 export interface ConfigIssue {

@@ -114,6 +114,11 @@ export class Catalog {
     return unprefixed.length === 1 ? { upstream: unprefixed[0]!, original: uri } : undefined;
   }
 
+  /** The server whose prefix an exposed tool or prompt name carries, ready or not. */
+  serverOfName(name: string): Upstream | undefined {
+    return this.upstreams.find((u) => u.config.prefix !== '' && name.startsWith(`${u.config.prefix}${this.separator}`));
+  }
+
   /** Every exposed item with its server and original name (for `switchboard catalog`). */
   entries(): CatalogEntry[] {
     const rows = (kind: CatalogEntry['kind'], table: Table<unknown>) =>

@@ -103,7 +103,7 @@ export function parseConfig(raw: unknown, file: string, env: Env = process.env):
     throw new ConfigError([{ file: abs, path: '', message, fix: 'write { "mcpServers": { … } }' }]);
   }
   // The config file's own folder, so a file can name paths beside it wherever it is run from.
-  const data = substituteEnv(raw, { SWITCHBOARD_CONFIG_DIR: baseDir, ...env }, add) as Obj;
+  const data = substituteEnv(raw, { ...env, SWITCHBOARD_CONFIG_DIR: baseDir }, add) as Obj;
   const key = data.mcpServers === undefined && data.servers !== undefined ? 'servers' : 'mcpServers';
   if (data.mcpServers === undefined && data.servers === undefined)
     add([], 'no "mcpServers" object', 'add an "mcpServers" object');

@@ -103,7 +103,7 @@ class LegacyStreamableHttp {
       return transport.handleRequest(req, res, req.body);
     }
     if (req.method !== 'POST' || !isInitializeRequest(req.body)) {
-      return void res.status(400).json(rpcError(-32000, 'Bad Request: Mcp-Session-Id header is required'));
+      return void res.status(400).json(rpcError(JsonRpc.BAD_REQUEST, 'Bad Request: Mcp-Session-Id header is required'));
     }
     return this.open(req, res);
   }

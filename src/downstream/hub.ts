@@ -25,6 +25,7 @@ export interface HubOptions {
   upstreams: readonly Upstream[];
   log: Logger;
   serverInfo: { name: string; version: string };
+  started: () => Promise<void>;
 }
 
 export class Hub {
@@ -48,6 +49,7 @@ export class Hub {
       serverInfo: options.serverInfo,
       instructions: () => this.instructions(),
       shutdown: this.shutdown.signal,
+      started: options.started,
     };
   }
 

@@ -5,7 +5,6 @@
  * verbatim: no schema on this path strips a field the gateway does not know.
  */
 import {
-  ProtocolError,
   Server,
   type JSONRPCRequest,
   type LoggingLevel,
@@ -16,7 +15,7 @@ import type { ClientCapabilities } from '@modelcontextprotocol/client';
 import { z } from 'zod';
 import type { Catalog } from '../catalog/catalog.js';
 import { paginate } from '../catalog/paginate.js';
-import { GatewayError } from '../errors.js';
+import { GatewayError, methodNotFound, toWireError } from '../errors.js';
 import type { Logger } from '../observability/log.js';
 import type { Pipeline, RoutedMethod, SessionInfo } from '../pipeline/index.js';
 import type { ConnectionPool } from '../upstream/pool.js';
@@ -38,6 +37,8 @@ export interface SessionServerDeps {
   instructions: () => string | undefined;
   /** Aborted when shutdown stops waiting for calls in flight. */
   shutdown: AbortSignal;
+  /** Resolves once every upstream has come up or failed once since start (bounded). */
+  started: () => Promise<void>;
 }
 
 /** Mutable per-session state the server's handlers keep. */
@@ -104,6 +105,9 @@ async function dispatch(
 ): Promise<Result> {
   const params = (request.params ?? {}) as Record<string, unknown>;
   const { catalog } = deps;
+  // A client that connects while the gateway is starting sees the full
+  // catalog, not whatever happened to be up in the first milliseconds.
+  await deps.started();
   switch (request.method) {
     case 'tools/list':
       return listed('tools', paginate(catalog.listTools(), params.cursor));
@@ -114,7 +118,7 @@ async function dispatch(
     case 'resources/templates/list':
       return listed('resourceTemplates', paginate(catalog.listResourceTemplates(), params.cursor));
   }
-  if (!ROUTED.has(request.method)) throw new ProtocolError(-32601, `Method not found: ${request.method}`);
+  if (!ROUTED.has(request.method)) throw methodNotFound(request.method);
   return routeThroughPipeline(deps, state, server, request.method as RoutedMethod, params, ctx);
 }
 
@@ -170,10 +174,11 @@ function originOf(info: SessionInfo, capabilities: ClientCapabilities | undefine
 function assertClientCapability(method: string, params: Record<string, unknown> | undefined, caps: ClientCapabilities | undefined): void {
   const need = (ok: unknown, capability: string) => {
     if (ok) return;
-    throw new ProtocolError(-32021, `The client did not declare the '${capability}' capability needed for ${method}`, {
-      code: 'CLIENT_CAPABILITY_MISSING',
-      capability,
-    });
+    throw toWireError(
+      new GatewayError('CLIENT_CAPABILITY_MISSING', `The client did not declare the '${capability}' capability needed for ${method}`, {
+        capability,
+      }),
+    );
   };
   if (method === 'sampling/createMessage') need(caps?.sampling, 'sampling');
   if (method === 'roots/list') need(caps?.roots, 'roots');
@@ -189,10 +194,3 @@ function listed(key: string, { page, nextCursor }: { page: unknown[]; nextCursor
   return nextCursor ? { [key]: page, nextCursor } : { [key]: page };
 }
 
-function toWireError(err: unknown): unknown {
-  if (err instanceof GatewayError) {
-    const wire = err.toJsonRpcError();
-    return new ProtocolError(wire.code, wire.message, wire.data);
-  }
-  return err;
-}

@@ -4,7 +4,7 @@
  * annotations; an unknown name gets the spec's error and touches nothing.
  */
 import type { Catalog } from '../catalog/catalog.js';
-import { unknownPrompt, unknownResource, unknownTool, GatewayError } from '../errors.js';
+import { unknownPrompt, unknownResource, unknownTool, upstreamUnavailable, GatewayError } from '../errors.js';
 import type { Stage } from './chain.js';
 import type { CallContext, Target } from './context.js';
 
@@ -23,13 +23,13 @@ function resolve(catalog: Catalog, ctx: CallContext): Target {
     case 'tools/call': {
       const name = String(params.name ?? '');
       const routed = catalog.resolveTool(name);
-      if (!routed) throw unknownTool(name);
+      if (!routed) throw notListed(catalog, name, unknownTool);
       return { upstream: routed.upstream, exposed: name, original: routed.original };
     }
     case 'prompts/get': {
       const name = String(params.name ?? '');
       const routed = catalog.resolvePrompt(name);
-      if (!routed) throw unknownPrompt(name);
+      if (!routed) throw notListed(catalog, name, unknownPrompt);
       return { upstream: routed.upstream, exposed: name, original: routed.original };
     }
     case 'resources/read':
@@ -43,6 +43,16 @@ function resolve(catalog: Catalog, ctx: CallContext): Target {
     case 'completion/complete':
       return resolveCompletion(catalog, params.ref);
   }
+}
+
+/**
+ * A name that is not in the catalog: if it carries the prefix of a server
+ * that is down, say so (the caller may retry); otherwise it is unknown.
+ */
+function notListed(catalog: Catalog, name: string, unknown: (name: string) => GatewayError): GatewayError {
+  const owner = catalog.serverOfName(name);
+  if (owner && owner.state !== 'ready' && owner.state !== 'disabled') return upstreamUnavailable(owner.name, owner.lastError ?? owner.state);
+  return unknown(name);
 }
 
 function resolveCompletion(catalog: Catalog, ref: unknown): Target {
@@ -59,5 +69,5 @@ function resolveCompletion(catalog: Catalog, ref: unknown): Target {
     if (!routed) throw unknownResource(uri);
     return { upstream: routed.upstream, exposed: uri, original: routed.original };
   }
-  throw new GatewayError('UNKNOWN_PROMPT', 'completion/complete needs a ref of type ref/prompt or ref/resource');
+  throw new GatewayError('INVALID_PARAMS', 'completion/complete needs a ref of type ref/prompt or ref/resource');
 }

@@ -92,7 +92,7 @@ export class ConnectionPool {
         fix: `raise gateway.servers.${name}.maxProcesses or lower gateway.sessionIdleMs`,
       });
     }
-    const connection = new Upstream(shared.config, this.log.child({ server: name, session: session.id }), session.id);
+    const connection = new Upstream(shared.config, this.log.child({ server: name, session: session.id }), session.id, shared.maxRequestMs);
     this.onOpened(connection);
     const pending = connection.open().then(
       () => connection,

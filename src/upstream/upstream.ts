@@ -27,7 +27,7 @@ import {
 } from '@modelcontextprotocol/client';
 import { z } from 'zod';
 import type { ServerConfig } from '../config/schema.js';
-import { GatewayError, upstreamTimeout, upstreamUnavailable } from '../errors.js';
+import { GatewayError, toWireError, upstreamTimeout, upstreamUnavailable } from '../errors.js';
 import type { Logger } from '../observability/log.js';
 import { connectUpstream, disconnectUpstream, type ConnectedClient } from './transports.js';
 import { Backoff } from './backoff.js';
@@ -108,11 +108,17 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     readonly config: ServerConfig,
     private readonly log: Logger,
     readonly owner?: string,
+    /** The hard cap on one request, even while progress keeps resetting its timeout. */
+    private readonly maxTotalTimeoutMs = 600_000,
     private readonly connectTimeoutMs = 30_000,
   ) {
     super();
     this.id = owner === undefined ? config.name : `${config.name}@${owner}`;
     if (!config.enabled) this.state = 'disabled';
+  }
+
+  get maxRequestMs(): number {
+    return this.maxTotalTimeoutMs;
   }
 
   get name(): string {
@@ -153,7 +159,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
           onprogress: options.onprogress,
           timeout: this.config.timeoutMs,
           resetTimeoutOnProgress: true,
-          maxTotalTimeout: Math.max(this.config.timeoutMs, 600_000),
+          maxTotalTimeout: Math.max(this.config.timeoutMs, this.maxTotalTimeoutMs),
           allowInputRequired: true,
         });
         if (!isInputRequiredResult(result)) return result as Result;
@@ -293,10 +299,12 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     if (sessions.size === 0 && request.method === 'roots/list') return { roots: [] };
     const why = sessions.size === 0 ? 'no call is in flight on this upstream' : 'calls from several sessions are in flight on this shared upstream';
     const fix = `set gateway.servers.${this.name}.isolation to "session"`;
-    throw new ProtocolError(-32011, `Switchboard cannot route ${request.method}: ${why}${sessions.size > 1 ? `; ${fix}` : ''}`, {
-      code: 'REQUEST_NOT_ATTRIBUTABLE',
-      fix,
-    });
+    throw toWireError(
+      new GatewayError('REQUEST_NOT_ATTRIBUTABLE', `Switchboard cannot route ${request.method}: ${why}${sessions.size > 1 ? `; ${fix}` : ''}`, {
+        server: this.name,
+        fix,
+      }),
+    );
   }
 
   private async refreshList(kind: ListKind): Promise<void> {

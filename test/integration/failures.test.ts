@@ -112,6 +112,9 @@ describe('an upstream that cannot start', () => {
       const names = (await client.listTools()).tools.map((t) => t.name);
       expect(names).toContain('fine__echo');
       expect(names.some((n) => n.startsWith('broken__'))).toBe(false);
+      // A call to a server that is down says so, rather than "unknown tool".
+      const error = await client.callTool({ name: 'broken__anything', arguments: {} }).catch((e: unknown) => e);
+      expect((error as McpError).data).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', server: 'broken' });
     } finally {
       await client.close();
     }
