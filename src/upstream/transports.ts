@@ -30,6 +30,35 @@ export interface ConnectOptions {
 }
 
 export async function connectUpstream(options: ConnectOptions): Promise<ConnectedClient> {
+  const connected = await connectByType(options);
+  keepNotificationsBeforeResponses(connected.transport);
+  return connected;
+}
+
+/**
+ * The SDK client handles a notification a microtask later but settles a
+ * response at once, so a progress notification that arrives in the same
+ * read as its call's result would find its handler gone and be dropped. A
+ * response that follows a notification within the same turn is delivered one
+ * turn later, after the notification has been handled.
+ */
+function keepNotificationsBeforeResponses(transport: Transport): void {
+  const deliver = transport.onmessage;
+  if (!deliver) return;
+  let notifiedThisTurn = false;
+  transport.onmessage = (message, extra) => {
+    const isNotification = 'method' in message && !('id' in message);
+    const isResponse = !('method' in message);
+    if (isNotification && !notifiedThisTurn) {
+      notifiedThisTurn = true;
+      setImmediate(() => (notifiedThisTurn = false));
+    }
+    if (isResponse && notifiedThisTurn) setImmediate(() => deliver(message, extra));
+    else deliver(message, extra);
+  };
+}
+
+async function connectByType(options: ConnectOptions): Promise<ConnectedClient> {
   const { spec } = options.config;
   if (spec.type === 'stdio') {
     const transport = new StdioUpstreamTransport({ spec, onStderr: options.onStderr });
