@@ -5,11 +5,16 @@
  */
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createHttpAuthenticator } from './auth/http.js';
+import { principalOf, type Principal } from './auth/principal.js';
 import { Catalog } from './catalog/catalog.js';
 import type { LoadedConfig } from './config/schema.js';
 import { createHttpFront, type HttpFront } from './downstream/http.js';
 import { Hub } from './downstream/hub.js';
+import { createAuditSink } from './observability/audit.js';
 import type { Logger } from './observability/log.js';
+import { MemoryRateLimitStore } from './policy/rate-limiter.js';
+import { PolicyRuntime } from './policy-runtime.js';
 import { buildPipeline, type Pipeline } from './pipeline/index.js';
 import { ConnectionPool } from './upstream/pool.js';
 import { Upstream } from './upstream/upstream.js';
@@ -24,6 +29,9 @@ export interface Gateway {
   readonly upstreams: readonly Upstream[];
   readonly catalog: Catalog;
   readonly hub: Hub;
+  readonly policy: PolicyRuntime;
+  /** Who a `--stdio` client is (`gateway.stdioPrincipal`). */
+  readonly stdioPrincipal: Principal;
   /** Starts every enabled upstream (connections continue in the background). */
   start(): void;
   /** Resolves once every enabled upstream is ready or has failed once, or the time is up. */
@@ -35,8 +43,19 @@ export interface Gateway {
   stop(): Promise<void>;
 }
 
-export function createGateway(config: LoadedConfig, log: Logger): Gateway {
+export interface GatewayOptions {
+  /** Where audit lines go instead of `gateway.audit.file` (tests). */
+  auditWrite?: (line: string) => void;
+}
+
+export function createGateway(config: LoadedConfig, log: Logger, options: GatewayOptions = {}): Gateway {
   const { gateway: settings } = config;
+  // Policies load first: a broken policy set stops the gateway before anything starts.
+  const policy = new PolicyRuntime(config, log);
+  const limits = new MemoryRateLimitStore();
+  const audit = createAuditSink(settings.audit, options.auditWrite);
+  const authenticate = createHttpAuthenticator(settings.auth);
+  const stdioPrincipal = principalOf(settings.stdioPrincipal, { auth: 'stdio' });
   const upstreams = config.servers.map(
     (server) => new Upstream(server, log.child({ server: server.name }), undefined, settings.maxRequestTimeoutMs),
   );
@@ -45,8 +64,8 @@ export function createGateway(config: LoadedConfig, log: Logger): Gateway {
     connection.on('notification', (notification, origins) => hub.upstreamNotification(connection, notification, origins)),
   );
   const inflight = new InFlight();
-  const pipeline = inflight.track(buildPipeline({ catalog, pool, log }));
-  const hub = new Hub({ catalog, pipeline, pool, upstreams, log, serverInfo: { name: 'switchboard', version: VERSION }, started: () => started });
+  const pipeline = inflight.track(buildPipeline({ catalog, pool, policy: () => policy.engine, limits, audit, log }));
+  const hub = new Hub({ catalog, pipeline, pool, upstreams, log, serverInfo: { name: 'switchboard', version: VERSION }, started: () => started, policy: () => policy.engine });
   let http: { front: HttpFront; server: HttpServer } | undefined;
   let started: Promise<void> = Promise.resolve();
   let stopped = false;
@@ -96,8 +115,11 @@ export function createGateway(config: LoadedConfig, log: Logger): Gateway {
     upstreams,
     catalog,
     hub,
+    policy,
+    stdioPrincipal,
     readiness,
     start() {
+      policy.watch();
       hub.sessions.startSweeper(settings.sessionIdleMs);
       for (const upstream of upstreams) upstream.start();
       started = settledUpstreams(upstreams, STARTUP_WAIT_MS);
@@ -105,7 +127,7 @@ export function createGateway(config: LoadedConfig, log: Logger): Gateway {
     settled: (timeoutMs) => settledUpstreams(upstreams, timeoutMs),
     async listen(host = settings.listen.host, port = settings.listen.port) {
       // The address actually bound decides which Host headers are loopback-only.
-      const front = createHttpFront({ hub, settings: { ...settings, listen: { host, port } }, log, readiness });
+      const front = createHttpFront({ hub, authenticate, settings: { ...settings, listen: { host, port } }, log, readiness });
       const server = createServer(front.app);
       server.keepAliveTimeout = 65_000;
       await new Promise<void>((resolve, reject) => {
@@ -135,6 +157,8 @@ export function createGateway(config: LoadedConfig, log: Logger): Gateway {
       await hub.close();
       await pool.closeAll();
       await Promise.allSettled(upstreams.map((u) => u.stop()));
+      policy.close();
+      await audit.close();
       http?.server.closeAllConnections();
     },
   };

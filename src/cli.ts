@@ -7,6 +7,8 @@ import { createGateway, type Gateway } from './app.js';
 import type { LoadedConfig, LogLevel } from './config/schema.js';
 import { findConfigFile, loadConfigFile, parseConfig } from './config/load.js';
 import { hashKey } from './auth/api-keys.js';
+import { policyExplain, policyTest } from './cli-policy.js';
+import { createPolicyEngine } from './policy-runtime.js';
 import { serveOverStdio } from './downstream/stdio.js';
 import { ConfigError } from './errors.js';
 import { createLogger, type Logger } from './observability/log.js';
@@ -17,6 +19,8 @@ const USAGE = `Usage:
   switchboard validate [--config F]
   switchboard catalog  [--config F] [--json]
   switchboard bridge [--host H] [--port P] [--log-level L] -- <command> [args…]
+  switchboard policy test    [--config F]    # every policies/*.tests.yaml
+  switchboard policy explain [--config F] --call server__tool [--principal P.json] [--args A.json]
   switchboard hash-key [KEY]                 # sha256 for gateway.auth.apiKeys (KEY or stdin)
 
 Config lookup: --config, then $SWITCHBOARD_CONFIG, then ./switchboard.json, ./switchboard.yaml, ./switchboard.yml, ./.mcp.json`;
@@ -47,6 +51,8 @@ export async function main(argv: string[]): Promise<number> {
         return await serve(bridgeConfig(args), args);
       case 'hash-key':
         return await printKeyHash(args);
+      case 'policy':
+        return policyCommand(args);
       default:
         process.stderr.write(`switchboard: unknown command '${args.command}'\n\n${USAGE}\n`);
         return 2;
@@ -89,7 +95,7 @@ async function serve(config: LoadedConfig, args: ParsedArgs): Promise<number> {
   if (args.flags.stdio) {
     // Desktop clients list tools once, right after connecting: let the upstreams come up first.
     await gateway.settled(SETTLE_MS);
-    const front = serveOverStdio(gateway.hub);
+    const front = serveOverStdio(gateway.hub, gateway.stdioPrincipal);
     await Promise.race([front.closed, shutdown.requested]);
     await front.close();
     await shutdown.run();
@@ -110,8 +116,11 @@ async function serve(config: LoadedConfig, args: ParsedArgs): Promise<number> {
 
 function validate(args: ParsedArgs): number {
   const config = loadFromArgs(args);
+  // Policies are part of the configuration: a broken rule fails validation too.
+  const policy = createPolicyEngine(config);
   const enabled = config.servers.filter((s) => s.enabled);
   process.stderr.write(`${config.file}: valid (${enabled.length} server(s) enabled, ${config.skipped.length} skipped)\n`);
+  process.stderr.write(`${config.gateway.policies}: ${policy.ruleIds.length} rule(s)\n`);
   for (const warning of config.warnings) process.stderr.write(`warning: ${warning}\n`);
   return 0;
 }
@@ -133,6 +142,14 @@ async function catalog(args: ParsedArgs): Promise<number> {
     for (const [name, s] of Object.entries(states)) if (s.state !== 'ready') process.stderr.write(`${name}: ${s.state}${s.error ? ` (${s.error})` : ''}\n`);
   }
   return 0;
+}
+
+function policyCommand(args: ParsedArgs): number {
+  const sub = args.positionals[0];
+  if (sub === 'test') return policyTest(loadFromArgs(args));
+  if (sub === 'explain') return policyExplain(loadFromArgs(args), args);
+  process.stderr.write(`switchboard policy: expected 'test' or 'explain'\n\n${USAGE}\n`);
+  return 2;
 }
 
 /** `switchboard hash-key [KEY]` (or the key on stdin, so it stays out of shell history). */

@@ -88,6 +88,20 @@ export class Catalog {
     return [...this.templates.values()].map((r) => r.item);
   }
 
+  /** The routed entries behind each list, for filtering by policy. */
+  routedTools(): Routed<Tool>[] {
+    return [...this.tools.values()];
+  }
+  routedPrompts(): Routed<Prompt>[] {
+    return [...this.prompts.values()];
+  }
+  routedResources(): Routed<Resource>[] {
+    return [...this.resources.values()];
+  }
+  routedResourceTemplates(): Routed<ResourceTemplateType>[] {
+    return [...this.templates.values()];
+  }
+
   resolveTool(name: string): Routed<Tool> | undefined {
     return this.tools.get(name);
   }

@@ -7,10 +7,12 @@
 import { randomUUID } from 'node:crypto';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { NodeStreamableHTTPServerTransport, toNodeHandler, toWebRequest } from '@modelcontextprotocol/node';
-import { createMcpHandler, isInitializeRequest, isLegacyRequest, type McpHttpHandler } from '@modelcontextprotocol/server';
+import { createMcpHandler, isInitializeRequest, isLegacyRequest, type AuthInfo, type McpHttpHandler } from '@modelcontextprotocol/server';
 import { SSEServerTransport } from '@modelcontextprotocol/server-legacy/sse';
 import type { GatewaySettings } from '../config/schema.js';
-import { JsonRpc } from '../errors.js';
+import { ANONYMOUS, type Principal } from '../auth/principal.js';
+import type { HttpAuthenticator } from '../auth/http.js';
+import { GatewayError, JsonRpc } from '../errors.js';
 import type { Logger } from '../observability/log.js';
 import type { Hub } from './hub.js';
 import { checkHostAndOrigin } from './origin.js';
@@ -18,6 +20,8 @@ import type { SessionState } from './server.js';
 
 export interface HttpFrontOptions {
   hub: Hub;
+  /** Who is calling, from the request's headers; throws UNAUTHENTICATED. */
+  authenticate: HttpAuthenticator;
   settings: Pick<GatewaySettings, 'listen' | 'path' | 'allowedOrigins' | 'allowedHosts' | 'maxBodyBytes'>;
   log: Logger;
   /** The body of `/readyz`, and whether the gateway is ready. */
@@ -42,6 +46,9 @@ export function createHttpFront(options: HttpFrontOptions): HttpFront {
   });
 
   app.use(checkHostAndOrigin(settings));
+  // Authentication runs before the body is even parsed: an anonymous caller costs nothing.
+  const authenticated = authenticate(options.authenticate);
+  app.use([settings.path, '/sse', '/messages'], authenticated);
   app.use(express.json({ limit: settings.maxBodyBytes, type: ['application/json', 'application/*+json'] }));
 
   const modern = createModernHandler(hub);
@@ -54,6 +61,9 @@ export function createHttpFront(options: HttpFrontOptions): HttpFront {
     if (req.header('mcp-session-id') || (await isLegacyRequest(await toWebRequest(req, req.body), req.body))) {
       return legacy.handle(req, res);
     }
+    // The stateless handler hands this to the per-request server factory.
+    const principal = principalOf(res);
+    (req as Request & { auth?: AuthInfo }).auth = { token: '', clientId: principal.id, scopes: principal.scopes, extra: { principal } };
     return modernNode(req, res, req.body);
   });
   app.get(settings.path, (req, res) => legacy.handle(req, res));
@@ -72,8 +82,9 @@ export function createHttpFront(options: HttpFrontOptions): HttpFront {
 
 function createModernHandler(hub: Hub): McpHttpHandler {
   const handler = createMcpHandler(
-    () => {
-      const state: SessionState = { info: { id: `stateless-${randomUUID()}`, transport: 'streamable-http', era: 'modern' } };
+    ({ authInfo }) => {
+      const principal = (authInfo?.extra?.principal as Principal | undefined) ?? ANONYMOUS;
+      const state: SessionState = { info: { id: `stateless-${randomUUID()}`, transport: 'streamable-http', era: 'modern' }, principal };
       return hub.createServer(state);
     },
     // 2025-era traffic is routed to the sessionful transport before it gets here.
@@ -96,10 +107,12 @@ class LegacyStreamableHttp {
     const sessionId = req.header('mcp-session-id');
     if (sessionId) {
       const transport = this.transports.get(sessionId);
-      if (!transport || !this.hub.sessions.get(sessionId)) {
+      const session = this.hub.sessions.get(sessionId);
+      if (!transport || !session) {
         // The spec's answer: 404, and the client starts a new session.
         return void res.status(404).json(rpcError(JsonRpc.SESSION_NOT_FOUND, 'Session not found'));
       }
+      if (!samePrincipal(session.principal, principalOf(res))) return void res.status(403).json(rpcError(JsonRpc.INVALID_REQUEST, 'Session belongs to another principal'));
       return transport.handleRequest(req, res, req.body);
     }
     if (req.method !== 'POST' || !isInitializeRequest(req.body)) {
@@ -109,7 +122,7 @@ class LegacyStreamableHttp {
   }
 
   private async open(req: Request, res: Response): Promise<void> {
-    const state: SessionState = { info: { id: '', transport: 'streamable-http', era: 'legacy' } };
+    const state: SessionState = { info: { id: '', transport: 'streamable-http', era: 'legacy' }, principal: principalOf(res) };
     const server = this.hub.createServer(state);
     const transport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
@@ -142,7 +155,7 @@ class LegacySse {
 
   async open(_req: Request, res: Response): Promise<void> {
     const transport = new SSEServerTransport('/messages', res);
-    const state: SessionState = { info: { id: transport.sessionId, transport: 'sse', era: 'legacy' } };
+    const state: SessionState = { info: { id: transport.sessionId, transport: 'sse', era: 'legacy' }, principal: principalOf(res) };
     const server = this.hub.createServer(state);
     this.transports.set(transport.sessionId, transport);
     this.hub.register(state.info, server, state, () => transport.close());
@@ -157,11 +170,36 @@ class LegacySse {
   async post(req: Request, res: Response): Promise<void> {
     const sessionId = req.query.sessionId;
     const transport = typeof sessionId === 'string' ? this.transports.get(sessionId) : undefined;
-    if (!transport || !this.hub.sessions.get(transport.sessionId)) {
+    const session = transport && this.hub.sessions.get(transport.sessionId);
+    if (!transport || !session) {
       return void res.status(404).json(rpcError(JsonRpc.SESSION_NOT_FOUND, 'Session not found'));
     }
+    if (!samePrincipal(session.principal, principalOf(res))) return void res.status(403).json(rpcError(JsonRpc.INVALID_REQUEST, 'Session belongs to another principal'));
     await transport.handlePostMessage(req, res, req.body);
   }
+}
+
+/** Authenticates every MCP request; a failure is 401 with a Bearer challenge. */
+function authenticate(authenticator: HttpAuthenticator) {
+  return function authenticateRequest(req: Request, res: Response, next: NextFunction): void {
+    try {
+      res.locals.principal = authenticator(req.headers);
+      next();
+    } catch (err) {
+      if (!(err instanceof GatewayError)) return next(err);
+      res.setHeader('WWW-Authenticate', 'Bearer realm="switchboard"');
+      res.status(401).json({ jsonrpc: '2.0', error: err.toJsonRpcError(), id: null });
+    }
+  };
+}
+
+function principalOf(res: Response): Principal {
+  return (res.locals.principal as Principal | undefined) ?? ANONYMOUS;
+}
+
+/** A session is bound to the principal that opened it: its id is not a credential. */
+function samePrincipal(a: Principal, b: Principal): boolean {
+  return a.id === b.id;
 }
 
 function rpcError(code: number, message: string): object {

@@ -9,6 +9,7 @@ import type { Catalog } from '../catalog/catalog.js';
 import { exposeUri } from '../catalog/names.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../observability/log.js';
+import type { DecisionMaker } from '../pipeline/authorize.js';
 import type { Pipeline, SessionInfo } from '../pipeline/index.js';
 import type { ConnectionPool } from '../upstream/pool.js';
 import type { CallOrigin, ListKind, Upstream } from '../upstream/upstream.js';
@@ -26,6 +27,7 @@ export interface HubOptions {
   log: Logger;
   serverInfo: { name: string; version: string };
   started: () => Promise<void>;
+  policy: () => DecisionMaker;
 }
 
 export class Hub {
@@ -50,6 +52,7 @@ export class Hub {
       instructions: () => this.instructions(),
       shutdown: this.shutdown.signal,
       started: options.started,
+      policy: options.policy,
     };
   }
 
@@ -63,6 +66,7 @@ export class Hub {
     let closing: Promise<void> | undefined;
     const session: Session = {
       info,
+      principal: state.principal,
       server,
       get logLevel() {
         return state.logLevel;

@@ -17,7 +17,10 @@ import type { Catalog } from '../catalog/catalog.js';
 import { paginate } from '../catalog/paginate.js';
 import { GatewayError, methodNotFound, toWireError } from '../errors.js';
 import type { Logger } from '../observability/log.js';
+import type { Principal } from '../auth/principal.js';
+import type { DecisionMaker } from '../pipeline/authorize.js';
 import type { Pipeline, RoutedMethod, SessionInfo } from '../pipeline/index.js';
+import { visible } from '../pipeline/visible.js';
 import type { ConnectionPool } from '../upstream/pool.js';
 import type { CallOrigin, Upstream } from '../upstream/upstream.js';
 import type { SubscriptionRegistry } from './sessions.js';
@@ -39,11 +42,15 @@ export interface SessionServerDeps {
   shutdown: AbortSignal;
   /** Resolves once every upstream has come up or failed once since start (bounded). */
   started: () => Promise<void>;
+  /** The policy in force now. */
+  policy: () => DecisionMaker;
 }
 
 /** Mutable per-session state the server's handlers keep. */
 export interface SessionState {
   info: SessionInfo;
+  /** Who this session belongs to (authenticated at the edge). */
+  principal: Principal;
   logLevel?: LoggingLevel;
 }
 
@@ -108,15 +115,17 @@ async function dispatch(
   // A client that connects while the gateway is starting sees the full
   // catalog, not whatever happened to be up in the first milliseconds.
   await deps.started();
+  const who = { principal: state.principal, session: state.info };
+  const policy = deps.policy();
   switch (request.method) {
     case 'tools/list':
-      return listed('tools', paginate(catalog.listTools(), params.cursor));
+      return listed('tools', paginate(visible('tools', catalog.routedTools(), who, policy), params.cursor));
     case 'prompts/list':
-      return listed('prompts', paginate(catalog.listPrompts(), params.cursor));
+      return listed('prompts', paginate(visible('prompts', catalog.routedPrompts(), who, policy), params.cursor));
     case 'resources/list':
-      return listed('resources', paginate(catalog.listResources(), params.cursor));
+      return listed('resources', paginate(visible('resources', catalog.routedResources(), who, policy), params.cursor));
     case 'resources/templates/list':
-      return listed('resourceTemplates', paginate(catalog.listResourceTemplates(), params.cursor));
+      return listed('resourceTemplates', paginate(visible('resourceTemplates', catalog.routedResourceTemplates(), who, policy), params.cursor));
   }
   if (!ROUTED.has(request.method)) throw methodNotFound(request.method);
   return routeThroughPipeline(deps, state, server, request.method as RoutedMethod, params, ctx);
@@ -135,6 +144,7 @@ async function routeThroughPipeline(
     method,
     params,
     session: state.info,
+    principal: state.principal,
     origin: originOf(state.info, server.getClientCapabilities(), ctx),
     // The client's cancellation, or the gateway's shutdown once draining is over.
     signal: AbortSignal.any([ctx.mcpReq.signal, deps.shutdown]),

@@ -5,6 +5,7 @@
  * served statelessly. Nothing but protocol may reach stdout.
  */
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
+import type { Principal } from '../auth/principal.js';
 import type { Hub } from './hub.js';
 import type { SessionState } from './server.js';
 
@@ -14,15 +15,15 @@ export interface StdioFront {
   close(): Promise<void>;
 }
 
-export function serveOverStdio(hub: Hub): StdioFront {
+export function serveOverStdio(hub: Hub, principal: Principal): StdioFront {
   let onClosed!: () => void;
   const closed = new Promise<void>((resolve) => (onClosed = resolve));
   const handle = serveStdio(
     ({ era }) => {
       if (era === 'modern') {
-        return hub.createServer({ info: { id: 'stdio-modern', transport: 'stdio', era: 'modern' } });
+        return hub.createServer({ info: { id: 'stdio-modern', transport: 'stdio', era: 'modern' }, principal });
       }
-      const state: SessionState = { info: { id: 'stdio', transport: 'stdio', era: 'legacy' } };
+      const state: SessionState = { info: { id: 'stdio', transport: 'stdio', era: 'legacy' }, principal };
       const server = hub.createServer(state);
       hub.register(state.info, server, state, async () => {});
       return server;

@@ -3,6 +3,8 @@
  * order; nothing in the pipeline sees express or the SDK's Server.
  */
 import type { Result } from '@modelcontextprotocol/client';
+import type { Principal } from '../auth/principal.js';
+import type { Decision, DecisionInput } from '../policy/types.js';
 import type { CallOrigin, Upstream } from '../upstream/upstream.js';
 
 /** The methods that reach an upstream (lists are served from the catalog). */
@@ -26,18 +28,25 @@ export interface Target {
   exposed: string;
   /** What the upstream calls it. */
   original: string;
+  /** What kind of item the name or URI denotes. */
+  kind: 'tool' | 'prompt' | 'resource';
+  /** The tool's annotations as its server declared them. */
+  annotations?: Record<string, unknown>;
 }
 
 export interface CallContext {
   method: RoutedMethod;
   params: Record<string, unknown>;
   session: SessionInfo;
+  principal: Principal;
   origin: CallOrigin;
   signal: AbortSignal;
   /** The downstream client's progress token, if it asked for progress. */
   progressToken?: string | number;
   startedAt: number;
   target?: Target;
+  decisionInput?: DecisionInput;
+  decision?: Decision;
   /** The connection the request went out on (shared, or the session's own). */
   connection?: Upstream;
   result?: Result;

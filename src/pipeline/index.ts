@@ -1,18 +1,28 @@
 /**
  * The order every forwarded request goes through. Read this file to know
- * where a request is resolved, checked and forwarded.
+ * where a request is authenticated, resolved, authorised, limited and
+ * forwarded. (Authentication happens at the edge, before a session exists:
+ * the HTTP front or the stdio principal puts `ctx.principal` in place.)
  */
 import type { Catalog } from '../catalog/catalog.js';
+import type { AuditSink } from '../observability/audit.js';
 import type { Logger } from '../observability/log.js';
+import type { RateLimitStore } from '../policy/rate-limiter.js';
 import type { ConnectionPool } from '../upstream/pool.js';
+import { authorize, type DecisionMaker } from './authorize.js';
 import { createPipeline, type Pipeline } from './chain.js';
 import { forward } from './forward.js';
+import { rateLimit, type LimitSource } from './rate-limit.js';
 import { record } from './record.js';
 import { resolveRoute } from './resolve-route.js';
 
 export interface PipelineDeps {
   catalog: Catalog;
   pool: ConnectionPool;
+  /** The policy in force now; hot reload swaps it between requests. */
+  policy: () => DecisionMaker & LimitSource;
+  limits: RateLimitStore;
+  audit: AuditSink;
   log: Logger;
 }
 
@@ -20,13 +30,16 @@ export function buildPipeline(deps: PipelineDeps): Pipeline {
   return createPipeline({
     stages: [
       // First: an unknown name gets the spec's error before anything else
-      // runs, and later stages need the real upstream and original name.
+      // runs, and policy needs the real server, original name and annotations.
       resolveRoute(deps.catalog),
+      // Before the rate limit: a denied call must not spend tokens.
+      authorize(deps.policy),
+      rateLimit(deps.policy, deps.limits),
     ],
     // Always last, like a router filter: the only stage that talks upstream.
     terminal: forward(deps.pool),
     // Runs in finally, for refused and failed requests too.
-    finish: [record(deps.log)],
+    finish: [record(deps.log, deps.audit)],
   });
 }
 

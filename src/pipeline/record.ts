@@ -1,25 +1,49 @@
 /**
- * Records the outcome of every forwarded request. Runs in `finally`. Never
- * logs arguments or results: they may hold secrets.
+ * Records the outcome of every forwarded request: an audit record for every
+ * decision, and a debug log line. Runs in `finally`. Arguments appear only
+ * when `audit.includeArgs` is on; credentials never do.
  */
 import { GatewayError } from '../errors.js';
+import type { AuditRecord, AuditSink } from '../observability/audit.js';
 import type { Logger } from '../observability/log.js';
 import type { Finisher } from './chain.js';
+import type { CallContext } from './context.js';
 
-export function record(log: Logger): Finisher {
+export function record(log: Logger, audit: AuditSink): Finisher {
   return {
     name: 'record',
     run(ctx) {
-      if (log.level !== 'debug') return;
-      const error = ctx.error;
-      log.debug('request', {
-        session: ctx.session.id,
-        method: ctx.method,
-        server: ctx.target?.upstream.name,
-        name: ctx.target?.exposed,
-        outcome: error === undefined ? 'ok' : error instanceof GatewayError ? error.code : 'error',
-        ms: Math.round((performance.now() - ctx.startedAt) * 1000) / 1000,
-      });
+      const entry = auditRecord(ctx, audit.includeArgs);
+      audit.write(entry);
+      if (log.level === 'debug') {
+        log.debug('request', { session: entry.session, method: entry.method, server: entry.server, name: entry.name, outcome: entry.outcome, code: entry.code, ms: entry.latencyMs });
+      }
     },
+  };
+}
+
+function auditRecord(ctx: CallContext, includeArgs: boolean): AuditRecord {
+  const error = ctx.error;
+  const code = error instanceof GatewayError ? error.code : undefined;
+  const refused = code === 'POLICY_DENIED' || code === 'INSUFFICIENT_SCOPE' || code === 'RATE_LIMITED';
+  const decisionData = error instanceof GatewayError ? error.data : undefined;
+  return {
+    time: new Date().toISOString(),
+    principal: ctx.principal.id,
+    session: ctx.session.id,
+    transport: ctx.session.transport,
+    method: ctx.method,
+    server: ctx.target?.upstream.name,
+    name: ctx.target?.exposed,
+    original: ctx.target?.original,
+    // 'none': stopped before policy was asked (an unknown name, say).
+    decision: refused ? 'deny' : ctx.decision ? 'allow' : 'none',
+    ruleId: (decisionData?.ruleId as string | undefined) ?? ctx.decision?.ruleId,
+    reason: (decisionData?.reason as string | undefined) ?? ctx.decision?.reason,
+    code,
+    outcome: error === undefined ? 'ok' : refused ? 'denied' : 'error',
+    error: error === undefined || refused ? undefined : error instanceof Error ? error.message : String(error),
+    latencyMs: Math.round((performance.now() - ctx.startedAt) * 1000) / 1000,
+    ...(includeArgs ? { args: ctx.params.arguments } : {}),
   };
 }

@@ -24,13 +24,14 @@ function resolve(catalog: Catalog, ctx: CallContext): Target {
       const name = String(params.name ?? '');
       const routed = catalog.resolveTool(name);
       if (!routed) throw notListed(catalog, name, unknownTool);
-      return { upstream: routed.upstream, exposed: name, original: routed.original };
+      const annotations = routed.item.annotations as Record<string, unknown> | undefined;
+      return { upstream: routed.upstream, exposed: name, original: routed.original, kind: 'tool', annotations };
     }
     case 'prompts/get': {
       const name = String(params.name ?? '');
       const routed = catalog.resolvePrompt(name);
       if (!routed) throw notListed(catalog, name, unknownPrompt);
-      return { upstream: routed.upstream, exposed: name, original: routed.original };
+      return { upstream: routed.upstream, exposed: name, original: routed.original, kind: 'prompt' };
     }
     case 'resources/read':
     case 'resources/subscribe':
@@ -38,7 +39,7 @@ function resolve(catalog: Catalog, ctx: CallContext): Target {
       const uri = String(params.uri ?? '');
       const routed = catalog.resolveResource(uri);
       if (!routed) throw unknownResource(uri);
-      return { upstream: routed.upstream, exposed: uri, original: routed.original };
+      return { upstream: routed.upstream, exposed: uri, original: routed.original, kind: 'resource' };
     }
     case 'completion/complete':
       return resolveCompletion(catalog, params.ref);
@@ -61,13 +62,13 @@ function resolveCompletion(catalog: Catalog, ref: unknown): Target {
     const name = String(r.name ?? '');
     const routed = catalog.resolvePrompt(name);
     if (!routed) throw unknownPrompt(name);
-    return { upstream: routed.upstream, exposed: name, original: routed.original };
+    return { upstream: routed.upstream, exposed: name, original: routed.original, kind: 'prompt' };
   }
   if (r.type === 'ref/resource') {
     const uri = String(r.uri ?? '');
     const routed = catalog.resolveTemplate(uri) ?? catalog.resolveResource(uri);
     if (!routed) throw unknownResource(uri);
-    return { upstream: routed.upstream, exposed: uri, original: routed.original };
+    return { upstream: routed.upstream, exposed: uri, original: routed.original, kind: 'resource' };
   }
   throw new GatewayError('INVALID_PARAMS', 'completion/complete needs a ref of type ref/prompt or ref/resource');
 }

@@ -199,7 +199,8 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
       const connected = await connectUpstream({
         config: this.config,
         makeClient: (negotiate) => this.makeClient(negotiate),
-        timeoutMs: Math.min(this.connectTimeoutMs, this.config.timeoutMs),
+        // Not the request timeout: a slow-starting server is not a hung call.
+        timeoutMs: this.connectTimeoutMs,
         onStderr: (line) => this.log.debug('upstream stderr', { line }),
       });
       if (this.stopping) return void (await disconnectUpstream(connected));

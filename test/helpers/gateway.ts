@@ -20,14 +20,17 @@ export interface RunningGateway {
   url: string;
   mcpUrl: string;
   logs: string[];
+  /** Audit records written so far, parsed. */
+  audit: Record<string, unknown>[];
   close(): Promise<void>;
 }
 
 export async function startGateway(config: Record<string, unknown>, options: { settleMs?: number } = {}): Promise<RunningGateway> {
   const logs: string[] = [];
+  const audit: Record<string, unknown>[] = [];
   const log: Logger = createLogger({ level: 'debug', write: (line) => void logs.push(line) });
-  const loaded = parseConfig(config, path.join(ROOT, 'test/inline.json'), process.env);
-  const gateway = createGateway(loaded, log);
+  const loaded = parseConfig(withNoPolicies(config), path.join(ROOT, 'test/inline.json'), process.env);
+  const gateway = createGateway(loaded, log, { auditWrite: (line) => void audit.push(JSON.parse(line)) });
   gateway.start();
   await gateway.settled(options.settleMs ?? 20_000);
   const { url } = await gateway.listen('127.0.0.1', 0);
@@ -36,8 +39,19 @@ export async function startGateway(config: Record<string, unknown>, options: { s
     url,
     mcpUrl: `${url}${loaded.gateway.path}`,
     logs,
+    audit,
     close: () => gateway.stop(),
   };
+}
+
+/**
+ * Tests state their policies: unless a config names a policy directory, it
+ * gets an empty one rather than the repository's example policies.
+ */
+function withNoPolicies(config: Record<string, unknown>): Record<string, unknown> {
+  const gateway = (config.gateway ?? {}) as Record<string, unknown>;
+  if (gateway.policies !== undefined) return config;
+  return { ...config, gateway: { ...gateway, policies: path.join(ROOT, 'test/fixtures/policies/none') } };
 }
 
 /** A stdio server entry that runs `node <script> …args`. */

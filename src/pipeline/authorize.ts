@@ -1,0 +1,75 @@
+/**
+ * Asks the policy engine whether this principal may make this request, and
+ * stops it with POLICY_DENIED or INSUFFICIENT_SCOPE if not. Runs after the
+ * route is resolved (policy needs the real server, the original name and the
+ * tool's annotations) and before the rate limit (a denied call must not
+ * spend tokens).
+ */
+import { GatewayError } from '../errors.js';
+import type { Decision, DecisionInput } from '../policy/types.js';
+import type { Stage } from './chain.js';
+import type { CallContext } from './context.js';
+
+export interface DecisionMaker {
+  decide(input: DecisionInput, options?: { listing?: boolean }): Decision;
+}
+
+export function authorize(policy: () => DecisionMaker): Stage {
+  return {
+    name: 'authorize',
+    run(ctx) {
+      const input = decisionInput(ctx);
+      const decision = policy().decide(input);
+      ctx.decision = decision;
+      ctx.decisionInput = input;
+      if (!decision.allowed) throw denial(decision);
+    },
+  };
+}
+
+export function denial(decision: Decision): GatewayError {
+  const code = decision.code ?? 'POLICY_DENIED';
+  const data = {
+    ruleId: decision.ruleId,
+    reason: decision.reason,
+    ...(decision.missingScopes ? { missingScopes: decision.missingScopes } : {}),
+  };
+  const message = code === 'INSUFFICIENT_SCOPE' ? `Insufficient scope: ${decision.reason}` : `Denied by policy: ${decision.reason}`;
+  return new GatewayError(code, message, data);
+}
+
+/** What the policy engine sees of a request: original names, never the exposed ones. */
+export function decisionInput(ctx: CallContext): DecisionInput {
+  const target = ctx.target!;
+  const upstream = target.upstream;
+  const input: DecisionInput = {
+    principal: ctx.principal,
+    method: ctx.method,
+    server: { name: upstream.name, transport: upstream.config.spec.type },
+    request: { time: new Date(), transport: ctx.session.transport, sessionId: ctx.session.id },
+  };
+  switch (ctx.method) {
+    case 'tools/call':
+      input.tool = { name: target.original, annotations: target.annotations ?? {} };
+      input.args = argumentsOf(ctx.params);
+      break;
+    case 'prompts/get':
+      input.prompt = { name: target.original };
+      input.args = argumentsOf(ctx.params);
+      break;
+    case 'completion/complete':
+      if (target.kind === 'prompt') input.prompt = { name: target.original };
+      else input.resource = { uri: target.original };
+      input.args = {};
+      break;
+    default:
+      input.resource = { uri: target.original };
+      input.args = {};
+  }
+  return input;
+}
+
+function argumentsOf(params: Record<string, unknown>): Record<string, unknown> {
+  const args = params.arguments;
+  return args && typeof args === 'object' && !Array.isArray(args) ? (args as Record<string, unknown>) : {};
+}

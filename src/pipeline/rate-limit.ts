@@ -1,0 +1,33 @@
+/**
+ * Token buckets per caller and server (or whatever key the policy names).
+ * Runs after authorize, so a denied call never spends a token.
+ */
+import { GatewayError } from '../errors.js';
+import type { RateLimitStore } from '../policy/rate-limiter.js';
+import type { DecisionInput, RateLimitSpec } from '../policy/types.js';
+import type { Stage } from './chain.js';
+
+export interface LimitSource {
+  rateLimitsFor(input: DecisionInput): { limits: RateLimitSpec[]; keys: string[]; ruleId?: string };
+}
+
+export function rateLimit(policy: () => LimitSource, store: RateLimitStore, onLimited: (server: string) => void = () => {}): Stage {
+  return {
+    name: 'rate-limit',
+    async run(ctx) {
+      const input = ctx.decisionInput;
+      if (!input) return;
+      const { limits, keys, ruleId } = policy().rateLimitsFor(input);
+      if (limits.length === 0) return;
+      const outcome = await store.take(keys, limits, Date.now());
+      if (outcome.ok) return;
+      onLimited(input.server.name);
+      const { limit, per } = outcome.limit;
+      throw new GatewayError('RATE_LIMITED', `Rate limit of ${limit} per ${per} reached; retry in ${outcome.retryAfterMs} ms`, {
+        ruleId: ruleId ?? `servers.${input.server.name}.rateLimit`,
+        reason: `${limit} per ${per}`,
+        retryAfterMs: outcome.retryAfterMs,
+      });
+    },
+  };
+}

@@ -1,0 +1,47 @@
+/**
+ * What a caller may see: every list is filtered by the same decision that
+ * would authorise a call, so a caller never sees a tool, prompt or resource
+ * it may not use. Conditions on arguments cannot be known while listing and
+ * count as "may be allowed".
+ */
+import type { Routed } from '../catalog/catalog.js';
+import type { Principal } from '../auth/principal.js';
+import type { DecisionInput } from '../policy/types.js';
+import type { DecisionMaker } from './authorize.js';
+import type { SessionInfo } from './context.js';
+
+export type ListKind = 'tools' | 'prompts' | 'resources' | 'resourceTemplates';
+
+const METHOD_OF: Record<ListKind, string> = {
+  tools: 'tools/call',
+  prompts: 'prompts/get',
+  resources: 'resources/read',
+  resourceTemplates: 'resources/read',
+};
+
+export function visible<T extends object>(
+  kind: ListKind,
+  entries: readonly Routed<T>[],
+  who: { principal: Principal; session: SessionInfo },
+  policy: DecisionMaker,
+): T[] {
+  const time = new Date();
+  return entries
+    .filter((entry) => policy.decide(listingInput(kind, entry, who, time), { listing: true }).allowed)
+    .map((entry) => entry.item);
+}
+
+function listingInput<T extends object>(kind: ListKind, entry: Routed<T>, who: { principal: Principal; session: SessionInfo }, time: Date): DecisionInput {
+  const input: DecisionInput = {
+    principal: who.principal,
+    method: METHOD_OF[kind],
+    server: { name: entry.upstream.name, transport: entry.upstream.config.spec.type },
+    request: { time, transport: who.session.transport, sessionId: who.session.id },
+  };
+  if (kind === 'tools') {
+    const annotations = (entry.item as { annotations?: Record<string, unknown> }).annotations ?? {};
+    input.tool = { name: entry.original, annotations };
+  } else if (kind === 'prompts') input.prompt = { name: entry.original };
+  else input.resource = { uri: entry.original };
+  return input;
+}

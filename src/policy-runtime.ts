@@ -1,0 +1,91 @@
+/**
+ * The policy in force, and its hot reload. Editing, adding or deleting a
+ * policy file (or a Kubernetes ConfigMap swapping its `..data` symlink) takes
+ * effect within a second without dropping sessions; SIGHUP reloads too. A bad
+ * edit keeps the last good policy set and logs exactly why.
+ */
+import { watch, type FSWatcher } from 'node:fs';
+import type { LoadedConfig } from './config/schema.js';
+import { ConfigError } from './errors.js';
+import type { Logger } from './observability/log.js';
+import { PolicyEngine } from './policy/engine.js';
+import { loadPolicyDir } from './policy/load.js';
+
+const RELOAD_DEBOUNCE_MS = 150;
+
+export class PolicyRuntime {
+  private current: PolicyEngine;
+  private watcher?: FSWatcher;
+  private timer?: NodeJS.Timeout;
+  private readonly onHangup = () => this.reload('SIGHUP');
+  /** Increments on every successful reload (tests and status read it). */
+  generation = 0;
+
+  /** Loads the policy once; a broken policy set throws, so the gateway never starts half-configured. */
+  constructor(
+    private readonly config: LoadedConfig,
+    private readonly log: Logger,
+  ) {
+    this.current = this.load();
+  }
+
+  get engine(): PolicyEngine {
+    return this.current;
+  }
+
+  get dir(): string {
+    return this.config.gateway.policies;
+  }
+
+  /** Re-reads the directory; on error keeps the policy in force. Returns whether it took. */
+  reload(why: string): boolean {
+    try {
+      this.current = this.load();
+      this.generation++;
+      this.log.info('policies reloaded', { why, dir: this.dir, rules: this.current.ruleIds.length });
+      return true;
+    } catch (err) {
+      const detail = err instanceof ConfigError ? err.issues : String(err);
+      this.log.error('policy reload failed; keeping the last good policy set', { why, dir: this.dir, issues: detail });
+      return false;
+    }
+  }
+
+  /** Watches the policy directory and listens for SIGHUP. */
+  watch(): void {
+    process.on('SIGHUP', this.onHangup);
+    try {
+      this.watcher = watch(this.dir, { persistent: false }, () => this.scheduleReload());
+      this.watcher.on('error', (err) => this.log.warn('policy directory watch failed', { dir: this.dir, error: String(err) }));
+    } catch (err) {
+      // No directory yet: nothing to watch, SIGHUP still works.
+      this.log.debug('policy directory not watched', { dir: this.dir, error: String(err) });
+    }
+  }
+
+  close(): void {
+    process.off('SIGHUP', this.onHangup);
+    clearTimeout(this.timer);
+    this.watcher?.close();
+  }
+
+  private scheduleReload(): void {
+    clearTimeout(this.timer);
+    // Editors write in several steps; one reload per burst.
+    this.timer = setTimeout(() => this.reload('file change'), RELOAD_DEBOUNCE_MS);
+    this.timer.unref();
+  }
+
+  private load(): PolicyEngine {
+    return createPolicyEngine(this.config);
+  }
+}
+
+/** The engine for a config: its policy directory, its default effect, and the servers it trusts. */
+export function createPolicyEngine(config: LoadedConfig): PolicyEngine {
+  return new PolicyEngine(loadPolicyDir(config.gateway.policies), {
+    defaultEffect: config.gateway.defaultEffect,
+    // gateway.servers.<name>.trustAnnotations says what a policy file's trustAnnotations says.
+    trustedServers: config.servers.filter((s) => s.trustAnnotations).map((s) => s.name),
+  });
+}

@@ -1,0 +1,234 @@
+/**
+ * The policy decision. Semantics (agentgateway's RuleSets, in this order):
+ * any matching deny wins (read-only enforcement counts as a deny); every
+ * applicable require must hold; then any allow; otherwise the default (the
+ * server's `mode`, else the gateway's `defaultEffect`). A list entry is
+ * decided as the request that would use it, so a caller never sees what it
+ * may not use. Pure and synchronous: no I/O, no clock.
+ */
+import { appliesTo, Evaluation, KIND_OF, targets, USE_METHOD, type Kind, type Outcome } from './evaluation.js';
+import { readOnlyDenial } from './read-only.js';
+import type { CompiledRateLimit, CompiledRule, Decision, DecisionInput, PolicySet, RateLimitSpec } from './types.js';
+
+export interface EngineOptions {
+  defaultEffect: 'allow' | 'deny';
+  /** Servers whose tool annotations the gateway config trusts (besides `trustAnnotations` in policy). */
+  trustedServers?: readonly string[];
+}
+
+interface Candidates {
+  deny: CompiledRule[];
+  require: CompiledRule[];
+  allow: CompiledRule[];
+}
+
+/** Bounds the per-(server, method) index; method names come from clients. */
+const MAX_INDEX_ENTRIES = 4096;
+
+export class PolicyEngine {
+  /** Every id a decision or a rate limit can carry: rules (incl. allowTools/denyTools) and the deciding settings. */
+  readonly ruleIds: string[];
+  private readonly all: Candidates;
+  private readonly index = new Map<string, Candidates>();
+  private readonly trusted: ReadonlySet<string>;
+  private readonly limited: CompiledRule[];
+
+  constructor(
+    private readonly set: PolicySet,
+    private readonly options: EngineOptions,
+  ) {
+    this.all = partition(set.rules);
+    this.trusted = new Set(options.trustedServers ?? []);
+    this.limited = set.rules.filter((r) => r.rateLimit.length > 0);
+    this.ruleIds = [...set.rules.map((r) => r.id), ...settingIds(set)];
+  }
+
+  decide(input: DecisionInput, options: { listing?: boolean; explain?: boolean } = {}): Decision {
+    const use = USE_METHOD[input.method];
+    const listing = options.listing ?? use !== undefined;
+    const method = (listing ? use : undefined) ?? input.method;
+    const kind = KIND_OF[method];
+    const ev = new Evaluation(input, method, kind, listing, options.explain ?? false);
+    const methods = method === input.method ? [method] : [method, input.method];
+    const pool = ev.explain ? this.all : this.candidates(input.server.name, methods, kind);
+    const scoped = (rule: CompiledRule): boolean => {
+      const ok = (!ev.explain || appliesTo(rule, input.server.name, methods, kind)) && targets(rule, kind, input);
+      if (!ok) ev.note(rule, 'not-matched');
+      return ok;
+    };
+    if (!ev.explain) {
+      return (
+        this.denyPhase(ev, pool.deny, scoped) ??
+        this.requirePhase(ev, pool.require, scoped) ??
+        this.allowPhase(ev, pool.allow, scoped) ??
+        this.defaultDecision(ev)
+      );
+    }
+    // Explaining: every phase runs so the trace shows every rule; the first decisive phase still decides.
+    const denied = this.denyPhase(ev, pool.deny, scoped);
+    const required = this.requirePhase(ev, pool.require, scoped);
+    const allowed = this.allowPhase(ev, pool.allow, scoped);
+    return denied ?? required ?? allowed ?? this.defaultDecision(ev);
+  }
+
+  /**
+   * The limits for an allowed request: the server's, then those of every
+   * matching rule that has some. `sources[i]` says where `limits[i]` comes
+   * from (`servers.everything.rateLimit[0]`, `<rule id>.rateLimit[1]`);
+   * `ruleId` is the first one's rule (or `servers.<name>.rateLimit`). Keys
+   * are prefixed with the source, so two limits never share a bucket by
+   * accident.
+   */
+  rateLimitsFor(input: DecisionInput): { limits: RateLimitSpec[]; keys: string[]; ruleId?: string; sources: string[] } {
+    const out = { limits: [] as RateLimitSpec[], keys: [] as string[], sources: [] as string[] };
+    const kind = KIND_OF[input.method];
+    const ev = new Evaluation(input, input.method, kind, false, false);
+    let ruleId: string | undefined;
+    const add = (owner: string, prefix: string, limits: CompiledRateLimit[]) => {
+      ruleId ??= owner;
+      limits.forEach((l, i) => {
+        // A key that fails to evaluate falls back to the default key rather than to one shared bucket.
+        const key = (l.keyExpr && ev.text(l.keyExpr)) ?? `${input.principal.id}/${input.server.name}`;
+        const source = `${prefix}[${i}]`;
+        out.limits.push(l.key === undefined ? { limit: l.limit, per: l.per } : { limit: l.limit, per: l.per, key: l.key });
+        out.sources.push(source);
+        out.keys.push(`${source}|${key}`);
+      });
+    };
+    const name = input.server.name;
+    const own = this.set.servers[name]?.rateLimit ?? [];
+    if (own.length > 0) add(`servers.${name}.rateLimit`, `servers.${name}.rateLimit`, own);
+    for (const rule of this.limited) {
+      if (!appliesTo(rule, name, [input.method], kind) || !targets(rule, kind, input)) continue;
+      if (rule.when && ev.test(rule.when) !== true) continue;
+      add(rule.id, `${rule.id}.rateLimit`, rule.rateLimit);
+    }
+    return ruleId === undefined ? out : { ...out, ruleId };
+  }
+
+  private candidates(server: string, methods: string[], kind: Kind | undefined): Candidates {
+    const key = `${server}\n${methods.join('\n')}`;
+    let found = this.index.get(key);
+    if (found) return found;
+    if (this.index.size >= MAX_INDEX_ENTRIES) this.index.clear();
+    found = partition(this.set.rules.filter((r) => appliesTo(r, server, methods, kind)));
+    this.index.set(key, found);
+    return found;
+  }
+
+  private denyPhase(ev: Evaluation, rules: CompiledRule[], scoped: (r: CompiledRule) => boolean): Decision | undefined {
+    let decided: Decision | undefined;
+    for (const rule of rules) {
+      if (!scoped(rule)) continue;
+      // A deny whose condition fails to evaluate does not deny: errors must not lock everyone out.
+      const when = rule.when ? ev.test(rule.when) : true;
+      if (when !== true) {
+        ev.noteSkipped(rule, when);
+        continue;
+      }
+      ev.note(rule, 'matched', undefined, decided === undefined);
+      decided ??= deny(ev, 'POLICY_DENIED', rule.id, `denied by policy rule "${rule.id}"${about(rule)}`);
+      if (!ev.explain) return decided;
+    }
+    const ro = readOnlyDenial(this.set, this.trusted, ev);
+    if (ro) {
+      ev.trace.push({ ruleId: ro.ruleId, effect: 'deny', outcome: 'matched', detail: ro.reason });
+      decided ??= deny(ev, 'POLICY_DENIED', ro.ruleId, ro.reason);
+    }
+    return decided;
+  }
+
+  private requirePhase(ev: Evaluation, rules: CompiledRule[], scoped: (r: CompiledRule) => boolean): Decision | undefined {
+    const have = ev.input.principal.scopes;
+    let failed: Decision | undefined;
+    let scopeRule: CompiledRule | undefined;
+    const missing = new Set<string>();
+    for (const rule of rules) {
+      if (!scoped(rule)) continue;
+      // An undecidable `when` (listing) skips the require: the entry may be usable. An error fails it.
+      const when: Outcome = rule.when ? ev.test(rule.when) : true;
+      if (when === false || when === 'unknown') {
+        ev.noteSkipped(rule, when);
+        continue;
+      }
+      const lacking = rule.scopes.filter((s) => !have.includes(s));
+      const cond: Outcome = typeof when === 'object' ? when : rule.condition ? ev.test(rule.condition) : true;
+      if (lacking.length === 0 && (cond === true || cond === 'unknown')) {
+        ev.note(rule, 'held');
+        continue;
+      }
+      if (cond === true || cond === 'unknown') {
+        ev.note(rule, 'failed', `missing scopes: ${lacking.join(', ')}`, true);
+        scopeRule ??= rule;
+        for (const s of lacking) missing.add(s);
+        continue;
+      }
+      const detail = typeof cond === 'object' ? `condition error: ${cond.error}` : 'condition is false';
+      ev.note(rule, typeof cond === 'object' ? 'condition-error' : 'failed', detail, true);
+      failed ??= deny(ev, 'POLICY_DENIED', rule.id, `policy rule "${rule.id}" requires a condition that does not hold${about(rule)}`);
+      if (!ev.explain) return failed;
+    }
+    // Scopes are reported only when they are all that is missing: getting them must help.
+    if (failed || !scopeRule) return failed;
+    const scopes = [...missing];
+    const reason = `policy rule "${scopeRule.id}" requires the scope${scopes.length > 1 ? 's' : ''} ${scopes.join(', ')}`;
+    return { ...deny(ev, 'INSUFFICIENT_SCOPE', scopeRule.id, reason), missingScopes: scopes };
+  }
+
+  private allowPhase(ev: Evaluation, rules: CompiledRule[], scoped: (r: CompiledRule) => boolean): Decision | undefined {
+    let decided: Decision | undefined;
+    for (const rule of rules) {
+      if (!scoped(rule)) continue;
+      // `unknown` only while listing: the entry is shown because some call may be allowed.
+      const when = rule.when ? ev.test(rule.when) : true;
+      if (when !== true && when !== 'unknown') {
+        ev.noteSkipped(rule, when);
+        continue;
+      }
+      ev.note(rule, 'matched', when === 'unknown' ? 'depends on args: may be allowed' : undefined, decided === undefined);
+      decided ??= { allowed: true, ruleId: rule.id, reason: `allowed by policy rule "${rule.id}"`, trace: ev.trace };
+      if (!ev.explain) return decided;
+    }
+    return decided;
+  }
+
+  private defaultDecision(ev: Evaluation): Decision {
+    const name = ev.input.server.name;
+    const mode = this.set.servers[name]?.mode;
+    if (mode === 'allowlist') {
+      return deny(ev, 'POLICY_DENIED', `servers.${name}.mode`, `server "${name}" is in allowlist mode and no policy rule allows this`);
+    }
+    if (mode === 'denylist' || this.options.defaultEffect === 'allow') {
+      return { allowed: true, reason: 'no policy rule denies this', trace: ev.trace };
+    }
+    return deny(ev, 'POLICY_DENIED', undefined, 'no policy rule allows this and the default is to deny');
+  }
+}
+
+function deny(ev: Evaluation, code: 'POLICY_DENIED' | 'INSUFFICIENT_SCOPE', ruleId: string | undefined, reason: string): Decision {
+  return ruleId === undefined
+    ? { allowed: false, code, reason, trace: ev.trace }
+    : { allowed: false, code, ruleId, reason, trace: ev.trace };
+}
+
+const about = (rule: CompiledRule): string => (rule.description ? `: ${rule.description}` : '');
+
+function partition(rules: CompiledRule[]): Candidates {
+  return {
+    deny: rules.filter((r) => r.effect === 'deny'),
+    require: rules.filter((r) => r.effect === 'require'),
+    allow: rules.filter((r) => r.effect === 'allow'),
+  };
+}
+
+/** Ids of the settings that can decide: read-only servers and groups, allowlist servers, server rate limits. */
+function settingIds(set: PolicySet): string[] {
+  const ids: string[] = [];
+  for (const [name, s] of Object.entries(set.servers)) {
+    if (s.readOnly) ids.push(`servers.${name}.readOnly`);
+    if (s.mode === 'allowlist') ids.push(`servers.${name}.mode`);
+    if (s.rateLimit?.length) ids.push(`servers.${name}.rateLimit`);
+  }
+  for (const [name, g] of Object.entries(set.groups)) if (g.readOnly) ids.push(`groups.${name}.readOnly`);
+  return ids;
+}

@@ -1,0 +1,139 @@
+/**
+ * Policy tests (cel-go's policy `tests.yaml`, simplified): `*.tests.yaml`
+ * beside the policy files holds named cases, each a principal and a request
+ * with the expected effect (and optionally rule id and code). Run by the unit
+ * tests and by `switchboard policy test`.
+ */
+import path from 'node:path';
+import { ConfigError, type ConfigIssue } from '../errors.js';
+import type { PolicyEngine } from './engine.js';
+import { collector, mapZodIssue, type Add } from './issues.js';
+import { isPolicyTestsFile, listDir, parseYaml, readText } from './load.js';
+import { PolicyTestsFileSchema, type PolicyTestsFile } from './schema.js';
+import type { DecisionInput, Principal } from './types.js';
+
+export interface PolicyTestExpectation {
+  effect: 'allow' | 'deny';
+  ruleId?: string;
+  code?: string;
+}
+
+export interface PolicyTestCase {
+  name: string;
+  principal: Partial<Principal>;
+  /** The request with every default filled in. */
+  request: Omit<DecisionInput, 'principal'>;
+  /** Decide as for a list entry. */
+  listing?: boolean;
+  expect: PolicyTestExpectation;
+}
+
+export interface PolicyTestSuite {
+  file: string;
+  cases: PolicyTestCase[];
+}
+
+export interface PolicyTestResult {
+  file: string;
+  name: string;
+  passed: boolean;
+  expected: PolicyTestExpectation;
+  actual: { effect: 'allow' | 'deny'; ruleId?: string; code?: string; reason: string };
+  /** One line per expectation that did not hold; empty when passed. */
+  diff: string[];
+}
+
+/** Requests in tests happen at a fixed time unless they say otherwise, so results never depend on the day. */
+export const DEFAULT_TEST_TIME = '2026-01-01T00:00:00Z';
+
+/** Every `*.tests.yaml` in `dir`, sorted; a missing directory has none. Throws one ConfigError for all files. */
+export function loadPolicyTests(dir: string): PolicyTestSuite[] {
+  const abs = path.resolve(dir);
+  const issues: ConfigIssue[] = [];
+  const suites: PolicyTestSuite[] = [];
+  for (const name of listDir(abs, isPolicyTestsFile) ?? []) {
+    const file = path.join(abs, name);
+    const text = readText(file, issues);
+    const suite = text === undefined ? undefined : parseTests(text, file, issues);
+    if (suite) suites.push(suite);
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+  return suites;
+}
+
+export function parsePolicyTestsText(text: string, file: string): PolicyTestSuite {
+  const issues: ConfigIssue[] = [];
+  const suite = parseTests(text, file, issues);
+  if (issues.length > 0 || !suite) throw new ConfigError(issues);
+  return suite;
+}
+
+function parseTests(text: string, file: string, issues: ConfigIssue[]): PolicyTestSuite | undefined {
+  const raw = parseYaml(text, file, issues);
+  if (raw === undefined) return undefined;
+  const add = collector(file, raw, issues);
+  const result = PolicyTestsFileSchema.safeParse(raw);
+  if (!result.success) {
+    for (const issue of result.error.issues) mapZodIssue(issue, raw, add, PolicyTestsFileSchema);
+    return undefined;
+  }
+  const cases = result.data.cases.map((c, i) => toCase(c, i, add));
+  const names = new Set<string>();
+  cases.forEach((c, i) => {
+    if (names.has(c.name)) add(['cases', i, 'name'], `duplicate case name "${c.name}"`, 'give every case its own name');
+    names.add(c.name);
+  });
+  return { file, cases };
+}
+
+type RawCase = PolicyTestsFile['cases'][number];
+
+function toCase(raw: RawCase, i: number, add: Add): PolicyTestCase {
+  const r = raw.request;
+  const time = new Date(r.time ?? DEFAULT_TEST_TIME);
+  if (Number.isNaN(time.getTime())) add(['cases', i, 'request', 'time'], 'not a date', 'write an ISO 8601 time, e.g. "2026-01-01T09:00:00Z"');
+  const request: PolicyTestCase['request'] = {
+    method: r.method ?? 'tools/call',
+    server: typeof r.server === 'string' ? { name: r.server, transport: 'stdio' } : { name: r.server.name, transport: r.server.transport ?? 'stdio' },
+    request: { time, transport: r.transport ?? 'stdio', sessionId: r.sessionId ?? 'test', ...(r.profile !== undefined ? { profile: r.profile } : {}) },
+  };
+  if (r.tool !== undefined) request.tool = typeof r.tool === 'string' ? { name: r.tool } : { ...r.tool };
+  if (r.prompt !== undefined) request.prompt = typeof r.prompt === 'string' ? { name: r.prompt } : { ...r.prompt };
+  if (r.resource !== undefined) request.resource = typeof r.resource === 'string' ? { uri: r.resource } : { ...r.resource };
+  // A call without arguments has empty ones; a list entry has none at all.
+  if (!r.listing) request.args = r.args ?? {};
+  const c: PolicyTestCase = { name: raw.name, principal: raw.principal ?? {}, request, expect: raw.expect };
+  if (r.listing) c.listing = true;
+  return c;
+}
+
+/** A test case's principal with the defaults filled in. */
+export function testPrincipal(p: Partial<Principal>): Principal {
+  return { id: p.id ?? 'test', scopes: p.scopes ?? [], groups: p.groups ?? [], claims: p.claims ?? {} };
+}
+
+export function runPolicyTests(engine: PolicyEngine, suites: readonly PolicyTestSuite[]): PolicyTestResult[] {
+  const results: PolicyTestResult[] = [];
+  for (const suite of suites) {
+    for (const c of suite.cases) {
+      const decision = engine.decide({ ...c.request, principal: testPrincipal(c.principal) }, c.listing ? { listing: true } : {});
+      const actual: PolicyTestResult['actual'] = { effect: decision.allowed ? 'allow' : 'deny', reason: decision.reason };
+      if (decision.ruleId !== undefined) actual.ruleId = decision.ruleId;
+      if (decision.code !== undefined) actual.code = decision.code;
+      const diff = diffOf(c.expect, actual);
+      results.push({ file: suite.file, name: c.name, passed: diff.length === 0, expected: c.expect, actual, diff });
+    }
+  }
+  return results;
+}
+
+function diffOf(expected: PolicyTestExpectation, actual: PolicyTestResult['actual']): string[] {
+  const show = (v: string | undefined) => (v === undefined ? 'none' : JSON.stringify(v));
+  const diff: string[] = [];
+  for (const key of ['effect', 'ruleId', 'code'] as const) {
+    if (expected[key] !== undefined && expected[key] !== actual[key])
+      diff.push(`${key}: expected ${show(expected[key])}, got ${show(actual[key])}`);
+  }
+  if (diff.length > 0) diff.push(`reason: ${actual.reason}`);
+  return diff;
+}

@@ -1,0 +1,125 @@
+/**
+ * The policy engine's vocabulary: what a decision is asked about
+ * (`DecisionInput`), what it answers (`Decision`), and the compiled form of a
+ * policy set. Plain types only; nothing here imports a library.
+ */
+
+/** Who is calling (the shape `auth/` produces for every credential kind). */
+export interface Principal {
+  id: string;
+  scopes: string[];
+  groups: string[];
+  claims: Record<string, unknown>;
+}
+
+/** One request (or one list entry) to decide about. Names and URIs are the upstream's originals. */
+export interface DecisionInput {
+  principal: Principal;
+  /** 'tools/call', 'tools/list', 'resources/read', ... */
+  method: string;
+  server: { name: string; transport: 'stdio' | 'http' | 'sse' };
+  /** Original name. */
+  tool?: { name: string; annotations?: Record<string, unknown> };
+  /** Original URI (or URI template when listing templates). */
+  resource?: { uri: string };
+  prompt?: { name: string };
+  /** The call's arguments; undefined when listing (args-dependent conditions then count as "may be allowed"). */
+  args?: Record<string, unknown>;
+  request: { time: Date; transport: string; sessionId: string; profile?: string };
+}
+
+export type Effect = 'allow' | 'deny' | 'require';
+
+export interface RuleTrace {
+  ruleId: string;
+  effect: Effect;
+  outcome: 'matched' | 'not-matched' | 'condition-false' | 'condition-error' | 'held' | 'failed';
+  detail?: string;
+}
+
+export interface Decision {
+  allowed: boolean;
+  code?: 'POLICY_DENIED' | 'INSUFFICIENT_SCOPE';
+  /** The rule (or derived setting id such as `servers.memory.mode`) that decided; absent for the gateway default. */
+  ruleId?: string;
+  /** For humans: safe to show the caller. */
+  reason: string;
+  missingScopes?: string[];
+  /** Every rule looked at with `explain`; otherwise only the entries that decided or failed. */
+  trace: RuleTrace[];
+}
+
+export interface RateLimitSpec {
+  limit: number;
+  per: 'second' | 'minute' | 'hour' | 'day';
+  /** CEL string expression; default `principal.id + '/' + server.name`. */
+  key?: string;
+}
+
+/** A compiled glob list. */
+export interface Matcher {
+  readonly globs: readonly string[];
+  test(value: string): boolean;
+}
+
+/** A type-checked CEL expression, ready to evaluate. */
+export interface CompiledExpr {
+  readonly source: string;
+  /** True if it reads `args`: such conditions cannot be decided when listing. */
+  readonly usesArgs: boolean;
+  /** Throws on evaluation errors (e.g. a missing map key). */
+  evaluate(context: unknown): unknown;
+}
+
+export interface CompiledRateLimit extends RateLimitSpec {
+  /** Compiled `key`; absent means the default key. */
+  keyExpr?: CompiledExpr;
+}
+
+export interface RuleMatch {
+  servers?: Matcher;
+  tools?: Matcher;
+  prompts?: Matcher;
+  resources?: Matcher;
+  methods?: Matcher;
+}
+
+export interface CompiledRule {
+  id: string;
+  /** The policy file it came from. */
+  file: string;
+  description?: string;
+  effect: Effect;
+  match: RuleMatch;
+  when?: CompiledExpr;
+  /** `require` only: every one must be in principal.scopes. */
+  scopes: string[];
+  /** `require` only: must evaluate to true. */
+  condition?: CompiledExpr;
+  rateLimit: CompiledRateLimit[];
+}
+
+export interface ServerPolicy {
+  /** Unset: the gateway's defaultEffect decides. */
+  mode?: 'allowlist' | 'denylist';
+  readOnly: boolean;
+  /** Tools this policy declares read-only. */
+  readOnlyTools?: Matcher;
+  /** Believe this server's `readOnlyHint` annotations. */
+  trustAnnotations: boolean;
+  rateLimit: CompiledRateLimit[];
+}
+
+export interface GroupPolicy {
+  readOnly?: boolean;
+  /** Where the group's read-only setting applies; absent means every server. */
+  servers?: Matcher;
+}
+
+/** Every policy file of a directory, compiled. `allowTools`/`denyTools` appear in `rules` as derived rules. */
+export interface PolicySet {
+  files: string[];
+  rules: CompiledRule[];
+  servers: Record<string, ServerPolicy>;
+  groups: Record<string, GroupPolicy>;
+}
