@@ -6,16 +6,20 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHttpAuthenticator } from './auth/http.js';
+import { createJwtVerifier } from './auth/jwt.js';
 import { principalOf, type Principal } from './auth/principal.js';
 import { Catalog } from './catalog/catalog.js';
 import type { LoadedConfig } from './config/schema.js';
 import { createHttpFront, type HttpFront } from './downstream/http.js';
 import { Hub } from './downstream/hub.js';
 import { createAuditSink } from './observability/audit.js';
+import { createMetrics } from './observability/metrics.js';
+import { metricsEndpoint, metricsOnlyApp } from './downstream/metrics-endpoint.js';
 import type { Logger } from './observability/log.js';
 import { MemoryRateLimitStore } from './policy/rate-limiter.js';
 import { PolicyRuntime } from './policy-runtime.js';
 import { buildPipeline, type Pipeline } from './pipeline/index.js';
+import { scopeShortfall } from './pipeline/preflight.js';
 import { ConnectionPool } from './upstream/pool.js';
 import { Upstream } from './upstream/upstream.js';
 
@@ -54,7 +58,13 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
   const policy = new PolicyRuntime(config, log);
   const limits = new MemoryRateLimitStore();
   const audit = createAuditSink(settings.audit, options.auditWrite);
-  const authenticate = createHttpAuthenticator(settings.auth);
+  // The canonical URL of the MCP endpoint: configured, else this server's own (known once listening).
+  let boundUrl: string | undefined;
+  const resource = () => settings.auth.resource ?? `${boundUrl ?? `http://${settings.listen.host}:${settings.listen.port}`}${settings.path}`;
+  const jwtSettings = settings.auth.jwt;
+  const jwt = jwtSettings && createJwtVerifier(jwtSettings, { audience: () => [resource()] });
+  const authenticate = createHttpAuthenticator(settings.auth, { jwt });
+  const protectedResource = jwtSettings && { resource, authorizationServers: jwtSettings.authorizationServers, scopesSupported: jwtSettings.scopesSupported };
   const stdioPrincipal = principalOf(settings.stdioPrincipal, { auth: 'stdio' });
   const upstreams = config.servers.map(
     (server) => new Upstream(server, log.child({ server: server.name }), undefined, settings.maxRequestTimeoutMs),
@@ -64,9 +74,19 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
     connection.on('notification', (notification, origins) => hub.upstreamNotification(connection, notification, origins)),
   );
   const inflight = new InFlight();
-  const pipeline = inflight.track(buildPipeline({ catalog, pool, policy: () => policy.engine, limits, audit, log }));
+  const metrics = createMetrics({
+    servers: config.servers.map((s) => s.name),
+    ruleIds: () => policy.engine.ruleIds,
+    sources: {
+      upstreams: () => upstreams,
+      sessions: () => hub.sessions.countBy(),
+      connections: () => connectionCounts(upstreams, pool),
+      catalogCounts: () => catalog.counts(),
+    },
+  });
+  const pipeline = inflight.track(buildPipeline({ catalog, pool, policy: () => policy.engine, limits, audit, metrics, log }));
   const hub = new Hub({ catalog, pipeline, pool, upstreams, log, serverInfo: { name: 'switchboard', version: VERSION }, started: () => started, policy: () => policy.engine });
-  let http: { front: HttpFront; server: HttpServer } | undefined;
+  let http: { front: HttpFront; server: HttpServer; metricsServer?: HttpServer } | undefined;
   let started: Promise<void> = Promise.resolve();
   let stopped = false;
 
@@ -127,22 +147,35 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
     settled: (timeoutMs) => settledUpstreams(upstreams, timeoutMs),
     async listen(host = settings.listen.host, port = settings.listen.port) {
       // The address actually bound decides which Host headers are loopback-only.
-      const front = createHttpFront({ hub, authenticate, settings: { ...settings, listen: { host, port } }, log, readiness });
-      const server = createServer(front.app);
-      server.keepAliveTimeout = 65_000;
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => resolve());
+      const separateMetrics = settings.metrics.enabled && settings.metrics.port !== undefined;
+      const metricsHandler = settings.metrics.enabled ? metricsEndpoint(metrics, settings.metrics.sha256) : undefined;
+      const front = createHttpFront({
+        hub,
+        authenticate,
+        settings: { ...settings, listen: { host, port } },
+        log,
+        readiness,
+        metrics: separateMetrics ? undefined : metricsHandler,
+        protectedResource,
+        scopeShortfall: (who, message) => scopeShortfall(catalog, policy.engine, who, message),
       });
-      http = { front, server };
+      const server = await listenOn(createServer(front.app), host, port);
+      server.keepAliveTimeout = 65_000;
+      const metricsServer =
+        separateMetrics && metricsHandler
+          ? await listenOn(createServer(metricsOnlyApp(metricsHandler)), settings.metrics.host ?? host, settings.metrics.port!)
+          : undefined;
+      http = { front, server, metricsServer };
       const address = server.address() as AddressInfo;
       const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      boundUrl = `http://${shownHost}:${address.port}`;
       return { url: `http://${shownHost}:${address.port}`, port: address.port };
     },
     async stop() {
       stopped = true;
       // Stop accepting, let calls in flight finish (bounded), then close everything.
       http?.server.close();
+      http?.metricsServer?.close();
       if (inflight.count > 0) {
         log.info('draining calls in flight', { count: inflight.count, drainMs: settings.drainMs });
         await inflight.drained(settings.drainMs);
@@ -160,6 +193,7 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
       policy.close();
       await audit.close();
       http?.server.closeAllConnections();
+      http?.metricsServer?.closeAllConnections();
     },
   };
 }
@@ -190,6 +224,19 @@ class InFlight {
       });
     });
   }
+}
+
+function listenOn(server: HttpServer, host: string, port: number): Promise<HttpServer> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve(server));
+  });
+}
+
+/** Open upstream connections per server: the shared one when ready, plus sessions' own. */
+function connectionCounts(upstreams: readonly Upstream[], pool: ConnectionPool): Record<string, number> {
+  const own = pool.countsByServer();
+  return Object.fromEntries(upstreams.map((u) => [u.name, (u.state === 'ready' ? 1 : 0) + (own[u.name] ?? 0)]));
 }
 
 function settledUpstreams(upstreams: readonly Upstream[], timeoutMs: number): Promise<void> {

@@ -12,9 +12,15 @@ import { SSEServerTransport } from '@modelcontextprotocol/server-legacy/sse';
 import type { GatewaySettings } from '../config/schema.js';
 import { ANONYMOUS, type Principal } from '../auth/principal.js';
 import type { HttpAuthenticator } from '../auth/http.js';
+import { looksLikeJwt } from '../auth/jwt.js';
+import { bearerChallenge, metadataUrls, protectedResourceMetadata, unauthorizedChallenge, WELL_KNOWN_PATH } from '../auth/resource-metadata.js';
+import { denial } from '../pipeline/authorize.js';
+import type { SessionInfo } from '../pipeline/index.js';
+import type { Decision } from '../policy/types.js';
 import { GatewayError, JsonRpc } from '../errors.js';
 import type { Logger } from '../observability/log.js';
 import type { Hub } from './hub.js';
+import type { MetricsHandler } from './metrics-endpoint.js';
 import { checkHostAndOrigin } from './origin.js';
 import type { SessionState } from './server.js';
 
@@ -26,6 +32,19 @@ export interface HttpFrontOptions {
   log: Logger;
   /** The body of `/readyz`, and whether the gateway is ready. */
   readiness: () => { ready: boolean; body: unknown };
+  /** `/metrics` on this port (absent when disabled or served on its own port). */
+  metrics?: MetricsHandler;
+  /** Set when bearer JWTs are accepted: RFC 9728 metadata is served and 401s point to it. */
+  protectedResource?: ProtectedResource;
+  /** A request the policy would refuse only for missing scopes (see pipeline/preflight.ts). */
+  scopeShortfall?: (who: { principal: Principal; session: SessionInfo }, message: unknown) => Decision | undefined;
+}
+
+export interface ProtectedResource {
+  /** The canonical URL of the MCP endpoint (auth.resource, else this server's own URL + path); asked per request. */
+  resource: () => string;
+  authorizationServers: string[];
+  scopesSupported: string[];
 }
 
 export interface HttpFront {
@@ -45,9 +64,24 @@ export function createHttpFront(options: HttpFrontOptions): HttpFront {
     res.status(ready ? 200 : 503).json(body);
   });
 
+  // Probes and scrapers come from other hosts by IP: these sit before the Host check.
+  if (options.metrics) app.get('/metrics', options.metrics);
+  const pr = options.protectedResource;
+  if (pr) {
+    // Public, and fetched cross-origin by browser-based clients: before the Host/Origin check, with CORS.
+    const serveMetadata = (_req: Request, res: Response) => {
+      res.setHeader('Access-Control-Allow-Origin', '*');
+      res.json(protectedResourceMetadata({ resource: pr.resource(), authorizationServers: pr.authorizationServers, scopesSupported: pr.scopesSupported }));
+    };
+    app.get(WELL_KNOWN_PATH, serveMetadata);
+    app.get(`${WELL_KNOWN_PATH}${settings.path}`, serveMetadata);
+  }
   app.use(checkHostAndOrigin(settings));
   // Authentication runs before the body is even parsed: an anonymous caller costs nothing.
-  const authenticated = authenticate(options.authenticate);
+  const authenticated = authenticate(
+    options.authenticate,
+    pr && (() => ({ resourceMetadataUrl: metadataUrls(pr.resource()).pathInserted, scope: pr.scopesSupported })),
+  );
   app.use([settings.path, '/sse', '/messages'], authenticated);
   app.use(express.json({ limit: settings.maxBodyBytes, type: ['application/json', 'application/*+json'] }));
 
@@ -57,6 +91,7 @@ export function createHttpFront(options: HttpFrontOptions): HttpFront {
   const sse = new LegacySse(hub, log);
 
   app.post(settings.path, async (req, res) => {
+    if (pr && options.scopeShortfall && refuseForScope(req, res, pr, options.scopeShortfall)) return;
     // A session id is a 2025-era session by definition; everything else is classified by the SDK.
     if (req.header('mcp-session-id') || (await isLegacyRequest(await toWebRequest(req, req.body), req.body))) {
       return legacy.handle(req, res);
@@ -107,12 +142,8 @@ class LegacyStreamableHttp {
     const sessionId = req.header('mcp-session-id');
     if (sessionId) {
       const transport = this.transports.get(sessionId);
-      const session = this.hub.sessions.get(sessionId);
-      if (!transport || !session) {
-        // The spec's answer: 404, and the client starts a new session.
-        return void res.status(404).json(rpcError(JsonRpc.SESSION_NOT_FOUND, 'Session not found'));
-      }
-      if (!samePrincipal(session.principal, principalOf(res))) return void res.status(403).json(rpcError(JsonRpc.INVALID_REQUEST, 'Session belongs to another principal'));
+      if (!transport) return void res.status(404).json(rpcError(JsonRpc.SESSION_NOT_FOUND, 'Session not found'));
+      if (!sessionUsable(this.hub, sessionId, res)) return;
       return transport.handleRequest(req, res, req.body);
     }
     if (req.method !== 'POST' || !isInitializeRequest(req.body)) {
@@ -170,26 +201,51 @@ class LegacySse {
   async post(req: Request, res: Response): Promise<void> {
     const sessionId = req.query.sessionId;
     const transport = typeof sessionId === 'string' ? this.transports.get(sessionId) : undefined;
-    const session = transport && this.hub.sessions.get(transport.sessionId);
-    if (!transport || !session) {
-      return void res.status(404).json(rpcError(JsonRpc.SESSION_NOT_FOUND, 'Session not found'));
+    if (!transport || !sessionUsable(this.hub, transport.sessionId, res)) {
+      if (!res.headersSent) res.status(404).json(rpcError(JsonRpc.SESSION_NOT_FOUND, 'Session not found'));
+      return;
     }
-    if (!samePrincipal(session.principal, principalOf(res))) return void res.status(403).json(rpcError(JsonRpc.INVALID_REQUEST, 'Session belongs to another principal'));
     await transport.handlePostMessage(req, res, req.body);
   }
 }
 
+/**
+ * An OAuth client that lacks a scope the policy requires is told so while
+ * the HTTP status can still say it: 403 with `error="insufficient_scope"` and
+ * the scopes to ask for, so it can step up. (API-key callers cannot step up:
+ * they get the in-band JSON-RPC error from the pipeline instead.)
+ */
+function refuseForScope(req: Request, res: Response, pr: ProtectedResource, shortfall: NonNullable<HttpFrontOptions['scopeShortfall']>): boolean {
+  const bearer = /^Bearer\s+(.+)$/i.exec(req.header('authorization') ?? '')?.[1]?.trim();
+  if (!bearer || !looksLikeJwt(bearer)) return false;
+  const principal = principalOf(res);
+  const sessionId = req.header('mcp-session-id');
+  const session: SessionInfo = { id: sessionId ?? 'preflight', transport: 'streamable-http', era: sessionId ? 'legacy' : 'modern' };
+  const decision = shortfall({ principal, session }, req.body);
+  if (!decision) return false;
+  const scope = [...new Set([...principal.scopes, ...(decision.missingScopes ?? [])])];
+  res.setHeader('WWW-Authenticate', bearerChallenge({ error: 'insufficient_scope', scope, resourceMetadataUrl: metadataUrls(pr.resource()).pathInserted }));
+  const id = (req.body as { id?: unknown } | undefined)?.id ?? null;
+  res.status(403).json({ jsonrpc: '2.0', error: denial(decision).toJsonRpcError(), id });
+  return true;
+}
+
 /** Authenticates every MCP request; a failure is 401 with a Bearer challenge. */
-function authenticate(authenticator: HttpAuthenticator) {
-  return function authenticateRequest(req: Request, res: Response, next: NextFunction): void {
+function authenticate(authenticator: HttpAuthenticator, challenge?: () => { resourceMetadataUrl: string; scope: string[] }) {
+  return async function authenticateRequest(req: Request, res: Response, next: NextFunction): Promise<void> {
+    let principal: Principal;
     try {
-      res.locals.principal = authenticator(req.headers);
-      next();
+      principal = await authenticator(req.headers);
     } catch (err) {
       if (!(err instanceof GatewayError)) return next(err);
-      res.setHeader('WWW-Authenticate', 'Bearer realm="switchboard"');
-      res.status(401).json({ jsonrpc: '2.0', error: err.toJsonRpcError(), id: null });
+      const body = { jsonrpc: '2.0', error: err.toJsonRpcError(), id: null };
+      // The issuer's keys could not be fetched: the token may well be good.
+      if (err.data.reason === 'unavailable') return void res.status(503).setHeader('Retry-After', '5').json(body);
+      res.setHeader('WWW-Authenticate', challenge ? unauthorizedChallenge({ reason: err.data.reason, ...challenge() }) : 'Bearer realm="switchboard"');
+      return void res.status(401).json(body);
     }
+    res.locals.principal = principal;
+    next();
   };
 }
 
@@ -197,9 +253,23 @@ function principalOf(res: Response): Principal {
   return (res.locals.principal as Principal | undefined) ?? ANONYMOUS;
 }
 
-/** A session is bound to the principal that opened it: its id is not a credential. */
-function samePrincipal(a: Principal, b: Principal): boolean {
-  return a.id === b.id;
+/**
+ * Whether a request may use this session, answering it when not: an unknown
+ * or expired session is the spec's 404 (the client starts a new one); a
+ * session is bound to the principal that opened it, since its id is not a
+ * credential, so anyone else gets 403.
+ */
+function sessionUsable(hub: Hub, sessionId: string, res: Response): boolean {
+  const session = hub.sessions.get(sessionId);
+  if (!session) {
+    res.status(404).json(rpcError(JsonRpc.SESSION_NOT_FOUND, 'Session not found'));
+    return false;
+  }
+  if (session.principal.id !== principalOf(res).id) {
+    res.status(403).json(rpcError(JsonRpc.INVALID_REQUEST, 'Session belongs to another principal'));
+    return false;
+  }
+  return true;
 }
 
 function rpcError(code: number, message: string): object {

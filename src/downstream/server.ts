@@ -5,6 +5,7 @@
  * verbatim: no schema on this path strips a field the gateway does not know.
  */
 import {
+  LOG_LEVEL_META_KEY,
   Server,
   type JSONRPCRequest,
   type LoggingLevel,
@@ -149,6 +150,7 @@ async function routeThroughPipeline(
     // The client's cancellation, or the gateway's shutdown once draining is over.
     signal: AbortSignal.any([ctx.mcpReq.signal, deps.shutdown]),
     progressToken: meta?.progressToken,
+    logLevel: state.logLevel ?? ((ctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[LOG_LEVEL_META_KEY] as string | undefined),
     startedAt: performance.now(),
   };
   // Only the last subscriber's unsubscribe reaches a shared upstream.

@@ -41,6 +41,8 @@ export interface CallContext {
   principal: Principal;
   origin: CallOrigin;
   signal: AbortSignal;
+  /** The level of log messages the client wants (set by logging/setLevel, or per request in 2026-07-28). */
+  logLevel?: string;
   /** The downstream client's progress token, if it asked for progress. */
   progressToken?: string | number;
   startedAt: number;
@@ -49,6 +51,8 @@ export interface CallContext {
   decision?: Decision;
   /** The connection the request went out on (shared, or the session's own). */
   connection?: Upstream;
+  /** How long the upstream took (set by forward). */
+  upstreamMs?: number;
   result?: Result;
   error?: unknown;
 }

@@ -21,14 +21,27 @@ export function forward(pool: ConnectionPool): Terminal {
       }
       const connection = await pool.acquire(target.upstream, ctx.session);
       ctx.connection = connection;
-      const result = await connection.request(ctx.method, upstreamParams(ctx), {
-        signal: ctx.signal,
-        origin: ctx.origin,
-        onprogress: ctx.progressToken === undefined ? undefined : (p) => void relayProgress(ctx, p),
-      });
+      const result = await timed(ctx, () =>
+        connection.request(ctx.method, upstreamParams(ctx), {
+          signal: ctx.signal,
+          origin: ctx.origin,
+          logLevel: ctx.logLevel,
+          onprogress: ctx.progressToken === undefined ? undefined : (p) => void relayProgress(ctx, p),
+        }),
+      );
       return ctx.method === 'resources/read' ? exposeContentUris(result, target.upstream.config.prefix) : result;
     },
   };
+}
+
+/** Runs the upstream part and notes how long it took, success or not. */
+async function timed<T>(ctx: CallContext, upstreamPart: () => Promise<T>): Promise<T> {
+  const sent = performance.now();
+  try {
+    return await upstreamPart();
+  } finally {
+    ctx.upstreamMs = performance.now() - sent;
+  }
 }
 
 /** The client's params with only the gateway-owned parts rewritten. */

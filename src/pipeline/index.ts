@@ -7,11 +7,13 @@
 import type { Catalog } from '../catalog/catalog.js';
 import type { AuditSink } from '../observability/audit.js';
 import type { Logger } from '../observability/log.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { RateLimitStore } from '../policy/rate-limiter.js';
 import type { ConnectionPool } from '../upstream/pool.js';
 import { authorize, type DecisionMaker } from './authorize.js';
 import { createPipeline, type Pipeline } from './chain.js';
 import { forward } from './forward.js';
+import { measure } from './measure.js';
 import { rateLimit, type LimitSource } from './rate-limit.js';
 import { record } from './record.js';
 import { resolveRoute } from './resolve-route.js';
@@ -23,6 +25,7 @@ export interface PipelineDeps {
   policy: () => DecisionMaker & LimitSource;
   limits: RateLimitStore;
   audit: AuditSink;
+  metrics: Metrics;
   log: Logger;
 }
 
@@ -34,12 +37,12 @@ export function buildPipeline(deps: PipelineDeps): Pipeline {
       resolveRoute(deps.catalog),
       // Before the rate limit: a denied call must not spend tokens.
       authorize(deps.policy),
-      rateLimit(deps.policy, deps.limits),
+      rateLimit(deps.policy, deps.limits, (server) => deps.metrics.rateLimited(server)),
     ],
     // Always last, like a router filter: the only stage that talks upstream.
     terminal: forward(deps.pool),
     // Runs in finally, for refused and failed requests too.
-    finish: [record(deps.log, deps.audit)],
+    finish: [record(deps.log, deps.audit), measure(deps.metrics)],
   });
 }
 

@@ -17,7 +17,8 @@ export function resolveRoute(catalog: Catalog): Stage {
   };
 }
 
-function resolve(catalog: Catalog, ctx: CallContext): Target {
+/** The upstream and original name behind a routed request's exposed name or URI; throws UNKNOWN_* if none. */
+export function resolve(catalog: Catalog, ctx: Pick<CallContext, 'method' | 'params'>): Target {
   const { params } = ctx;
   switch (ctx.method) {
     case 'tools/call': {

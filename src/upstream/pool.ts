@@ -57,6 +57,13 @@ export class ConnectionPool {
     await Promise.allSettled([...this.perSession.keys()].map((id) => this.release(id)));
   }
 
+  /** Sessions' own connections per server. */
+  countsByServer(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const mine of this.perSession.values()) for (const name of mine.keys()) counts[name] = (counts[name] ?? 0) + 1;
+    return counts;
+  }
+
   get openCount(): number {
     let n = 0;
     for (const mine of this.perSession.values()) n += mine.size;

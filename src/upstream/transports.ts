@@ -89,14 +89,7 @@ async function connectStreamableHttp(spec: HttpServerSpec, options: ConnectOptio
     requestInit: { headers: spec.headers },
     redirectPolicy: 'same-origin',
   });
-  const client = options.makeClient(true);
-  try {
-    await client.connect(transport, { timeout: options.timeoutMs });
-  } catch (err) {
-    await transport.close().catch(() => {});
-    throw err;
-  }
-  return { client, transport, wire: 'streamable-http' };
+  return handshake(options.makeClient(true), transport, 'streamable-http', options.timeoutMs);
 }
 
 async function connectSse(spec: HttpServerSpec, options: ConnectOptions): Promise<ConnectedClient> {
@@ -105,14 +98,18 @@ async function connectSse(spec: HttpServerSpec, options: ConnectOptions): Promis
     eventSourceInit: { fetch: (url, init) => fetch(url, { ...init, headers: { ...spec.headers, ...headersOf(init) } }) },
     redirectPolicy: 'same-origin',
   });
-  const client = options.makeClient(false);
+  return handshake(options.makeClient(false), transport, 'sse', options.timeoutMs);
+}
+
+/** Connects the client; a failed handshake never leaves its transport open. */
+async function handshake(client: Client, transport: Transport, wire: ConnectedClient['wire'], timeoutMs: number): Promise<ConnectedClient> {
   try {
-    await client.connect(transport, { timeout: options.timeoutMs });
+    await client.connect(transport, { timeout: timeoutMs });
   } catch (err) {
     await transport.close().catch(() => {});
     throw err;
   }
-  return { client, transport, wire: 'sse' };
+  return { client, transport, wire };
 }
 
 /** Ends an upstream connection, telling an HTTP server to drop its session first. */

@@ -12,6 +12,7 @@ import {
   SdkError,
   SdkErrorCode,
   isInputRequiredResult,
+  LOG_LEVEL_META_KEY,
   withInputRequired,
   type ClientCapabilities,
   type InputRequiredResult,
@@ -31,6 +32,7 @@ import { GatewayError, toWireError, upstreamTimeout, upstreamUnavailable } from 
 import type { Logger } from '../observability/log.js';
 import { connectUpstream, disconnectUpstream, type ConnectedClient } from './transports.js';
 import { Backoff } from './backoff.js';
+import { ModernListener } from './listen.js';
 
 export type UpstreamState = 'connecting' | 'ready' | 'down' | 'disabled';
 export type ProtocolEra = 'legacy' | 'modern';
@@ -56,6 +58,8 @@ export interface UpstreamLists {
 
 export interface RequestOptions {
   signal?: AbortSignal;
+  /** The caller's log level: a 2026-07-28 upstream logs only when a request carries one. */
+  logLevel?: string;
   origin?: CallOrigin;
   onprogress?: (progress: { progress: number; total?: number; message?: string }) => void;
 }
@@ -93,6 +97,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
   readonly id: string;
 
   private connected?: ConnectedClient;
+  private listener?: ModernListener;
   private stopping = false;
   private readonly backoff = new Backoff();
   private reconnectTimer?: NodeJS.Timeout;
@@ -141,6 +146,8 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     clearTimeout(this.reconnectTimer);
     const connected = this.connected;
     this.connected = undefined;
+    await this.listener?.close();
+    this.listener = undefined;
     if (connected) await disconnectUpstream(connected);
     if (this.state !== 'disabled') this.setState('down', 'stopped');
   }
@@ -149,6 +156,11 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
   async request(method: string, params: Record<string, unknown> | undefined, options: RequestOptions = {}): Promise<Result> {
     const client = this.connected?.client;
     if (!client || this.state !== 'ready') throw upstreamUnavailable(this.name, this.lastError ?? this.state);
+    if (this.listener) {
+      const answered = await this.answerForModern(this.listener, method, params);
+      if (answered) return answered;
+      params = withLogLevel(params, options.logLevel);
+    }
     const callId = this.nextCallId++;
     if (options.origin) this.inflight.set(callId, options.origin);
     try {
@@ -170,6 +182,27 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
       throw this.translateError(err, options.signal);
     } finally {
       this.inflight.delete(callId);
+    }
+  }
+
+  /**
+   * What a 2026-07-28 upstream has no method for, the gateway answers itself:
+   * subscriptions become the filter of its listen stream, and the log level
+   * travels with each request instead of being set once.
+   */
+  private async answerForModern(listener: ModernListener, method: string, params: Record<string, unknown> | undefined): Promise<Result | undefined> {
+    const uri = typeof params?.uri === 'string' ? params.uri : '';
+    switch (method) {
+      case 'resources/subscribe':
+        await listener.subscribe(uri);
+        return {};
+      case 'resources/unsubscribe':
+        await listener.unsubscribe(uri);
+        return {};
+      case 'logging/setLevel':
+        return {};
+      default:
+        return undefined;
     }
   }
 
@@ -211,6 +244,10 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
       this.instructions = connected.client.getInstructions();
       this.era = connected.client.getProtocolEra();
       connected.client.onclose = () => this.onDisconnected(connected);
+      if (this.era === 'modern' && this.owner === undefined) {
+        this.listener = new ModernListener(connected.client, this.capabilities, this.log);
+        await this.listener.start();
+      }
       // A session's own connection serves calls only; the catalog comes from the shared one.
       if (this.owner === undefined) this.lists = await this.fetchLists(connected.client, Object.keys(LIST_METHODS) as ListKind[]);
       this.backoff.reset();
@@ -236,6 +273,8 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
   private onDisconnected(connected: ConnectedClient): void {
     if (this.connected !== connected) return;
     this.connected = undefined;
+    void this.listener?.close();
+    this.listener = undefined;
     this.lists = emptyLists();
     void disconnectUpstream(connected);
     if (this.stopping) return;
@@ -362,6 +401,12 @@ async function drain(client: Client, method: string, key: string): Promise<unkno
     if (!cursor) break;
   }
   return items;
+}
+
+function withLogLevel(params: Record<string, unknown> | undefined, level: string | undefined): Record<string, unknown> | undefined {
+  if (level === undefined) return params;
+  const meta = (params?._meta ?? {}) as Record<string, unknown>;
+  return { ...params, _meta: { ...meta, [LOG_LEVEL_META_KEY]: level } };
 }
 
 function emptyLists(): UpstreamLists {

@@ -1,0 +1,162 @@
+/**
+ * Every Prometheus metric Switchboard exports, with its labels and buckets in
+ * one place; the only import of prom-client. Labels are bounded: server names
+ * come from the configuration, methods from the routed set, rule ids from the
+ * policy files, outcomes from the error catalog; anything else folds into
+ * `other`. Principal ids, arguments and raw names never become labels.
+ */
+import client from 'prom-client';
+
+/** From 100 µs to 2 minutes: a cached list, a local tool, a long-running upstream call. */
+const BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+
+const METHODS = new Set(['tools/call', 'prompts/get', 'resources/read', 'resources/subscribe', 'resources/unsubscribe', 'completion/complete']);
+
+export interface UpstreamView {
+  name: string;
+  state: string;
+  restarts: number;
+}
+
+export interface MetricsSources {
+  upstreams: () => readonly UpstreamView[];
+  sessions: () => Record<string, number>;
+  /** Open upstream connections per server (shared ones plus sessions' own). */
+  connections: () => Record<string, number>;
+  catalogCounts: () => Record<string, Record<string, number>>;
+}
+
+export interface Metrics {
+  readonly contentType: string;
+  /** One forwarded request, end to end, and the upstream's part of it. */
+  request(labels: { server?: string; method: string; outcome: string }, seconds: number, upstreamSeconds?: number): void;
+  policyDecision(effect: 'allow' | 'deny', rule: string | undefined): void;
+  rateLimited(server: string): void;
+  render(): Promise<string>;
+}
+
+export function createMetrics(options: { servers: readonly string[]; ruleIds: () => readonly string[]; sources: MetricsSources }): Metrics {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry });
+  const servers = new Set(options.servers);
+  const server = (name: string | undefined) => (name && servers.has(name) ? name : 'other');
+  const method = (name: string) => (METHODS.has(name) ? name : 'other');
+
+  const requests = new client.Counter({
+    name: 'switchboard_requests_total',
+    help: 'Requests routed to upstreams, by server, method and outcome (ok, or the stable error code).',
+    labelNames: ['server', 'method', 'outcome'],
+    registers: [registry],
+  });
+  const duration = new client.Histogram({
+    name: 'switchboard_request_duration_seconds',
+    help: 'Gateway-side duration of routed requests, end to end.',
+    labelNames: ['server', 'method'],
+    buckets: BUCKETS,
+    registers: [registry],
+  });
+  const upstreamDuration = new client.Histogram({
+    name: 'switchboard_upstream_duration_seconds',
+    help: 'The upstream part of routed requests.',
+    labelNames: ['server', 'method'],
+    buckets: BUCKETS,
+    registers: [registry],
+  });
+  const decisions = new client.Counter({
+    name: 'switchboard_policy_decisions_total',
+    help: 'Policy decisions on routed requests, by effect and deciding rule (default when none).',
+    labelNames: ['effect', 'rule'],
+    registers: [registry],
+  });
+  const limited = new client.Counter({
+    name: 'switchboard_rate_limited_total',
+    help: 'Requests refused by a rate limit.',
+    labelNames: ['server'],
+    registers: [registry],
+  });
+  const restarts = new client.Counter({
+    name: 'switchboard_upstream_restarts_total',
+    help: 'Times an upstream connection was lost after it had been ready.',
+    labelNames: ['server'],
+    registers: [registry],
+  });
+  const seenRestarts = new Map<string, number>();
+  // Rule ids change only when policies reload: keep a set per policy version.
+  let ruleList: readonly string[] | undefined;
+  let ruleSet = new Set<string>();
+  const knownRules = () => {
+    const current = options.ruleIds();
+    if (current !== ruleList) [ruleList, ruleSet] = [current, new Set(current)];
+    return ruleSet;
+  };
+
+  new client.Gauge({
+    name: 'switchboard_sessions',
+    help: 'Open downstream sessions, by transport and protocol era.',
+    labelNames: ['transport', 'era'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [key, count] of Object.entries(options.sources.sessions())) {
+        const [transport = 'other', era = 'other'] = key.split('/');
+        this.set({ transport, era }, count);
+      }
+    },
+  });
+  new client.Gauge({
+    name: 'switchboard_upstream_up',
+    help: '1 when the upstream is ready, else 0.',
+    labelNames: ['server'],
+    registers: [registry],
+    collect() {
+      for (const u of options.sources.upstreams()) {
+        this.set({ server: server(u.name) }, u.state === 'ready' ? 1 : 0);
+        // Restarts are counted here, at scrape time, from the upstream's own count.
+        const before = seenRestarts.get(u.name) ?? 0;
+        if (u.restarts > before) restarts.inc({ server: server(u.name) }, u.restarts - before);
+        seenRestarts.set(u.name, u.restarts);
+      }
+    },
+  });
+  new client.Gauge({
+    name: 'switchboard_upstream_connections',
+    help: 'Open upstream connections (the shared one plus sessions\' own).',
+    labelNames: ['server'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [name, count] of Object.entries(options.sources.connections())) this.set({ server: server(name) }, count);
+    },
+  });
+  new client.Gauge({
+    name: 'switchboard_catalog_items',
+    help: 'Items each server contributes to the merged catalog.',
+    labelNames: ['kind', 'server'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [name, kinds] of Object.entries(options.sources.catalogCounts())) {
+        for (const [kind, count] of Object.entries(kinds)) this.set({ kind, server: server(name) }, count);
+      }
+    },
+  });
+
+  return {
+    contentType: registry.contentType,
+    request(labels, seconds, upstreamSeconds) {
+      const s = server(labels.server);
+      const m = method(labels.method);
+      requests.inc({ server: s, method: m, outcome: labels.outcome });
+      duration.observe({ server: s, method: m }, seconds);
+      if (upstreamSeconds !== undefined) upstreamDuration.observe({ server: s, method: m }, upstreamSeconds);
+    },
+    policyDecision(effect, rule) {
+      const known = rule === undefined ? 'default' : knownRules().has(rule) ? rule : 'other';
+      decisions.inc({ effect, rule: known });
+    },
+    rateLimited(name) {
+      limited.inc({ server: server(name) });
+    },
+    render: () => registry.metrics(),
+  };
+}

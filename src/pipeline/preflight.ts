@@ -1,0 +1,34 @@
+/**
+ * The policy decision for one request before it is handed to the MCP
+ * transport, while the HTTP status can still be chosen: a request that lacks
+ * only scopes is answered 403 `insufficient_scope`, so an OAuth client can
+ * step up. Everything else is left to the pipeline, which decides again.
+ */
+import type { Principal } from '../auth/principal.js';
+import type { Catalog } from '../catalog/catalog.js';
+import type { Decision } from '../policy/types.js';
+import { decisionInput, type DecisionMaker } from './authorize.js';
+import type { CallContext, RoutedMethod, SessionInfo } from './context.js';
+import { resolve } from './resolve-route.js';
+
+const CHECKED = new Set<string>(['tools/call', 'prompts/get', 'resources/read', 'resources/subscribe']);
+
+export function scopeShortfall(
+  catalog: Catalog,
+  policy: DecisionMaker,
+  who: { principal: Principal; session: SessionInfo },
+  message: unknown,
+): Decision | undefined {
+  const m = message as { method?: unknown; params?: unknown } | undefined;
+  if (!m || typeof m.method !== 'string' || !CHECKED.has(m.method)) return undefined;
+  const params = (m.params && typeof m.params === 'object' ? m.params : {}) as Record<string, unknown>;
+  let target: CallContext['target'];
+  try {
+    target = resolve(catalog, { method: m.method as RoutedMethod, params });
+  } catch {
+    return undefined; // the pipeline answers unknown names
+  }
+  const ctx = { method: m.method as RoutedMethod, params, target, principal: who.principal, session: who.session } as CallContext;
+  const decision = policy.decide(decisionInput(ctx));
+  return decision.code === 'INSUFFICIENT_SCOPE' ? decision : undefined;
+}
