@@ -13,6 +13,7 @@ import type { DecisionMaker } from '../pipeline/authorize.js';
 import type { Pipeline, SessionInfo } from '../pipeline/index.js';
 import type { ConnectionPool } from '../upstream/pool.js';
 import type { CallOrigin, ListKind, Upstream } from '../upstream/upstream.js';
+import { InputBridge } from './input-bridge.js';
 import { createSessionServer, type SessionServerDeps, type SessionState } from './server.js';
 import { SessionRegistry, SubscriptionRegistry, type Session } from './sessions.js';
 
@@ -33,6 +34,7 @@ export interface HubOptions {
 export class Hub {
   readonly sessions: SessionRegistry;
   readonly subscriptions = new SubscriptionRegistry();
+  private readonly inputs = new InputBridge();
   private readonly serverDeps: SessionServerDeps;
   private readonly modernNotifiers = new Set<ServerNotifier>();
   private pendingKinds = new Set<'tools' | 'prompts' | 'resources'>();
@@ -53,6 +55,7 @@ export class Hub {
       shutdown: this.shutdown.signal,
       started: options.started,
       policy: options.policy,
+      inputs: this.inputs,
     };
   }
 
@@ -132,6 +135,7 @@ export class Hub {
 
   async close(): Promise<void> {
     clearTimeout(this.flushTimer);
+    this.inputs.close();
     await this.sessions.closeAll();
   }
 

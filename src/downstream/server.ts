@@ -24,6 +24,7 @@ import type { Pipeline, RoutedMethod, SessionInfo } from '../pipeline/index.js';
 import { visible } from '../pipeline/visible.js';
 import type { ConnectionPool } from '../upstream/pool.js';
 import type { CallOrigin, Upstream } from '../upstream/upstream.js';
+import type { InputBridge } from './input-bridge.js';
 import type { SubscriptionRegistry } from './sessions.js';
 
 const Loose = z.looseObject({});
@@ -45,6 +46,8 @@ export interface SessionServerDeps {
   started: () => Promise<void>;
   /** The policy in force now. */
   policy: () => DecisionMaker;
+  /** Parked calls of 2026-07-28 clients waiting for their input. */
+  inputs: InputBridge;
 }
 
 /** Mutable per-session state the server's handlers keep. */
@@ -140,15 +143,56 @@ async function routeThroughPipeline(
   params: Record<string, unknown>,
   ctx: ServerContext,
 ): Promise<Result> {
+  if (state.info.era === 'modern') return runWithInputRounds(deps, state, server, method, params, ctx);
+  return runCall(deps, state, method, params, ctx, originOf(state.info, server.getClientCapabilities(), ctx), ctx.mcpReq.signal);
+}
+
+/**
+ * A 2026-07-28 client cannot be sent requests: what an upstream asks for
+ * during its call comes back to it as `input_required` rounds.
+ */
+function runWithInputRounds(
+  deps: SessionServerDeps,
+  state: SessionState,
+  server: Server,
+  method: RoutedMethod,
+  params: Record<string, unknown>,
+  ctx: ServerContext,
+): Promise<Result> {
+  const request = { state: ctx.mcpReq.requestState<string>(), inputResponses: ctx.mcpReq.inputResponses, signal: ctx.mcpReq.signal };
+  return deps.inputs.run(state.principal.id, request, (call) => {
+    const capabilities = server.getClientCapabilities();
+    const origin: CallOrigin = {
+      sessionId: state.info.id,
+      clientCapabilities: capabilities,
+      async send(input) {
+        assertClientCapability(input.method, input.params, capabilities);
+        return call.ask(input);
+      },
+      notify: (notification) => ctx.mcpReq.notify(notification),
+    };
+    return runCall(deps, state, method, params, ctx, origin, call.controller.signal);
+  });
+}
+
+async function runCall(
+  deps: SessionServerDeps,
+  state: SessionState,
+  method: RoutedMethod,
+  params: Record<string, unknown>,
+  ctx: ServerContext,
+  origin: CallOrigin,
+  clientSignal: AbortSignal,
+): Promise<Result> {
   const meta = params._meta as { progressToken?: string | number } | undefined;
   const callCtx = {
     method,
     params,
     session: state.info,
     principal: state.principal,
-    origin: originOf(state.info, server.getClientCapabilities(), ctx),
+    origin,
     // The client's cancellation, or the gateway's shutdown once draining is over.
-    signal: AbortSignal.any([ctx.mcpReq.signal, deps.shutdown]),
+    signal: AbortSignal.any([clientSignal, deps.shutdown]),
     progressToken: meta?.progressToken,
     logLevel: state.logLevel ?? ((ctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[LOG_LEVEL_META_KEY] as string | undefined),
     startedAt: performance.now(),
