@@ -94,7 +94,7 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
     upstream.on('lists', (kinds) => {
       catalog.rebuild();
       reportConflicts(catalog, log);
-      hub.listsChanged(kinds);
+      hub.listsChanged(kinds, upstream.name);
     });
     upstream.on('state', (state, error) => {
       if (state === 'ready') {

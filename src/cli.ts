@@ -7,21 +7,25 @@ import { createGateway, type Gateway } from './app.js';
 import type { LoadedConfig, LogLevel } from './config/schema.js';
 import { findConfigFile, loadConfigFile, parseConfig } from './config/load.js';
 import { hashKey } from './auth/api-keys.js';
+import { login } from './cli-login.js';
 import { policyExplain, policyTest } from './cli-policy.js';
 import { createPolicyEngine } from './policy-runtime.js';
 import { serveOverStdio } from './downstream/stdio.js';
+import type { CatalogEntry } from './catalog/catalog.js';
+import { createView, WHOLE_CATALOG, type View } from './pipeline/view.js';
 import { ConfigError } from './errors.js';
 import { createLogger, type Logger } from './observability/log.js';
 import { parseArgs, type ParsedArgs } from './cli-args.js';
 
 const USAGE = `Usage:
-  switchboard [serve] [--config F] [--stdio] [--host H] [--port P] [--log-level L]
+  switchboard [serve] [--config F] [--stdio [--profile NAME]] [--host H] [--port P] [--log-level L]
   switchboard validate [--config F]
-  switchboard catalog  [--config F] [--json]
+  switchboard catalog  [--config F] [--json] [--profile NAME]
   switchboard bridge [--host H] [--port P] [--log-level L] -- <command> [args…]
   switchboard policy test    [--config F]    # every policies/*.tests.yaml
   switchboard policy explain [--config F] --call server__tool [--principal P.json] [--args A.json]
   switchboard hash-key [KEY]                 # sha256 for gateway.auth.apiKeys (KEY or stdin)
+  switchboard login <server> [--config F]    # upstream OAuth login (authorization code + PKCE)
 
 Config lookup: --config, then $SWITCHBOARD_CONFIG, then ./switchboard.json, ./switchboard.yaml, ./switchboard.yml, ./.mcp.json`;
 
@@ -53,6 +57,8 @@ export async function main(argv: string[]): Promise<number> {
         return await printKeyHash(args);
       case 'policy':
         return policyCommand(args);
+      case 'login':
+        return await login(args);
       default:
         process.stderr.write(`switchboard: unknown command '${args.command}'\n\n${USAGE}\n`);
         return 2;
@@ -95,7 +101,7 @@ async function serve(config: LoadedConfig, args: ParsedArgs): Promise<number> {
   if (args.flags.stdio) {
     // Desktop clients list tools once, right after connecting: let the upstreams come up first.
     await gateway.settled(SETTLE_MS);
-    const front = serveOverStdio(gateway.hub, gateway.stdioPrincipal);
+    const front = serveOverStdio(gateway.hub, gateway.stdioPrincipal, profileView(config, args));
     await Promise.race([front.closed, shutdown.requested]);
     await front.close();
     await shutdown.run();
@@ -131,7 +137,8 @@ async function catalog(args: ParsedArgs): Promise<number> {
   const gateway = createGateway(config, log);
   gateway.start();
   await gateway.settled(SETTLE_MS);
-  const entries = gateway.catalog.entries();
+  const view = profileView(config, args);
+  const entries = gateway.catalog.entries().filter((e) => inProfile(gateway, view, e));
   const states = Object.fromEntries(gateway.upstreams.map((u) => [u.name, { state: u.state, error: u.lastError }]));
   await gateway.stop();
   if (args.flags.json) {
@@ -150,6 +157,24 @@ function policyCommand(args: ParsedArgs): number {
   if (sub === 'explain') return policyExplain(loadFromArgs(args), args);
   process.stderr.write(`switchboard policy: expected 'test' or 'explain'\n\n${USAGE}\n`);
   return 2;
+}
+
+/** `--profile NAME`: that profile's view, or the whole catalog. */
+function profileView(config: LoadedConfig, args: ParsedArgs): View {
+  const name = typeof args.flags.profile === 'string' ? args.flags.profile : undefined;
+  if (name === undefined) return WHOLE_CATALOG;
+  const profile = config.gateway.profiles[name];
+  if (!profile) {
+    const known = Object.keys(config.gateway.profiles);
+    throw new ConfigError([{ file: config.file, path: `gateway.profiles.${name}`, message: `no profile named "${name}"`, fix: known.length ? `one of: ${known.join(', ')}` : 'define it under gateway.profiles' }]);
+  }
+  return createView(profile);
+}
+
+function inProfile(gateway: Gateway, view: View, entry: CatalogEntry): boolean {
+  const kind = entry.kind === 'tool' ? 'tools' : entry.kind === 'prompt' ? 'prompts' : entry.kind === 'resource' ? 'resources' : 'resourceTemplates';
+  const upstream = gateway.upstreams.find((u) => u.name === entry.server)!;
+  return view.shows(kind, { upstream, original: entry.original, item: {} }, entry.exposed);
 }
 
 /** `switchboard hash-key [KEY]` (or the key on stdin, so it stays out of shell history). */

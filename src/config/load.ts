@@ -4,9 +4,11 @@
  * JSON path and a fix.
  */
 import { readFileSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
 import path from 'node:path';
 import type { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../errors.js';
+import { checkProfiles, expandIncludes, resolveProfiles } from './profiles.js';
 import { parseJsonText, parseYamlText, substituteEnv, type Report } from './raw.js';
 import {
   ConfigFileSchema,
@@ -18,6 +20,7 @@ import {
   closestKey,
   knownKeysAt,
   type GatewaySettings,
+  type HttpServerSpec,
   type LoadedConfig,
   type RemoteEntry,
   type ServerConfig,
@@ -102,8 +105,11 @@ export function parseConfig(raw: unknown, file: string, env: Env = process.env):
     const message = `the top level must be an object, got ${describe(raw)}`;
     throw new ConfigError([{ file: abs, path: '', message, fix: 'write { "mcpServers": { … } }' }]);
   }
+  // Included plugin files join before substitution, so their ${VAR}s are substituted too.
+  const included = structuredClone(raw);
+  expandIncludes(included, included.mcpServers === undefined && included.servers !== undefined ? 'servers' : 'mcpServers', baseDir, add);
   // The config file's own folder, so a file can name paths beside it wherever it is run from.
-  const data = substituteEnv(raw, { ...env, SWITCHBOARD_CONFIG_DIR: baseDir }, add) as Obj;
+  const data = substituteEnv(included, { ...env, SWITCHBOARD_CONFIG_DIR: baseDir }, add) as Obj;
   const key = data.mcpServers === undefined && data.servers !== undefined ? 'servers' : 'mcpServers';
   if (data.mcpServers === undefined && data.servers === undefined)
     add([], 'no "mcpServers" object', 'add an "mcpServers" object');
@@ -112,15 +118,17 @@ export function parseConfig(raw: unknown, file: string, env: Env = process.env):
   const result = ConfigFileSchema.safeParse(data);
   if (!result.success) for (const issue of result.error.issues) mapIssue(issue, [], data, add);
   crossCheck(data, key, add);
+  checkProfiles(data, key, add);
   if (issues.length > 0 || !result.success) throw new ConfigError(issues);
 
   const gw = result.data.gateway ?? GatewaySchema.parse({});
   const gateway = toSettings(gw, baseDir);
+  const stateDir = resolveStateDir(gw.stateDir ?? DEFAULT_STATE_DIR, baseDir);
   const servers: ServerConfig[] = [];
   const skipped: SkippedServer[] = [];
   const warnings: string[] = [];
   for (const [name, entry] of Object.entries(result.data[key] ?? {})) {
-    const spec = toSpec(entry, baseDir);
+    const spec = toSpec(entry, baseDir, { name, stateDir });
     if (spec.type !== 'stdio' && spec.url === '') {
       skipped.push({ name, reason: 'not configured: "url" is empty' });
       warnings.push(`server "${name}" is not configured ("url" is empty); skipped`);
@@ -129,6 +137,7 @@ export function parseConfig(raw: unknown, file: string, env: Env = process.env):
     const s = gw.servers[name] ?? ServerSettingsSchema.parse({});
     if (s.isolation === 'session' && spec.type !== 'stdio')
       warnings.push(`server "${name}": isolation "session" applies to stdio servers only; ignored`);
+    if (spec.type !== 'stdio' && spec.oauth) warnings.push(...oauthWarnings(name, spec));
     servers.push({
       name,
       spec,
@@ -150,12 +159,21 @@ export function defaultGatewaySettings(baseDir: string): GatewaySettings {
 }
 
 function toSettings(gw: z.output<typeof GatewaySchema>, baseDir: string): GatewaySettings {
-  const { servers: _perServer, ...rest } = gw;
+  const { servers: _perServer, stateDir: _stateDir, ...rest } = gw;
   const audit = { ...gw.audit, file: gw.audit.file === '-' ? '-' : path.resolve(baseDir, gw.audit.file) };
-  return { ...rest, policies: path.resolve(baseDir, gw.policies), audit };
+  return { ...rest, policies: path.resolve(baseDir, gw.policies), audit, profiles: resolveProfiles(gw.profiles, gw.path) };
 }
 
-function toSpec(entry: ServerEntry, baseDir: string): ServerSpec {
+/** Where `switchboard login` keeps upstream tokens unless `gateway.stateDir` says otherwise. */
+export const DEFAULT_STATE_DIR = '~/.switchboard';
+
+/** `gateway.stateDir`: "~" is the home folder, anything else is relative to the config file. */
+function resolveStateDir(dir: string, baseDir: string): string {
+  if (dir === '~' || dir.startsWith('~/')) return path.join(homedir(), dir.slice(1));
+  return path.resolve(baseDir, dir);
+}
+
+function toSpec(entry: ServerEntry, baseDir: string, server: { name: string; stateDir: string }): ServerSpec {
   if (entry.type === 'stdio' || (entry.type === undefined && typeof entry.command === 'string')) {
     const e = entry as StdioEntry;
     const spec: ServerSpec = { type: 'stdio', command: e.command, args: e.args, env: e.env };
@@ -163,9 +181,25 @@ function toSpec(entry: ServerEntry, baseDir: string): ServerSpec {
     return spec;
   }
   const e = entry as RemoteEntry;
-  const spec: ServerSpec = { type: e.type === 'sse' ? 'sse' : 'http', url: e.url, headers: e.headers };
-  if (e.oauth) spec.oauth = { clientId: e.oauth.clientId, callbackPort: e.oauth.callbackPort };
+  const spec: HttpServerSpec = { type: e.type === 'sse' ? 'sse' : 'http', url: e.url, headers: e.headers };
+  if (e.oauth?.grant === 'client_credentials') spec.oauth = { ...e.oauth, grant: 'client_credentials' };
+  else if (e.oauth) {
+    const tokenFile = path.join(server.stateDir, 'tokens', `${server.name}.json`);
+    spec.oauth = { ...e.oauth, grant: 'authorization_code', tokenFile };
+  }
   return spec;
+}
+
+function oauthWarnings(name: string, spec: HttpServerSpec): string[] {
+  const warnings: string[] = [];
+  if (Object.keys(spec.headers).some((h) => h.toLowerCase() === 'authorization'))
+    warnings.push(`server "${name}": its "Authorization" header is replaced by the OAuth token ("oauth" is set)`);
+  const oauth = spec.oauth;
+  if (oauth?.grant === 'client_credentials' && oauth.tokenEndpoint === undefined && oauth.authServerMetadataUrl === undefined)
+    warnings.push(
+      `server "${name}": its client secret goes to whichever authorization server the upstream names; set oauth.tokenEndpoint or oauth.authServerMetadataUrl to pin it`,
+    );
+  return warnings;
 }
 
 function valueAt(data: unknown, segs: readonly Seg[]): unknown {
@@ -191,13 +225,14 @@ function mapIssue(issue: z.core.$ZodIssue, base: readonly Seg[], data: unknown, 
   const inServers = segs.length === 2 && (segs[0] === 'mcpServers' || segs[0] === 'servers');
   switch (issue.code) {
     case 'unrecognized_keys': {
-      const known = knownKeysAt(segs) ?? [];
+      const known = knownKeysAt(segs, undefined, data) ?? [];
       const list = `remove it (known keys: ${known.join(', ')})`;
       for (const k of issue.keys) add([...segs, k], `unknown key "${k}"`, didYouMean(closestKey(k, known), list));
       return;
     }
     case 'invalid_union':
       if (inServers) return serverEntryIssue(issue, segs, data, add);
+      if (issue.discriminator !== undefined && issue.errors.length === 0) return badDiscriminator(issue, segs, data, add);
       break;
     case 'invalid_key':
       if (!inServers) break;
@@ -228,6 +263,10 @@ function mapIssue(issue: z.core.$ZodIssue, base: readonly Seg[], data: unknown, 
       const op = `${small ? '>' : '<'}${issue.inclusive ? '=' : ''}`;
       return add(segs, `must be ${op} ${bound}`, `use a ${small ? 'larger' : 'smaller'} number`);
     }
+    case 'custom':
+      // A refinement may name its own fix.
+      if (typeof issue.params?.fix === 'string') return add(segs, issue.message, issue.params.fix);
+      break;
     case 'invalid_format': {
       let fix = `fix "${last}"`;
       if (last === 'path') fix = 'start it with "/", e.g. "/mcp"';
@@ -237,6 +276,14 @@ function mapIssue(issue: z.core.$ZodIssue, base: readonly Seg[], data: unknown, 
     }
   }
   add(segs, issue.message, 'see schema/switchboard.schema.json');
+}
+
+/** A discriminated union (e.g. `oauth.grant`) got a tag none of its options has. */
+function badDiscriminator(issue: z.core.$ZodIssueInvalidUnion, segs: readonly Seg[], data: unknown, add: Report): void {
+  const values = ('options' in issue ? (issue.options ?? []) : []).filter((v) => v !== undefined && v !== null).map(String);
+  const options = values.map((v) => JSON.stringify(v)).join(', ');
+  const guess = closestKey(String(valueAt(data, segs)), values);
+  add(segs, `must be one of ${options}`, didYouMean(guess, `use one of ${options}`));
 }
 
 /** A server entry matched neither branch: work out which one was meant, and report that branch's issues. */

@@ -33,6 +33,55 @@ export const StdioEntrySchema = z
   })
   .describe('A stdio server: a child process speaking MCP on stdin/stdout.');
 
+const HttpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+
+/** Scopes as Claude Code's `.mcp.json` writes them: one space-separated string. */
+const OAuthScopes = z
+  .string()
+  .min(1)
+  .describe('Space-separated scopes to request (default: those the server advertises).');
+const AuthServerMetadataUrl = HttpUrl.describe(
+  'URL of the authorization server\'s RFC 8414 metadata; skips discovery through the server (and pins where credentials go).',
+);
+
+/**
+ * The `.mcp.json` form (`{ clientId, callbackPort }`, as Claude Code writes it):
+ * authorization code + PKCE, run once by an operator with `switchboard login`.
+ */
+export const AuthorizationCodeOAuthSchema = z
+  .strictObject({
+    clientId: z.string().min(1).describe('The client id registered with the authorization server.'),
+    callbackPort: z
+      .int()
+      .min(1)
+      .max(65535)
+      .describe('`switchboard login` listens on this loopback port; the redirect URI is http://localhost:<port>/callback.'),
+    clientSecret: z.string().min(1).optional().describe('Only for a confidential client; use ${VAR}.'),
+    scopes: OAuthScopes.optional(),
+    authServerMetadataUrl: AuthServerMetadataUrl.optional(),
+    grant: z.literal('authorization_code').optional().describe('The default: authorization code + PKCE.'),
+  })
+  .describe('Authorization code + PKCE: run `switchboard login <server>` once; tokens are stored and refreshed.');
+
+/** Machine-to-machine: the gateway obtains (and renews) tokens itself. */
+export const ClientCredentialsOAuthSchema = z
+  .strictObject({
+    grant: z.literal('client_credentials'),
+    clientId: z.string().min(1),
+    clientSecret: z.string().min(1).describe('Use ${VAR}: never a literal in a committed file.'),
+    scopes: OAuthScopes.optional(),
+    tokenEndpoint: HttpUrl.optional().describe('Token endpoint of the authorization server (default: discovered from the server).'),
+    authServerMetadataUrl: AuthServerMetadataUrl.optional(),
+  })
+  .refine((o) => o.tokenEndpoint === undefined || o.authServerMetadataUrl === undefined, {
+    path: ['authServerMetadataUrl'],
+    error: 'set either "tokenEndpoint" or "authServerMetadataUrl", not both',
+    params: { fix: 'remove one of them' },
+  })
+  .describe('OAuth client credentials (machine to machine).');
+
+export const UpstreamOAuthSchema = z.discriminatedUnion('grant', [AuthorizationCodeOAuthSchema, ClientCredentialsOAuthSchema]);
+
 export const RemoteEntrySchema = z
   .looseObject({
     type: z.enum(REMOTE_TYPES).optional().describe('"http" (Streamable HTTP, the default when "url" is set) or "sse".'),
@@ -40,13 +89,9 @@ export const RemoteEntrySchema = z
       .string()
       .describe('Endpoint URL. Empty means "not configured": the server is listed, skipped and warned about.'),
     headers: StringMap.default({}).describe('Sent with every request; use ${VAR} for secrets.'),
-    oauth: z
-      .strictObject({
-        clientId: z.string().min(1),
-        callbackPort: z.int().min(1).max(65535),
-      })
-      .optional()
-      .describe('Upstream OAuth client (see `switchboard login <server>`).'),
+    oauth: UpstreamOAuthSchema.optional().describe(
+      'OAuth to this server: { clientId, callbackPort } (see `switchboard login <server>`) or { grant: "client_credentials", clientId, clientSecret }.',
+    ),
   })
   .describe('A remote server over Streamable HTTP or legacy HTTP+SSE.');
 
@@ -82,7 +127,6 @@ const PrincipalSchema = z.strictObject({
 export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
 export const DEFAULT_JWT_ALGORITHMS = ['RS256', 'ES256', 'EdDSA', 'PS256'] as const;
 
-const HttpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
 const NonEmptyList = z.array(z.string().min(1)).min(1);
 /** One claim name, or several whose values are merged. */
 const ClaimNames = z.union([z.string().min(1), NonEmptyList]);
@@ -174,6 +218,23 @@ export const AuthSchema = z.looseObject({
   jwt: JwtSchema.optional().describe('Bearer JWTs (OAuth access tokens) from an authorization server.'),
 });
 
+const Globs = z.array(z.string().min(1)).min(1);
+
+export const ProfileSchema = z
+  .strictObject({
+    path: z.string().regex(/^\/[A-Za-z0-9/_.-]*$/, { error: 'must be an absolute URL path such as "/mcp/sales"' }).optional(),
+    description: z.string().optional(),
+    enabled: z.boolean().default(true),
+    servers: z.array(z.string().min(1)).min(1).optional().describe('The servers this profile shows (default: all).'),
+    include: z.string().min(1).optional().describe("A plugin's own .mcp.json: its servers join the gateway and make up this profile."),
+    tools: Globs.optional().describe('Globs over exposed tool names.'),
+    prompts: Globs.optional().describe('Globs over exposed prompt names.'),
+    resources: Globs.optional().describe('Globs over exposed resource URIs and URI templates.'),
+    disclosure: z.enum(['full', 'search']).default('full').describe('"search": list find_tools and call_tool (plus pinned) instead of every tool.'),
+    pinned: z.array(z.string().min(1)).default([]).describe('Exposed tool names always listed directly under disclosure "search".'),
+  })
+  .describe('gateway.profiles.<name>: served at path (default /mcp/<name>), and at /sse/<name> for legacy clients.');
+
 export const GatewaySchema = z
   .strictObject({
     listen: z
@@ -200,6 +261,13 @@ export const GatewaySchema = z
       .default({})
       .describe('Per-server settings, keyed by mcpServers name.'),
     policies: z.string().min(1).default('./policies').describe('Policy directory, relative to the config file.'),
+    stateDir: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'Where upstream OAuth tokens are kept, as tokens/<server>.json (mode 0600). Default "~/.switchboard"; relative to the config file; "~/" is the home folder.',
+      ),
     defaultEffect: z.enum(['allow', 'deny']).default('allow'),
     auth: AuthSchema.prefault({}),
     stdioPrincipal: PrincipalSchema.prefault({ id: 'local' }),
@@ -217,7 +285,10 @@ export const GatewaySchema = z
         includeArgs: z.boolean().default(false),
       })
       .prefault({}),
-    profiles: z.record(z.string(), z.unknown()).default({}),
+    profiles: z
+      .record(z.string().regex(SERVER_NAME_PATTERN, { error: 'a profile name is letters, digits, "_" and "-"' }), ProfileSchema)
+      .default({})
+      .describe('Curated endpoints: each profile is served at its own path with its own view of the catalog.'),
     logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   })
   .describe('Switchboard\'s own settings; ignored by other MCP clients.');
@@ -246,18 +317,28 @@ type Def = {
   valueType?: Node;
   element?: Node;
   options?: Node[];
+  /** Set on a discriminated union. */
+  discriminator?: string;
 };
-type Node = { _zod: { def: Def } };
+type Node = { _zod: { def: Def; propValues?: Record<string, Set<unknown>> } };
 const root = ConfigFileSchema as unknown as Node;
 
-/** Keys the schema knows for the object at `segs` (for "did you mean" fixes). */
-export function knownKeysAt(segs: readonly PropertyKey[], node: Node = root): string[] | undefined {
+/**
+ * Keys the schema knows for the object at `segs` (for "did you mean" fixes).
+ * `value` (the data at the same level as `node`) picks the option of a
+ * discriminated union by its discriminator; without it the first option is used.
+ */
+export function knownKeysAt(segs: readonly PropertyKey[], node: Node = root, value?: unknown): string[] | undefined {
   const def = node._zod.def;
   const inner = def.innerType ?? def.in;
-  if (inner) return knownKeysAt(segs, inner);
+  if (inner) return knownKeysAt(segs, inner, value);
   if (def.type === 'union') {
-    for (const option of def.options ?? []) {
-      const keys = knownKeysAt(segs, option);
+    const options = def.options ?? [];
+    const tag = def.discriminator;
+    const here = typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
+    const picked = tag === undefined ? undefined : options.find((o) => o._zod.propValues?.[tag]?.has(here[tag]));
+    for (const option of picked ? [picked] : options) {
+      const keys = knownKeysAt(segs, option, value);
       if (keys) return keys;
     }
     return undefined;
@@ -265,7 +346,7 @@ export function knownKeysAt(segs: readonly PropertyKey[], node: Node = root): st
   const [head, ...rest] = segs;
   if (head === undefined) return def.shape ? Object.keys(def.shape) : undefined;
   const next = def.shape?.[String(head)] ?? def.valueType ?? def.element;
-  return next ? knownKeysAt(rest, next) : undefined;
+  return next ? knownKeysAt(rest, next, (value as Record<PropertyKey, unknown> | undefined)?.[head]) : undefined;
 }
 
 /** The candidate closest to `word` (edit distance), if close enough to be a likely typo. */
@@ -309,11 +390,32 @@ export type StdioServerSpec = {
   cwd?: string;
 };
 
+/** `oauth` of a remote entry, as the upstream side uses it. */
+export type UpstreamOAuthSpec =
+  | {
+      grant: 'authorization_code';
+      clientId: string;
+      callbackPort: number;
+      clientSecret?: string;
+      scopes?: string;
+      authServerMetadataUrl?: string;
+      /** Absolute: `<gateway.stateDir>/tokens/<server>.json`. */
+      tokenFile: string;
+    }
+  | {
+      grant: 'client_credentials';
+      clientId: string;
+      clientSecret: string;
+      scopes?: string;
+      tokenEndpoint?: string;
+      authServerMetadataUrl?: string;
+    };
+
 export type HttpServerSpec = {
   type: 'http' | 'sse';
   url: string;
   headers: Record<string, string>;
-  oauth?: { clientId: string; callbackPort: number };
+  oauth?: UpstreamOAuthSpec;
 };
 
 export type ServerSpec = StdioServerSpec | HttpServerSpec;
@@ -397,8 +499,23 @@ export interface GatewaySettings {
   metrics: { enabled: boolean; port?: number; host?: string; sha256?: string };
   /** "-" (stderr) or an absolute path. */
   audit: { file: string; includeArgs: boolean };
-  profiles: Record<string, unknown>;
+  profiles: Record<string, ProfileSettings>;
   logLevel: LogLevel;
+}
+
+export interface ProfileSettings {
+  name: string;
+  /** Where it is served (absolute URL path). */
+  path: string;
+  description?: string;
+  enabled: boolean;
+  /** Undefined: every server. */
+  servers?: string[];
+  tools?: string[];
+  prompts?: string[];
+  resources?: string[];
+  disclosure: 'full' | 'search';
+  pinned: string[];
 }
 
 export interface SkippedServer {
@@ -417,6 +534,6 @@ export interface LoadedConfig {
 }
 
 // Compile-time guard: the schema's output fits the public settings type.
-type ParsedGateway = Omit<z.output<typeof GatewaySchema>, 'servers'>;
+type ParsedGateway = Omit<z.output<typeof GatewaySchema>, 'servers' | 'profiles'> & { profiles: Record<string, ProfileSettings> };
 const _gatewayFits = (g: ParsedGateway): GatewaySettings => g;
 void _gatewayFits;

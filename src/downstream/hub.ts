@@ -10,6 +10,7 @@ import { exposeUri } from '../catalog/names.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../observability/log.js';
 import type { DecisionMaker } from '../pipeline/authorize.js';
+import type { View } from '../pipeline/view.js';
 import type { Pipeline, SessionInfo } from '../pipeline/index.js';
 import type { ConnectionPool } from '../upstream/pool.js';
 import type { CallOrigin, ListKind, Upstream } from '../upstream/upstream.js';
@@ -36,8 +37,9 @@ export class Hub {
   readonly subscriptions = new SubscriptionRegistry();
   private readonly inputs = new InputBridge();
   private readonly serverDeps: SessionServerDeps;
-  private readonly modernNotifiers = new Set<ServerNotifier>();
-  private pendingKinds = new Set<'tools' | 'prompts' | 'resources'>();
+  private readonly modernNotifiers = new Map<ServerNotifier, View>();
+  /** List kinds changed since the last flush, and the servers they changed on. */
+  private pending = new Map<'tools' | 'prompts' | 'resources', Set<string>>();
   private flushTimer?: NodeJS.Timeout;
   private readonly shutdown = new AbortController();
 
@@ -70,6 +72,7 @@ export class Hub {
     const session: Session = {
       info,
       principal: state.principal,
+      view: state.view,
       server,
       get logLevel() {
         return state.logLevel;
@@ -86,13 +89,18 @@ export class Hub {
   }
 
   /** The stateless (2026-07-28) handler's notifier, for list changes and resource updates. */
-  addModernNotifier(notifier: ServerNotifier): void {
-    this.modernNotifiers.add(notifier);
+  addModernNotifier(notifier: ServerNotifier, view: View): void {
+    this.modernNotifiers.set(notifier, view);
   }
 
   /** Called when upstream lists or states change and the catalog was rebuilt. */
-  listsChanged(kinds: ListKind[]): void {
-    for (const kind of kinds) this.pendingKinds.add(kind === 'resourceTemplates' ? 'resources' : kind);
+  listsChanged(kinds: ListKind[], server: string): void {
+    for (const kind of kinds) {
+      const key = kind === 'resourceTemplates' ? 'resources' : kind;
+      let servers = this.pending.get(key);
+      if (!servers) this.pending.set(key, (servers = new Set()));
+      servers.add(server);
+    }
     if (this.flushTimer) return;
     this.flushTimer = setTimeout(() => this.flushListChanged(), LIST_CHANGED_DEBOUNCE_MS);
   }
@@ -156,14 +164,19 @@ export class Hub {
     return parts.length > 0 ? parts.join('\n\n') : undefined;
   }
 
+  /** Each endpoint hears only of changes on servers its view includes. */
   private flushListChanged(): void {
     this.flushTimer = undefined;
-    const kinds = [...this.pendingKinds];
-    this.pendingKinds.clear();
-    for (const kind of kinds) {
+    const pending = this.pending;
+    this.pending = new Map();
+    const concerns = (view: View, servers: Set<string>) => [...servers].some((s) => view.hasServer(s));
+    for (const [kind, servers] of pending) {
       const method = `notifications/${kind}/list_changed`;
-      for (const session of this.sessions.all()) void session.server.notification({ method }).catch(() => {});
-      for (const notifier of this.modernNotifiers) {
+      for (const session of this.sessions.all()) {
+        if (concerns(session.view, servers)) void session.server.notification({ method }).catch(() => {});
+      }
+      for (const [notifier, view] of this.modernNotifiers) {
+        if (!concerns(view, servers)) continue;
         if (kind === 'tools') notifier.toolsChanged();
         else if (kind === 'prompts') notifier.promptsChanged();
         else notifier.resourcesChanged();
@@ -178,7 +191,7 @@ export class Hub {
       const session = this.sessions.get(id);
       void session?.server.notification({ method: 'notifications/resources/updated', params: { ...params, uri: exposed } }).catch(() => {});
     }
-    for (const notifier of this.modernNotifiers) notifier.resourceUpdated(exposed);
+    for (const [notifier, view] of this.modernNotifiers) if (view.hasServer(upstream.name)) notifier.resourceUpdated(exposed);
   }
 
   /** Log messages go to the one session in flight, tagged with the upstream's name, if its level allows. */

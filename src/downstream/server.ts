@@ -21,7 +21,9 @@ import type { Logger } from '../observability/log.js';
 import type { Principal } from '../auth/principal.js';
 import type { DecisionMaker } from '../pipeline/authorize.js';
 import type { Pipeline, RoutedMethod, SessionInfo } from '../pipeline/index.js';
-import { visible } from '../pipeline/visible.js';
+import type { View } from '../pipeline/view.js';
+import { CALL_TOOL, directCallParams, FIND_TOOLS, findTools } from './disclosure.js';
+import { isListMethod, list } from './lists.js';
 import type { ConnectionPool } from '../upstream/pool.js';
 import type { CallOrigin, Upstream } from '../upstream/upstream.js';
 import type { InputBridge } from './input-bridge.js';
@@ -55,6 +57,8 @@ export interface SessionState {
   info: SessionInfo;
   /** Who this session belongs to (authenticated at the edge). */
   principal: Principal;
+  /** What the endpoint it came through shows (a profile's part, or everything). */
+  view: View;
   logLevel?: LoggingLevel;
 }
 
@@ -119,19 +123,13 @@ async function dispatch(
   // A client that connects while the gateway is starting sees the full
   // catalog, not whatever happened to be up in the first milliseconds.
   await deps.started();
-  const who = { principal: state.principal, session: state.info };
-  const policy = deps.policy();
-  switch (request.method) {
-    case 'tools/list':
-      return listed('tools', paginate(visible('tools', catalog.routedTools(), who, policy), params.cursor));
-    case 'prompts/list':
-      return listed('prompts', paginate(visible('prompts', catalog.routedPrompts(), who, policy), params.cursor));
-    case 'resources/list':
-      return listed('resources', paginate(visible('resources', catalog.routedResources(), who, policy), params.cursor));
-    case 'resources/templates/list':
-      return listed('resourceTemplates', paginate(visible('resourceTemplates', catalog.routedResourceTemplates(), who, policy), params.cursor));
-  }
+  const who = { principal: state.principal, session: state.info, view: state.view };
+  if (isListMethod(request.method)) return list(request.method, params.cursor, catalog, who, deps.policy());
   if (!ROUTED.has(request.method)) throw methodNotFound(request.method);
+  if (request.method === 'tools/call' && state.view.disclosure === 'search') {
+    if (params.name === FIND_TOOLS) return findTools((params.arguments ?? {}) as Record<string, unknown>, catalog, who, deps.policy());
+    if (params.name === CALL_TOOL) return routeThroughPipeline(deps, state, server, 'tools/call', directCallParams(params), ctx);
+  }
   return routeThroughPipeline(deps, state, server, request.method as RoutedMethod, params, ctx);
 }
 
@@ -190,6 +188,7 @@ async function runCall(
     params,
     session: state.info,
     principal: state.principal,
+    view: state.view,
     origin,
     // The client's cancellation, or the gateway's shutdown once draining is over.
     signal: AbortSignal.any([clientSignal, deps.shutdown]),
@@ -246,7 +245,4 @@ function assertClientCapability(method: string, params: Record<string, unknown> 
   }
 }
 
-function listed(key: string, { page, nextCursor }: { page: unknown[]; nextCursor?: string }): Result {
-  return nextCursor ? { [key]: page, nextCursor } : { [key]: page };
-}
 

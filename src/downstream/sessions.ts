@@ -6,12 +6,15 @@
 import type { LoggingLevel, Server } from '@modelcontextprotocol/server';
 import type { Principal } from '../auth/principal.js';
 import type { SessionInfo } from '../pipeline/index.js';
+import type { View } from '../pipeline/view.js';
 import type { Upstream } from '../upstream/upstream.js';
 
 export interface Session {
   readonly info: SessionInfo;
   /** The principal that opened the session; later requests must be the same one. */
   readonly principal: Principal;
+  /** The view of the endpoint it was opened on. */
+  readonly view: View;
   /** The SDK server speaking to this client (one per session). */
   readonly server: Server;
   logLevel?: LoggingLevel;

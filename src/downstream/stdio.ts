@@ -6,6 +6,7 @@
  */
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import type { Principal } from '../auth/principal.js';
+import { WHOLE_CATALOG, type View } from '../pipeline/view.js';
 import type { Hub } from './hub.js';
 import type { SessionState } from './server.js';
 
@@ -15,15 +16,16 @@ export interface StdioFront {
   close(): Promise<void>;
 }
 
-export function serveOverStdio(hub: Hub, principal: Principal): StdioFront {
+export function serveOverStdio(hub: Hub, principal: Principal, view: View = WHOLE_CATALOG): StdioFront {
+  const profile = view.profile;
   let onClosed!: () => void;
   const closed = new Promise<void>((resolve) => (onClosed = resolve));
   const handle = serveStdio(
     ({ era }) => {
       if (era === 'modern') {
-        return hub.createServer({ info: { id: 'stdio-modern', transport: 'stdio', era: 'modern' }, principal });
+        return hub.createServer({ info: { id: 'stdio-modern', transport: 'stdio', era: 'modern', profile }, principal, view });
       }
-      const state: SessionState = { info: { id: 'stdio', transport: 'stdio', era: 'legacy' }, principal };
+      const state: SessionState = { info: { id: 'stdio', transport: 'stdio', era: 'legacy', profile }, principal, view };
       const server = hub.createServer(state);
       hub.register(state.info, server, state, async () => {});
       return server;

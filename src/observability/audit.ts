@@ -10,6 +10,8 @@ export interface AuditRecord {
   principal: string;
   session: string;
   transport: string;
+  /** The profile whose endpoint the call came through. */
+  profile?: string;
   method: string;
   server?: string;
   name?: string;

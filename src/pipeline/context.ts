@@ -5,6 +5,7 @@
 import type { Result } from '@modelcontextprotocol/client';
 import type { Principal } from '../auth/principal.js';
 import type { Decision, DecisionInput } from '../policy/types.js';
+import type { View } from './view.js';
 import type { CallOrigin, Upstream } from '../upstream/upstream.js';
 
 /** The methods that reach an upstream (lists are served from the catalog). */
@@ -20,6 +21,8 @@ export interface SessionInfo {
   id: string;
   transport: 'streamable-http' | 'sse' | 'stdio';
   era: 'legacy' | 'modern';
+  /** The profile whose endpoint the session came through; undefined for the whole gateway. */
+  profile?: string;
 }
 
 export interface Target {
@@ -39,6 +42,8 @@ export interface CallContext {
   params: Record<string, unknown>;
   session: SessionInfo;
   principal: Principal;
+  /** What the session's endpoint shows; names outside it are unknown. */
+  view?: View;
   origin: CallOrigin;
   signal: AbortSignal;
   /** The level of log messages the client wants (set by logging/setLevel, or per request in 2026-07-28). */

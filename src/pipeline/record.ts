@@ -32,6 +32,7 @@ function auditRecord(ctx: CallContext, includeArgs: boolean): AuditRecord {
     principal: ctx.principal.id,
     session: ctx.session.id,
     transport: ctx.session.transport,
+    ...(ctx.session.profile ? { profile: ctx.session.profile } : {}),
     method: ctx.method,
     server: ctx.target?.upstream.name,
     name: ctx.target?.exposed,

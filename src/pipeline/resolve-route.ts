@@ -6,13 +6,16 @@
 import type { Catalog } from '../catalog/catalog.js';
 import { unknownPrompt, unknownResource, unknownTool, upstreamUnavailable, GatewayError } from '../errors.js';
 import type { Stage } from './chain.js';
+import type { View } from './view.js';
 import type { CallContext, Target } from './context.js';
 
 export function resolveRoute(catalog: Catalog): Stage {
   return {
     name: 'resolve-route',
     run(ctx) {
-      ctx.target = resolve(catalog, ctx);
+      const target = resolve(catalog, ctx);
+      if (ctx.view && !inView(catalog, ctx.view, target)) throw outsideView(target);
+      ctx.target = target;
     },
   };
 }
@@ -45,6 +48,24 @@ export function resolve(catalog: Catalog, ctx: Pick<CallContext, 'method' | 'par
     case 'completion/complete':
       return resolveCompletion(catalog, params.ref);
   }
+}
+
+/** Whether the endpoint's view shows the item a target names. */
+function inView(catalog: Catalog, view: View, target: Target): boolean {
+  if (target.kind === 'tool') return view.shows('tools', catalog.resolveTool(target.exposed) ?? stub(target), target.exposed);
+  if (target.kind === 'prompt') return view.shows('prompts', catalog.resolvePrompt(target.exposed) ?? stub(target), target.exposed);
+  return view.shows('resources', stub(target), target.exposed) || view.shows('resourceTemplates', stub(target), target.exposed);
+}
+
+function stub(target: Target) {
+  return { upstream: target.upstream, original: target.original, item: {} };
+}
+
+/** Outside the view is the same answer as not existing at all. */
+function outsideView(target: Target): GatewayError {
+  if (target.kind === 'tool') return unknownTool(target.exposed);
+  if (target.kind === 'prompt') return unknownPrompt(target.exposed);
+  return unknownResource(target.exposed);
 }
 
 /**

@@ -36,7 +36,7 @@ function listingInput<T extends object>(kind: ListKind, entry: Routed<T>, who: {
     principal: who.principal,
     method: METHOD_OF[kind],
     server: { name: entry.upstream.name, transport: entry.upstream.config.spec.type },
-    request: { time, transport: who.session.transport, sessionId: who.session.id },
+    request: { time, transport: who.session.transport, sessionId: who.session.id, ...(who.session.profile ? { profile: who.session.profile } : {}) },
   };
   if (kind === 'tools') {
     const annotations = (entry.item as { annotations?: Record<string, unknown> }).annotations ?? {};

@@ -3,7 +3,7 @@
  * Streamable HTTP (era negotiated), or legacy HTTP+SSE (explicit, or as the
  * fallback when Streamable HTTP answers 4xx). The downstream client's
  * credentials never reach this file: only the upstream's own configured
- * headers do.
+ * headers and, with `oauth`, the upstream's own OAuth token (oauth.ts) do.
  */
 import {
   Client,
@@ -13,6 +13,7 @@ import {
   type Transport,
 } from '@modelcontextprotocol/client';
 import type { HttpServerSpec, ServerConfig } from '../config/schema.js';
+import { upstreamAuthFor, type UpstreamAuth } from './oauth.js';
 import { StdioUpstreamTransport } from './stdio.js';
 
 export interface ConnectedClient {
@@ -73,29 +74,35 @@ async function connectByType(options: ConnectOptions): Promise<ConnectedClient> 
     }
     return { client, transport, wire: 'stdio' };
   }
-  if (spec.type === 'sse') return connectSse(spec, options);
+  // Shared by every connection to this server; fails here, before any request, when a login is needed.
+  const authProvider = upstreamAuthFor(options.config.name, spec);
+  await authProvider?.prepare();
+  if (spec.type === 'sse') return connectSse(spec, options, authProvider);
   try {
-    return await connectStreamableHttp(spec, options);
+    return await connectStreamableHttp(spec, options, authProvider);
   } catch (err) {
     // Spec-described fallback: a legacy HTTP+SSE server answers the
     // Streamable HTTP POST with 400, 404 or 405.
-    if (err instanceof SdkHttpError && [400, 404, 405].includes(err.status)) return connectSse(spec, options);
+    if (err instanceof SdkHttpError && [400, 404, 405].includes(err.status)) return connectSse(spec, options, authProvider);
     throw err;
   }
 }
 
-async function connectStreamableHttp(spec: HttpServerSpec, options: ConnectOptions): Promise<ConnectedClient> {
+async function connectStreamableHttp(spec: HttpServerSpec, options: ConnectOptions, authProvider?: UpstreamAuth): Promise<ConnectedClient> {
   const transport = new StreamableHTTPClientTransport(new URL(spec.url), {
     requestInit: { headers: spec.headers },
+    authProvider,
     redirectPolicy: 'same-origin',
   });
   return handshake(options.makeClient(true), transport, 'streamable-http', options.timeoutMs);
 }
 
-async function connectSse(spec: HttpServerSpec, options: ConnectOptions): Promise<ConnectedClient> {
+async function connectSse(spec: HttpServerSpec, options: ConnectOptions, authProvider?: UpstreamAuth): Promise<ConnectedClient> {
   const transport = new SSEClientTransport(new URL(spec.url), {
     requestInit: { headers: spec.headers },
-    eventSourceInit: { fetch: (url, init) => fetch(url, { ...init, headers: { ...spec.headers, ...headersOf(init) } }) },
+    // The SDK passes its own headers (with the OAuth token, if any) in `init`: they win.
+    eventSourceInit: { fetch: (url, init) => fetch(url, { ...init, headers: mergeHeaders(spec.headers, init?.headers) }) },
+    authProvider,
     redirectPolicy: 'same-origin',
   });
   return handshake(options.makeClient(false), transport, 'sse', options.timeoutMs);
@@ -122,10 +129,11 @@ export async function disconnectUpstream(connected: ConnectedClient): Promise<vo
   await transport.close().catch(() => {});
 }
 
-function headersOf(init: RequestInit | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  new Headers(init?.headers).forEach((value, key) => (out[key] = value));
-  return out;
+/** `base` overridden by `over`, names compared case-insensitively (a plain object spread would send both). */
+function mergeHeaders(base: Record<string, string>, over: RequestInit['headers']): Headers {
+  const merged = new Headers(base);
+  new Headers(over).forEach((value, key) => merged.set(key, value));
+  return merged;
 }
 
 function withStderr(err: unknown, stderr: string): Error {

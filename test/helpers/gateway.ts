@@ -25,11 +25,14 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
-export async function startGateway(config: Record<string, unknown>, options: { settleMs?: number } = {}): Promise<RunningGateway> {
+export async function startGateway(
+  config: Record<string, unknown>,
+  options: { settleMs?: number; /** Where relative paths in the config resolve from. */ file?: string } = {},
+): Promise<RunningGateway> {
   const logs: string[] = [];
   const audit: Record<string, unknown>[] = [];
   const log: Logger = createLogger({ level: 'debug', write: (line) => void logs.push(line) });
-  const loaded = parseConfig(withNoPolicies(config), path.join(ROOT, 'test/inline.json'), process.env);
+  const loaded = parseConfig(withNoPolicies(config), options.file ?? path.join(ROOT, 'test/inline.json'), process.env);
   const gateway = createGateway(loaded, log, { auditWrite: (line) => void audit.push(JSON.parse(line)) });
   gateway.start();
   await gateway.settled(options.settleMs ?? 20_000);

@@ -600,3 +600,46 @@ describe('formatPath', () => {
     expect(formatPath([])).toBe('');
   });
 });
+
+describe('profiles', () => {
+  const base = { mcpServers: { crm: { command: 'crm' }, slack: { command: 'slack' }, warehouse: { command: 'wh' } } };
+
+  it('resolves each profile with where it is served', () => {
+    const config = parseConfig({ ...base, gateway: { profiles: { sales: { servers: ['crm', 'slack'] }, data: { path: '/data', servers: ['warehouse'], disclosure: 'search' } } } }, '<inline>', {});
+    expect(config.gateway.profiles.sales).toMatchObject({ name: 'sales', path: '/mcp/sales', servers: ['crm', 'slack'], disclosure: 'full', enabled: true });
+    expect(config.gateway.profiles.data).toMatchObject({ path: '/data', disclosure: 'search', pinned: [] });
+  });
+
+  it('rejects a profile naming an unknown server, with the fix', () => {
+    try {
+      parseConfig({ ...base, gateway: { profiles: { sales: { servers: ['crm', 'hubspot'] } } } }, '<inline>', {});
+      expect.unreachable();
+    } catch (err) {
+      expect((err as ConfigError).issues).toEqual([expect.objectContaining({ path: 'gateway.profiles.sales.servers[1]', fix: expect.stringContaining('crm') })]);
+    }
+  });
+
+  it('rejects clashing paths and profiles without servers', () => {
+    try {
+      parseConfig({ ...base, gateway: { profiles: { a: { path: '/x', servers: ['crm'] }, b: { path: '/x', servers: ['crm'] }, c: {}, d: { path: '/healthz', servers: ['crm'] } } } }, '<inline>', {});
+      expect.unreachable();
+    } catch (err) {
+      const paths = (err as ConfigError).issues.map((i) => i.path);
+      expect(paths).toEqual(expect.arrayContaining(['gateway.profiles.b.path', 'gateway.profiles.c', 'gateway.profiles.d.path']));
+    }
+  });
+
+  it('mounts a plugin .mcp.json as a profile, its servers beside the others', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'switchboard-plugin-'));
+    const plugin = path.join(dir, 'plugins/sales');
+    mkdirSync(plugin, { recursive: true });
+    writeFileSync(path.join(plugin, '.mcp.json'), JSON.stringify({ mcpServers: { hubspot: { command: 'node', args: ['server.js'], env: { TOKEN: '${HUBSPOT_TOKEN}' } } } }));
+    const file = path.join(dir, 'switchboard.json');
+    writeFileSync(file, JSON.stringify({ ...base, gateway: { profiles: { sales: { include: './plugins/sales/.mcp.json' } } } }));
+    const config = loadConfigFile(file, { HUBSPOT_TOKEN: 't0k' });
+    const hubspot = config.servers.find((s) => s.name === 'hubspot')!;
+    expect(hubspot.spec).toMatchObject({ type: 'stdio', command: 'node', cwd: plugin, env: { TOKEN: 't0k' } });
+    expect(config.gateway.profiles.sales!.servers).toEqual(['hubspot']);
+    rmSync(dir, { recursive: true, force: true });
+  });
+});

@@ -128,8 +128,11 @@ describe('GatewaySchema', () => {
     }
   });
 
-  it('keeps auth and profiles loose', () => {
-    expect(GatewaySchema.safeParse({ auth: { future: 1 }, profiles: { p: { anything: [1] } } }).success).toBe(true);
+  it('checks profiles strictly (a typo must not silently widen a view)', () => {
+    expect(GatewaySchema.safeParse({ profiles: { p: { servers: ['a'], tools: ['a__*'] } } }).success).toBe(true);
+    expect(GatewaySchema.safeParse({ profiles: { p: { servers: ['a'], tool: ['a__*'] } } }).success).toBe(false);
+    expect(GatewaySchema.safeParse({ profiles: { p: { servers: ['a'], disclosure: 'partial' } } }).success).toBe(false);
+    expect(GatewaySchema.safeParse({ profiles: { 'bad name': { servers: ['a'] } } }).success).toBe(false);
   });
 });
 
@@ -145,7 +148,7 @@ describe('issue helpers', () => {
       'trustAnnotations',
     ]);
     expect(knownKeysAt(['gateway', 'listen'])).toEqual(['host', 'port']);
-    expect(knownKeysAt(['mcpServers', 'x', 'oauth'])).toEqual(['clientId', 'callbackPort']);
+    expect(knownKeysAt(['mcpServers', 'x', 'oauth'])).toEqual(['clientId', 'callbackPort', 'clientSecret', 'scopes', 'authServerMetadataUrl', 'grant']);
   });
 
   it('suggests close keys only', () => {

@@ -1,0 +1,94 @@
+/**
+ * The HTTP edge's identity checks: who is calling (401 with a Bearer
+ * challenge when nobody valid is), whether a session may be used by this
+ * caller through this endpoint, and the 403 `insufficient_scope` step-up
+ * answer for OAuth clients.
+ */
+import type { NextFunction, Request, Response } from 'express';
+import type { HttpAuthenticator } from '../auth/http.js';
+import { looksLikeJwt } from '../auth/jwt.js';
+import { ANONYMOUS, type Principal } from '../auth/principal.js';
+import { bearerChallenge, metadataUrls, unauthorizedChallenge } from '../auth/resource-metadata.js';
+import { GatewayError, JsonRpc } from '../errors.js';
+import { denial } from '../pipeline/authorize.js';
+import type { SessionInfo } from '../pipeline/index.js';
+import type { View } from '../pipeline/view.js';
+import type { Decision } from '../policy/types.js';
+import type { Hub } from './hub.js';
+
+export interface ProtectedResource {
+  /** The canonical URL of the MCP endpoint (auth.resource, else this server's own URL + path); asked per request. */
+  resource: () => string;
+  authorizationServers: string[];
+  scopesSupported: string[];
+}
+
+export type ScopeShortfall = (who: { principal: Principal; session: SessionInfo }, message: unknown) => Decision | undefined;
+
+/**
+ * An OAuth client that lacks a scope the policy requires is told so while
+ * the HTTP status can still say it: 403 with `error="insufficient_scope"` and
+ * the scopes to ask for, so it can step up. (API-key callers cannot step up:
+ * they get the in-band JSON-RPC error from the pipeline instead.)
+ */
+export function refuseForScope(req: Request, res: Response, pr: ProtectedResource, shortfall: ScopeShortfall): boolean {
+  const bearer = /^Bearer\s+(.+)$/i.exec(req.header('authorization') ?? '')?.[1]?.trim();
+  if (!bearer || !looksLikeJwt(bearer)) return false;
+  const principal = principalOf(res);
+  const sessionId = req.header('mcp-session-id');
+  const session: SessionInfo = { id: sessionId ?? 'preflight', transport: 'streamable-http', era: sessionId ? 'legacy' : 'modern' };
+  const decision = shortfall({ principal, session }, req.body);
+  if (!decision) return false;
+  const scope = [...new Set([...principal.scopes, ...(decision.missingScopes ?? [])])];
+  res.setHeader('WWW-Authenticate', bearerChallenge({ error: 'insufficient_scope', scope, resourceMetadataUrl: metadataUrls(pr.resource()).pathInserted }));
+  const id = (req.body as { id?: unknown } | undefined)?.id ?? null;
+  res.status(403).json({ jsonrpc: '2.0', error: denial(decision).toJsonRpcError(), id });
+  return true;
+}
+
+/** Authenticates every MCP request; a failure is 401 with a Bearer challenge. */
+export function authenticate(authenticator: HttpAuthenticator, challenge?: () => { resourceMetadataUrl: string; scope: string[] }) {
+  return async function authenticateRequest(req: Request, res: Response, next: NextFunction): Promise<void> {
+    let principal: Principal;
+    try {
+      principal = await authenticator(req.headers);
+    } catch (err) {
+      if (!(err instanceof GatewayError)) return next(err);
+      const body = { jsonrpc: '2.0', error: err.toJsonRpcError(), id: null };
+      // The issuer's keys could not be fetched: the token may well be good.
+      if (err.data.reason === 'unavailable') return void res.status(503).setHeader('Retry-After', '5').json(body);
+      res.setHeader('WWW-Authenticate', challenge ? unauthorizedChallenge({ reason: err.data.reason, ...challenge() }) : 'Bearer realm="switchboard"');
+      return void res.status(401).json(body);
+    }
+    res.locals.principal = principal;
+    next();
+  };
+}
+
+export function principalOf(res: Response): Principal {
+  return (res.locals.principal as Principal | undefined) ?? ANONYMOUS;
+}
+
+/**
+ * Whether a request may use this session, answering it when not: an unknown
+ * or expired session (or one of another endpoint) is the spec's 404 (the client starts a new one); a
+ * session is bound to the principal that opened it, since its id is not a
+ * credential, so anyone else gets 403.
+ */
+export function sessionUsable(hub: Hub, sessionId: string, res: Response, view: View): boolean {
+  const session = hub.sessions.get(sessionId);
+  // A session opened on one profile's endpoint does not exist on another's.
+  if (!session || session.view !== view) {
+    res.status(404).json(rpcError(JsonRpc.SESSION_NOT_FOUND, 'Session not found'));
+    return false;
+  }
+  if (session.principal.id !== principalOf(res).id) {
+    res.status(403).json(rpcError(JsonRpc.INVALID_REQUEST, 'Session belongs to another principal'));
+    return false;
+  }
+  return true;
+}
+
+export function rpcError(code: number, message: string): object {
+  return { jsonrpc: '2.0', error: { code, message }, id: null };
+}

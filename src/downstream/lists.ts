@@ -1,0 +1,68 @@
+/**
+ * The four lists a client sees: the merged catalog, narrowed to the
+ * endpoint's view, filtered by policy for this caller, and paginated with the
+ * gateway's own cursor. Under `disclosure: "search"` the tool list is the
+ * gateway's own find_tools and call_tool plus the pinned tools.
+ */
+import type { Result, Tool } from '@modelcontextprotocol/server';
+import type { Catalog, Routed } from '../catalog/catalog.js';
+import { paginate } from '../catalog/paginate.js';
+import type { Principal } from '../auth/principal.js';
+import type { DecisionMaker } from '../pipeline/authorize.js';
+import type { SessionInfo } from '../pipeline/index.js';
+import type { View, ViewKind } from '../pipeline/view.js';
+import { visible } from '../pipeline/visible.js';
+import { GATEWAY_TOOLS } from './disclosure.js';
+
+export interface Viewer {
+  principal: Principal;
+  session: SessionInfo;
+  view: View;
+}
+
+const LIST_KEY: Record<string, ViewKind> = {
+  'tools/list': 'tools',
+  'prompts/list': 'prompts',
+  'resources/list': 'resources',
+  'resources/templates/list': 'resourceTemplates',
+};
+
+export function isListMethod(method: string): boolean {
+  return method in LIST_KEY;
+}
+
+export function list(method: string, cursor: unknown, catalog: Catalog, who: Viewer, policy: DecisionMaker): Result {
+  const kind = LIST_KEY[method]!;
+  const items = kind === 'tools' && who.view.disclosure === 'search' ? searchModeTools(catalog, who, policy) : visibleItems(kind, catalog, who, policy);
+  const { page, nextCursor } = paginate(items, cursor);
+  return nextCursor ? { [kind]: page, nextCursor } : { [kind]: page };
+}
+
+/** Every item of a kind this caller may see through this endpoint. */
+export function visibleItems(kind: ViewKind, catalog: Catalog, who: Viewer, policy: DecisionMaker): object[] {
+  const entries = routed(kind, catalog).filter((entry) => who.view.shows(kind, entry, exposedOf(kind, entry)));
+  return visible(kind, entries, who, policy);
+}
+
+function searchModeTools(catalog: Catalog, who: Viewer, policy: DecisionMaker): Tool[] {
+  const pinned = who.view.pinned.size === 0 ? [] : (visibleItems('tools', catalog, who, policy) as Tool[]).filter((t) => who.view.pinned.has(t.name));
+  return [...GATEWAY_TOOLS, ...pinned];
+}
+
+function routed(kind: ViewKind, catalog: Catalog): Routed<object>[] {
+  switch (kind) {
+    case 'tools':
+      return catalog.routedTools();
+    case 'prompts':
+      return catalog.routedPrompts();
+    case 'resources':
+      return catalog.routedResources();
+    case 'resourceTemplates':
+      return catalog.routedResourceTemplates();
+  }
+}
+
+function exposedOf(kind: ViewKind, entry: Routed<object>): string {
+  const item = entry.item as { name?: string; uri?: string; uriTemplate?: string };
+  return (kind === 'resources' ? item.uri : kind === 'resourceTemplates' ? item.uriTemplate : item.name) ?? '';
+}

@@ -1,0 +1,154 @@
+/**
+ * The authorization-code + PKCE login that `switchboard login <server>` runs
+ * once per upstream, through the SDK's `auth()`: discovery (or the configured
+ * authorization server), the authorization URL, then the code exchange at the
+ * same authorization server. The tokens go to the server's token file, where
+ * the gateway (oauth.ts) reads and refreshes them.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  IssuerMismatchError,
+  auth,
+  type OAuthClientInformationMixed,
+  type OAuthClientMetadata,
+  type OAuthClientProvider,
+  type FetchLike,
+  type OAuthDiscoveryState,
+  type StoredOAuthTokens,
+} from '@modelcontextprotocol/client';
+import { clientInformationOf, pinnedDiscovery, type AuthCodeSpec } from './oauth.js';
+import { recordOf, writeTokenFile, type TokenRecord } from './token-store.js';
+
+/**
+ * The login is a short-lived process: its requests close their connections,
+ * so that it exits as soon as it is done rather than when idle keep-alive
+ * sockets time out.
+ */
+const oneShotFetch: FetchLike = (url, init) => {
+  const headers = new Headers(init?.headers);
+  headers.set('connection', 'close');
+  return fetch(url, { ...init, headers });
+};
+
+/** The loopback redirect URI of `switchboard login` (the one Claude Code registers for `callbackPort`). */
+export function redirectUrlFor(callbackPort: number): string {
+  return `http://localhost:${callbackPort}/callback`;
+}
+
+/**
+ * The provider `switchboard login` drives through the SDK's `auth()`: it
+ * never returns stored tokens (a login always asks anew), remembers the PKCE
+ * verifier, the discovery state and the resource between the two legs, and
+ * captures the authorization URL instead of opening a browser.
+ */
+export class LoginProvider implements OAuthClientProvider {
+  authorizationUrl?: URL;
+  readonly expectedState = randomUUID();
+  private saved?: StoredOAuthTokens;
+  private verifier?: string;
+  private resource?: string;
+  private discovery?: OAuthDiscoveryState;
+
+  constructor(
+    readonly server: string,
+    readonly url: string,
+    readonly oauth: AuthCodeSpec,
+  ) {}
+
+  get redirectUrl(): string {
+    return redirectUrlFor(this.oauth.callbackPort);
+  }
+
+  get clientMetadata(): OAuthClientMetadata {
+    return {
+      client_name: 'Switchboard',
+      redirect_uris: [this.redirectUrl],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: this.oauth.clientSecret === undefined ? 'none' : 'client_secret_basic',
+      scope: this.oauth.scopes,
+    };
+  }
+
+  state(): string {
+    return this.expectedState;
+  }
+
+  clientInformation(): OAuthClientInformationMixed {
+    return clientInformationOf(this.oauth);
+  }
+
+  tokens(): StoredOAuthTokens | undefined {
+    return this.saved;
+  }
+
+  saveTokens(tokens: StoredOAuthTokens): void {
+    this.saved = tokens;
+  }
+
+  redirectToAuthorization(authorizationUrl: URL): void {
+    this.authorizationUrl = authorizationUrl;
+  }
+
+  saveCodeVerifier(codeVerifier: string): void {
+    this.verifier = codeVerifier;
+  }
+
+  codeVerifier(): string {
+    if (this.verifier === undefined) throw new Error('no PKCE code verifier: the authorization request was not started');
+    return this.verifier;
+  }
+
+  saveDiscoveryState(state: OAuthDiscoveryState): void {
+    this.discovery = state;
+  }
+
+  discoveryState(): OAuthDiscoveryState | undefined {
+    return this.discovery;
+  }
+
+  saveResourceUrl(resourceUrl: string): void {
+    this.resource = resourceUrl;
+  }
+
+  /** What the token file gets once the code is exchanged. */
+  record(): TokenRecord {
+    if (!this.saved) throw new Error('no tokens: the authorization code was not exchanged');
+    const base = { server: this.server, url: this.url, clientId: this.oauth.clientId, resource: this.resource, discovery: this.discovery };
+    return recordOf(base, this.saved);
+  }
+}
+
+/**
+ * The first leg of `switchboard login`: discovery (or the configured
+ * authorization server), then the authorization URL with its PKCE challenge,
+ * `state` and RFC 8707 `resource`.
+ */
+export async function beginLogin(provider: LoginProvider): Promise<URL> {
+  const pinned = await pinnedDiscovery(provider.oauth, oneShotFetch);
+  if (pinned) provider.saveDiscoveryState(pinned);
+  const result = await auth(provider, { serverUrl: provider.url, scope: provider.oauth.scopes, fetchFn: oneShotFetch });
+  if (result !== 'REDIRECT' || !provider.authorizationUrl) throw new Error('the authorization server did not ask for an authorization request');
+  return provider.authorizationUrl;
+}
+
+/**
+ * The second leg: exchanges the code of the redirect (whose `state` the
+ * caller checked) with the PKCE verifier, at the authorization server the
+ * first leg found (RFC 9207 `iss` checked), and stores the tokens.
+ */
+export async function completeLogin(provider: LoginProvider, callback: URLSearchParams): Promise<TokenRecord> {
+  const code = callback.get('code');
+  if (!code) throw new Error('the redirect carried no authorization code');
+  try {
+    const iss = callback.get('iss') ?? undefined;
+    await auth(provider, { serverUrl: provider.url, authorizationCode: code, iss, scope: provider.oauth.scopes, fetchFn: oneShotFetch });
+  } catch (err) {
+    // Its details come from the redirect, which may be forged: say what happened, not what it said.
+    if (err instanceof IssuerMismatchError) throw new Error('the redirect came from another authorization server than the one the login started with');
+    throw err;
+  }
+  const record = provider.record();
+  await writeTokenFile(provider.oauth.tokenFile, record);
+  return record;
+}
