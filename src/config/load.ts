@@ -147,6 +147,7 @@ export function parseConfig(raw: unknown, file: string, env: Env = process.env):
       isolation: s.isolation,
       maxProcesses: s.maxProcesses,
       trustAnnotations: s.trustAnnotations ?? false,
+      identityHeaders: s.identityHeaders ?? {},
     });
   }
   if (servers.length === 0 && skipped.length === 0) warnings.push('no servers are configured');

@@ -115,6 +115,10 @@ export const ServerSettingsSchema = z.strictObject({
     .describe('stdio only: "shared" (one child for all sessions) or "session" (one child per session).'),
   maxProcesses: z.int().positive().default(50).describe('Bound on children with isolation "session".'),
   trustAnnotations: z.boolean().optional().describe('Trust this server\'s tool annotations (e.g. readOnlyHint).'),
+  identityHeaders: z
+    .record(z.string().regex(/^[A-Za-z0-9-]+$/, { error: 'a header name is letters, digits and "-"' }), z.enum(['id', 'groups', 'scopes']))
+    .optional()
+    .describe('HTTP upstreams: headers that carry the caller\'s identity (never their credential), e.g. {"X-Switchboard-User": "id"}.'),
 });
 
 const PrincipalSchema = z.strictObject({
@@ -431,6 +435,8 @@ export interface ServerConfig {
   isolation: 'shared' | 'session';
   maxProcesses: number;
   trustAnnotations: boolean;
+  /** Headers carrying the caller's identity to an HTTP upstream: header name → principal field. */
+  identityHeaders: Record<string, 'id' | 'groups' | 'scopes'>;
 }
 
 export interface PrincipalSpec {

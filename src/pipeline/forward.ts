@@ -26,6 +26,7 @@ export function forward(pool: ConnectionPool): Terminal {
           signal: ctx.signal,
           origin: ctx.origin,
           logLevel: ctx.logLevel,
+          caller: { id: ctx.principal.id, groups: ctx.principal.groups, scopes: ctx.principal.scopes },
           onprogress: ctx.progressToken === undefined ? undefined : (p) => void relayProgress(ctx, p),
         }),
       );

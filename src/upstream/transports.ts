@@ -14,6 +14,7 @@ import {
 } from '@modelcontextprotocol/client';
 import type { HttpServerSpec, ServerConfig } from '../config/schema.js';
 import { upstreamAuthFor, type UpstreamAuth } from './oauth.js';
+import { identityFetch } from './identity.js';
 import { StdioUpstreamTransport } from './stdio.js';
 
 export interface ConnectedClient {
@@ -92,16 +93,19 @@ async function connectStreamableHttp(spec: HttpServerSpec, options: ConnectOptio
   const transport = new StreamableHTTPClientTransport(new URL(spec.url), {
     requestInit: { headers: spec.headers },
     authProvider,
+    fetch: identityFetch(options.config.identityHeaders),
     redirectPolicy: 'same-origin',
   });
   return handshake(options.makeClient(true), transport, 'streamable-http', options.timeoutMs);
 }
 
 async function connectSse(spec: HttpServerSpec, options: ConnectOptions, authProvider?: UpstreamAuth): Promise<ConnectedClient> {
+  const withIdentity = identityFetch(options.config.identityHeaders);
   const transport = new SSEClientTransport(new URL(spec.url), {
     requestInit: { headers: spec.headers },
+    fetch: withIdentity,
     // The SDK passes its own headers (with the OAuth token, if any) in `init`: they win.
-    eventSourceInit: { fetch: (url, init) => fetch(url, { ...init, headers: mergeHeaders(spec.headers, init?.headers) }) },
+    eventSourceInit: { fetch: (url, init) => withIdentity(url, { ...init, headers: mergeHeaders(spec.headers, init?.headers) }) },
     authProvider,
     redirectPolicy: 'same-origin',
   });

@@ -32,6 +32,7 @@ import { GatewayError, toWireError, upstreamTimeout, upstreamUnavailable } from 
 import type { Logger } from '../observability/log.js';
 import { connectUpstream, disconnectUpstream, type ConnectedClient } from './transports.js';
 import { Backoff } from './backoff.js';
+import { asCaller, type Caller } from './identity.js';
 import { ModernListener } from './listen.js';
 
 export type UpstreamState = 'connecting' | 'ready' | 'down' | 'disabled';
@@ -60,6 +61,8 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** The caller's log level: a 2026-07-28 upstream logs only when a request carries one. */
   logLevel?: string;
+  /** Who is calling, for upstreams configured with identityHeaders (never their credential). */
+  caller?: Caller;
   origin?: CallOrigin;
   onprogress?: (progress: { progress: number; total?: number; message?: string }) => void;
 }
@@ -166,14 +169,14 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     try {
       let current = params;
       for (let round = 0; ; round++) {
-        const result = await client.request({ method, params: current } as { method: 'tools/call' }, MaybeInputRequired, {
+        const result = await asCaller(options.caller, () => client.request({ method, params: current } as { method: 'tools/call' }, MaybeInputRequired, {
           signal: options.signal,
           onprogress: options.onprogress,
           timeout: this.config.timeoutMs,
           resetTimeoutOnProgress: true,
           maxTotalTimeout: Math.max(this.config.timeoutMs, this.maxTotalTimeoutMs),
           allowInputRequired: true,
-        });
+        }));
         if (!isInputRequiredResult(result)) return result as Result;
         if (round >= MAX_INPUT_ROUNDS) throw upstreamUnavailable(this.name, `no complete result after ${MAX_INPUT_ROUNDS} input rounds`);
         current = { ...params, ...(await this.fulfil(result, options)) };

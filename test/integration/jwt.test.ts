@@ -51,6 +51,7 @@ beforeAll(async () => {
     },
     gateway: {
       policies,
+      servers: { remote: { identityHeaders: { 'X-Switchboard-User': 'id', 'X-Switchboard-Groups': 'groups' } } },
       auth: { apiKeys: [{ id: 'bot', sha256: hashKey('sk-1') }], jwt: { issuer: ISSUER, jwksUri: jwks.url, scopesSupported: ['mcp', 'math'] } },
     },
   });
@@ -135,7 +136,7 @@ describe('a valid JWT', () => {
   });
 
   it('never reaches an upstream, which sees only its own credential', async () => {
-    const clientToken = await token({ scope: 'mcp' });
+    const clientToken = await token({ scope: 'mcp', groups: ['sales', 'eu'] });
     const client = await connect({ Authorization: `Bearer ${clientToken}` });
     try {
       await client.callTool({ name: 'remote__echo', arguments: { text: 'hi' } });
@@ -143,6 +144,9 @@ describe('a valid JWT', () => {
       expect(authorizations.length).toBeGreaterThan(0);
       expect(authorizations.every((a) => a === 'Bearer upstream-own-token')).toBe(true);
       expect(JSON.stringify(fixture.headersSeen)).not.toContain(clientToken);
+      // Who is calling travels as configured identity headers, never as the credential.
+      const call = fixture.headersSeen.find((h) => h['x-switchboard-user'] === 'alice');
+      expect(call).toMatchObject({ 'x-switchboard-groups': 'sales,eu' });
     } finally {
       await client.close();
     }

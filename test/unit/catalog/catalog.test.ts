@@ -15,6 +15,7 @@ function upstream(name: string, lists: Partial<UpstreamLists>, prefix = name, st
     isolation: 'shared',
     maxProcesses: 1,
     trustAnnotations: false,
+    identityHeaders: {},
   };
   const u = new Upstream(config, silentLogger);
   u.state = state;

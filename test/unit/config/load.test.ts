@@ -470,6 +470,7 @@ describe('parseConfig: servers', () => {
       isolation: 'shared',
       maxProcesses: 50,
       trustAnnotations: false,
+      identityHeaders: {},
     });
     expect(server(cfg, 'b')).toMatchObject({ timeoutMs: 100, maxProcesses: 2, isolation: 'session' });
   });

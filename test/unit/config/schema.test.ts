@@ -146,6 +146,7 @@ describe('issue helpers', () => {
       'isolation',
       'maxProcesses',
       'trustAnnotations',
+      'identityHeaders',
     ]);
     expect(knownKeysAt(['gateway', 'listen'])).toEqual(['host', 'port']);
     expect(knownKeysAt(['mcpServers', 'x', 'oauth'])).toEqual(['clientId', 'callbackPort', 'clientSecret', 'scopes', 'authServerMetadataUrl', 'grant']);

@@ -1,0 +1,37 @@
+/**
+ * Identity propagation without passthrough: for upstreams that want to know
+ * who is calling, configured headers carry the caller's id (or groups, or
+ * scopes) — never the credential the caller presented. The caller of the
+ * request in flight is known through async context, so even a connection
+ * shared by many sessions sends each request with its own caller.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+export interface Caller {
+  id: string;
+  groups: string[];
+  scopes: string[];
+}
+
+const current = new AsyncLocalStorage<Caller>();
+
+/** Runs `fn` with `caller` as the identity its upstream requests carry. */
+export function asCaller<T>(caller: Caller | undefined, fn: () => Promise<T>): Promise<T> {
+  return caller ? current.run(caller, fn) : fn();
+}
+
+/** A fetch that adds the identity headers of the caller in flight (none outside a call). */
+export function identityFetch(headers: Record<string, 'id' | 'groups' | 'scopes'>, base: typeof fetch = fetch): typeof fetch {
+  const entries = Object.entries(headers);
+  return (input, init) => {
+    const caller = current.getStore();
+    if (!caller || entries.length === 0) return base(input, init);
+    const merged = new Headers(init?.headers);
+    for (const [name, field] of entries) {
+      const value = field === 'id' ? caller.id : caller[field].join(',');
+      // A header value must not be able to start another header.
+      merged.set(name, value.replace(/[\r\n]/g, ' '));
+    }
+    return base(input, { ...init, headers: merged });
+  };
+}
