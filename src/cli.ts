@@ -115,6 +115,7 @@ async function serve(config: LoadedConfig, args: ParsedArgs): Promise<number> {
   for (const u of gateway.upstreams) {
     log.info(`upstream ${u.name}: ${u.state}`, { tools: u.lists.tools.length, error: u.state === 'ready' ? undefined : u.lastError });
   }
+  warnEmptyProfiles(gateway, log);
   await shutdown.requested;
   await shutdown.run();
   return 0;
@@ -141,6 +142,10 @@ async function catalog(args: ParsedArgs): Promise<number> {
   const entries = gateway.catalog.entries().filter((e) => inProfile(gateway, view, e));
   const states = Object.fromEntries(gateway.upstreams.map((u) => [u.name, { state: u.state, error: u.lastError }]));
   await gateway.stop();
+  if (view.profile !== undefined && !entries.some((e) => e.kind === 'tool')) {
+    process.stderr.write(`switchboard: profile "${view.profile}" matches no tool\n  fix: check its servers (are they up?) and its "tools" globs against \`switchboard catalog\`\n`);
+    return 1;
+  }
   if (args.flags.json) {
     process.stdout.write(`${JSON.stringify({ upstreams: states, items: entries }, null, 2)}\n`);
   } else {
@@ -157,6 +162,16 @@ function policyCommand(args: ParsedArgs): number {
   if (sub === 'explain') return policyExplain(loadFromArgs(args), args);
   process.stderr.write(`switchboard policy: expected 'test' or 'explain'\n\n${USAGE}\n`);
   return 2;
+}
+
+/** A profile whose servers are up but whose globs match nothing is almost certainly a typo. */
+function warnEmptyProfiles(gateway: Gateway, log: Logger): void {
+  for (const profile of Object.values(gateway.config.gateway.profiles)) {
+    if (!profile.enabled) continue;
+    const view = createView(profile);
+    if (gateway.catalog.entries().some((e) => e.kind === 'tool' && inProfile(gateway, view, e))) continue;
+    log.warn(`profile "${profile.name}" matches no tool`, { fix: 'check its servers and "tools" globs against `switchboard catalog`' });
+  }
 }
 
 /** `--profile NAME`: that profile's view, or the whole catalog. */

@@ -159,3 +159,32 @@ describe('profiles', () => {
     }
   });
 });
+
+describe('switchboard catalog --profile', () => {
+  it("shows a profile's view, and fails with the fix when the profile matches no tool", async () => {
+    const { execFile } = await import('node:child_process');
+    const { ROOT } = await import('../helpers/gateway.js');
+    const file = path.join(dir, 'catalog.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        mcpServers: { ks: nodeServer(STDIO) },
+        gateway: { policies: path.join(dir, 'none'), profiles: { good: { servers: ['ks'], tools: ['ks__e*'] }, typo: { servers: ['ks'], tools: ['kz__*'] } } },
+      }),
+    );
+    const run = (profile: string) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(process.execPath, [path.join(ROOT, 'bin/switchboard.js'), 'catalog', '--config', file, '--profile', profile, '--json'], (err, stdout, stderr) =>
+          resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        );
+      });
+    const good = await run('good');
+    expect(good.code).toBe(0);
+    const items = (JSON.parse(good.stdout) as { items: { exposed: string }[] }).items.map((i) => i.exposed);
+    expect(items).toContain('ks__echo');
+    expect(items).not.toContain('ks__add');
+    const typo = await run('typo');
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toMatch(/matches no tool[\s\S]*fix:/);
+  });
+});
