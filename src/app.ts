@@ -76,6 +76,7 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
   const inflight = new InFlight();
   const metrics = createMetrics({
     servers: config.servers.map((s) => s.name),
+    profiles: Object.keys(settings.profiles),
     ruleIds: () => policy.engine.ruleIds,
     sources: {
       upstreams: () => upstreams,
@@ -126,6 +127,7 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
         sessions: hub.sessions.countBy(),
         sessionConnections: pool.openCount,
         conflicts: catalog.conflicts,
+        profiles: Object.values(settings.profiles).map((p) => ({ name: p.name, path: p.path, enabled: p.enabled, servers: p.servers ?? 'all', disclosure: p.disclosure })),
       },
     };
   };

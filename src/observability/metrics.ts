@@ -29,23 +29,31 @@ export interface MetricsSources {
 export interface Metrics {
   readonly contentType: string;
   /** One forwarded request, end to end, and the upstream's part of it. */
-  request(labels: { server?: string; method: string; outcome: string }, seconds: number, upstreamSeconds?: number): void;
+  request(labels: { server?: string; method: string; outcome: string; profile?: string }, seconds: number, upstreamSeconds?: number): void;
   policyDecision(effect: 'allow' | 'deny', rule: string | undefined): void;
   rateLimited(server: string): void;
   render(): Promise<string>;
 }
 
-export function createMetrics(options: { servers: readonly string[]; ruleIds: () => readonly string[]; sources: MetricsSources }): Metrics {
+export function createMetrics(options: {
+  servers: readonly string[];
+  /** Configured profile names: the only values the `profile` label takes (besides "" for the whole catalog). */
+  profiles?: readonly string[];
+  ruleIds: () => readonly string[];
+  sources: MetricsSources;
+}): Metrics {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
   const servers = new Set(options.servers);
   const server = (name: string | undefined) => (name && servers.has(name) ? name : 'other');
   const method = (name: string) => (METHODS.has(name) ? name : 'other');
+  const profiles = new Set(options.profiles ?? []);
+  const profile = (name: string | undefined) => (name === undefined ? '' : profiles.has(name) ? name : 'other');
 
   const requests = new client.Counter({
     name: 'switchboard_requests_total',
-    help: 'Requests routed to upstreams, by server, method and outcome (ok, or the stable error code).',
-    labelNames: ['server', 'method', 'outcome'],
+    help: 'Requests routed to upstreams, by server, method, outcome (ok, or the stable error code) and profile ("" for the whole catalog).',
+    labelNames: ['server', 'method', 'outcome', 'profile'],
     registers: [registry],
   });
   const duration = new client.Histogram({
@@ -146,7 +154,7 @@ export function createMetrics(options: { servers: readonly string[]; ruleIds: ()
     request(labels, seconds, upstreamSeconds) {
       const s = server(labels.server);
       const m = method(labels.method);
-      requests.inc({ server: s, method: m, outcome: labels.outcome });
+      requests.inc({ server: s, method: m, outcome: labels.outcome, profile: profile(labels.profile) });
       duration.observe({ server: s, method: m }, seconds);
       if (upstreamSeconds !== undefined) upstreamDuration.observe({ server: s, method: m }, upstreamSeconds);
     },

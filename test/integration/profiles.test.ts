@@ -113,6 +113,10 @@ describe('profiles', () => {
       expect((error as McpError).data).toMatchObject({ code: 'POLICY_DENIED', ruleId: 'data-no-add' });
       expect((await all.callTool({ name: 'warehouse__add', arguments: { a: 1, b: 1 } })).content).toEqual([{ type: 'text', text: '2' }]);
       expect(gw.audit.find((r) => r.ruleId === 'data-no-add')).toMatchObject({ profile: 'data', decision: 'deny' });
+      const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+      expect(metrics).toMatch(/switchboard_requests_total\{server="warehouse",method="tools\/call",outcome="POLICY_DENIED",profile="data"\} 1/);
+      const ready = (await (await fetch(`${gw.url}/readyz`)).json()) as { profiles: { name: string; path: string }[] };
+      expect(ready.profiles).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'data', path: '/mcp/data' })]));
     } finally {
       await Promise.allSettled([data.close(), all.close()]);
     }
