@@ -7,18 +7,21 @@ import { parsePolicyText } from '../dist/policy/load.js';
 const ROUNDS = 5;
 const ITERATIONS = 100_000;
 
-/** 100 rules over 10 servers: globs, scopes, CEL conditions, as a real policy set mixes them. */
-function hundredRules(servers) {
+/**
+ * 100 rules over `servers` servers: globs, scopes, CEL conditions, as a real policy set mixes them.
+ * `serverName(k)` names server k (bench/e2e.mjs points them at a real upstream).
+ */
+export function hundredRules(servers, serverName = (k) => `srv${k}`) {
   const rules = [];
   for (let i = 0; i < 100; i++) {
-    const server = `srv${i % servers}`;
+    const server = serverName(i % servers);
     const kind = i % 4;
     if (kind === 0) rules.push({ id: `deny-${i}`, match: { servers: [server], tools: [`delete_${i}*`] }, effect: 'deny' });
     if (kind === 1) rules.push({ id: `scope-${i}`, match: { servers: [server], tools: [`write_${i}_*`] }, effect: 'require', scopes: [`w${i}`] });
     if (kind === 2) rules.push({ id: `cel-${i}`, match: { servers: [server] }, when: `'g${i}' in principal.groups && args.size() > 3`, effect: 'deny' });
     if (kind === 3) rules.push({ id: `allow-${i}`, match: { servers: [server], tools: ['read_*', 'list_*'] }, when: `principal.id.startsWith('user')`, effect: 'allow' });
   }
-  return { rules, servers: { srv0: { rateLimit: [{ limit: 1000, per: 'minute' }] } } };
+  return { rules, servers: { [serverName(0)]: { rateLimit: [{ limit: 1000, per: 'minute' }] } } };
 }
 
 function yamlOf(value) {

@@ -55,6 +55,8 @@ export const bucketId = (key: string, limit: RateLimitSpec): string => `${key}\u
  * full again, since a full bucket and no bucket are the same thing; dropping
  * a non-full bucket early (over `maxKeys`) only errs towards allowing.
  */
+const MIN_TTL_MS = 60_000;
+
 export class MemoryRateLimitStore implements RateLimitStore {
   private clock = 0;
   private readonly buckets: LRUCache<string, Bucket>;
@@ -92,7 +94,10 @@ export class MemoryRateLimitStore implements RateLimitStore {
     ids.forEach((id, i) => {
       const limit = limits[i]!;
       const tokens = Math.max(0, levels[i]! - 1);
-      const ttl = Math.ceil(((limit.limit - tokens) * PER_MS[limit.per]) / limit.limit);
+      // Held at least a minute: refill() treats an old bucket as full anyway, and a
+      // TTL of a few milliseconds would make nearly every take() evict (and, with
+      // one key, clear the whole cache's arrays) only to recreate the bucket.
+      const ttl = Math.max(MIN_TTL_MS, Math.ceil(((limit.limit - tokens) * PER_MS[limit.per]) / limit.limit));
       this.buckets.set(id, { tokens, at: now }, { ttl });
     });
     return { ok: true };
