@@ -142,7 +142,10 @@ async function routeThroughPipeline(
   ctx: ServerContext,
 ): Promise<Result> {
   if (state.info.era === 'modern') return runWithInputRounds(deps, state, server, method, params, ctx);
-  return runCall(deps, state, method, params, ctx, originOf(state.info, server.getClientCapabilities(), ctx), ctx.mcpReq.signal);
+  // A 2025-era client is asked directly, with a request related to its call.
+  const ask: Ask = (request, signal) =>
+    ctx.mcpReq.send(request as { method: 'sampling/createMessage' }, Loose, { signal, timeout: SERVER_REQUEST_TIMEOUT_MS }) as Promise<Result>;
+  return runCall(deps, state, method, params, ctx, originOf(state.info, server.getClientCapabilities(), ctx, ask), ctx.mcpReq.signal);
 }
 
 /**
@@ -159,16 +162,7 @@ function runWithInputRounds(
 ): Promise<Result> {
   const request = { state: ctx.mcpReq.requestState<string>(), inputResponses: ctx.mcpReq.inputResponses, signal: ctx.mcpReq.signal };
   return deps.inputs.run(state.principal.id, request, (call) => {
-    const capabilities = server.getClientCapabilities();
-    const origin: CallOrigin = {
-      sessionId: state.info.id,
-      clientCapabilities: capabilities,
-      async send(input) {
-        assertClientCapability(input.method, input.params, capabilities);
-        return call.ask(input);
-      },
-      notify: (notification) => ctx.mcpReq.notify(notification),
-    };
+    const origin = originOf(state.info, server.getClientCapabilities(), ctx, (input) => call.ask(input));
     return runCall(deps, state, method, params, ctx, origin, call.controller.signal);
   });
 }
@@ -210,16 +204,16 @@ async function runCall(
   return result;
 }
 
-function originOf(info: SessionInfo, capabilities: ClientCapabilities | undefined, ctx: ServerContext): CallOrigin {
+/** How a client is asked for something an upstream wants: a related request, or an input round. */
+type Ask = (request: { method: string; params?: Record<string, unknown> }, signal: AbortSignal) => Promise<Result>;
+
+function originOf(info: SessionInfo, capabilities: ClientCapabilities | undefined, ctx: ServerContext, ask: Ask): CallOrigin {
   return {
     sessionId: info.id,
     clientCapabilities: capabilities,
     async send(request, signal) {
       assertClientCapability(request.method, request.params, capabilities);
-      return ctx.mcpReq.send(request as { method: 'sampling/createMessage' }, Loose, {
-        signal,
-        timeout: SERVER_REQUEST_TIMEOUT_MS,
-      }) as Promise<Result>;
+      return ask(request, signal);
     },
     notify: (notification) => ctx.mcpReq.notify(notification),
   };
