@@ -103,6 +103,9 @@ export function createHttpFront(options: HttpFrontOptions): HttpFront {
     app.get(endpoint.ssePath, (req, res) => sse.open(req, res, endpoint.view));
   }
   app.post('/messages', (req, res) => sse.post(req, res));
+  // Anything else is a JSON-RPC error too, never express's HTML page.
+  for (const endpoint of endpoints) app.all(endpoint.path, (_req, res) => void res.status(405).set('Allow', 'GET, POST, DELETE').json(rpcError(JsonRpc.BAD_REQUEST, 'Method not allowed')));
+  app.use((_req, res) => void res.status(404).json(rpcError(JsonRpc.BAD_REQUEST, 'Not found')));
 
   app.use(jsonErrorHandler(log));
   return {
@@ -159,6 +162,8 @@ function jsonErrorHandler(log: Logger) {
     if (res.headersSent) return void res.end();
     if (e.type === 'entity.too.large') return void res.status(413).json(rpcError(JsonRpc.INVALID_REQUEST, 'Request body too large'));
     if (e.type === 'entity.parse.failed') return void res.status(400).json(rpcError(JsonRpc.PARSE_ERROR, 'Parse error'));
+    // A body nested deeper than the parser or validator can walk is the client's fault, not ours.
+    if (err instanceof RangeError) return void res.status(400).json(rpcError(JsonRpc.INVALID_REQUEST, 'Request nested too deeply'));
     if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
       return void res.status(e.status).json(rpcError(JsonRpc.INVALID_REQUEST, e.message ?? 'Bad request'));
     }
