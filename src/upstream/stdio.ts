@@ -65,7 +65,12 @@ export class StdioUpstreamTransport implements Transport {
       });
       child.once('spawn', () => resolve());
       child.once('exit', () => this.finish());
-      child.stdout!.on('data', (chunk: Buffer) => this.receive(chunk));
+      child.stdout!.on('data', (chunk: Buffer) => {
+        this.receive(chunk);
+        // One chunk per turn: an upstream that floods must not starve every other session.
+        child.stdout!.pause();
+        setImmediate(() => child.stdout!.resume());
+      });
       child.stdout!.on('error', (err) => this.onerror?.(err));
       child.stdin!.on('error', (err) => this.onerror?.(err));
       child.stderr!.setEncoding('utf8');
@@ -117,7 +122,15 @@ export class StdioUpstreamTransport implements Transport {
   }
 
   private receive(chunk: Buffer): void {
-    this.buffer.append(chunk);
+    try {
+      this.buffer.append(chunk);
+    } catch (err) {
+      // A line longer than the read buffer: the buffer is dropped and the upstream
+      // reported; the call waiting for that line times out, the gateway stays up.
+      this.buffer.clear();
+      this.onerror?.(err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
     for (;;) {
       let message: JSONRPCMessage | null;
       try {
