@@ -259,7 +259,37 @@ export const GatewaySchema = z
     sessionIdleMs: PositiveMs.default(1800000),
     requestTimeoutMs: PositiveMs.default(60000),
     maxRequestTimeoutMs: PositiveMs.default(600000).describe('Hard cap even when progress resets the timeout.'),
-    drainMs: z.int().min(0).default(10000),
+    drainMs: z.int().min(0).default(10000).describe('On SIGTERM, how long calls in flight may take to finish before they are cancelled.'),
+    shutdownDelayMs: z
+      .int()
+      .min(0)
+      .default(0)
+      .describe('On SIGTERM, how long /readyz answers 503 while the gateway still accepts requests, so a load balancer stops sending first.'),
+    replicaId: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, { error: 'a replica id is 1-63 letters, digits, "_" and "-"' })
+      .optional()
+      .describe('Names this replica in its session ids (<replicaId>.<uuid>), so a load balancer can send a legacy session back to the replica that holds it.'),
+    rateLimit: z
+      .strictObject({
+        store: z
+          .discriminatedUnion('type', [
+            z.strictObject({ type: z.literal('memory'), maxKeys: z.int().positive().default(100000) }),
+            z.strictObject({
+              type: z.literal('redis'),
+              url: z.string().regex(/^rediss?:\/\//, { error: 'must be a redis:// or rediss:// URL' }),
+              prefix: z.string().default('switchboard:rl:').describe('Key prefix, so several gateways can share one Redis.'),
+              failMode: z
+                .enum(['open', 'closed'])
+                .default('open')
+                .describe('While Redis is unreachable: "open" lets calls through unlimited, "closed" refuses calls that have a limit.'),
+              timeoutMs: PositiveMs.default(250).describe('The longest a decision waits on Redis before the fail mode applies.'),
+            }),
+          ])
+          .prefault({ type: 'memory' }),
+      })
+      .prefault({})
+      .describe('Where rate-limit buckets live: in this process (default) or in Redis, shared by every replica.'),
     servers: z
       .record(z.string(), ServerSettingsSchema)
       .default({})
@@ -486,6 +516,10 @@ export interface AuthSettings {
   [extra: string]: unknown;
 }
 
+export type RateLimitStoreSettings =
+  | { type: 'memory'; maxKeys: number }
+  | { type: 'redis'; url: string; prefix: string; failMode: 'open' | 'closed'; timeoutMs: number };
+
 export interface GatewaySettings {
   listen: { host: string; port: number };
   path: string;
@@ -497,6 +531,9 @@ export interface GatewaySettings {
   requestTimeoutMs: number;
   maxRequestTimeoutMs: number;
   drainMs: number;
+  shutdownDelayMs: number;
+  replicaId?: string;
+  rateLimit: { store: RateLimitStoreSettings };
   /** Absolute. */
   policies: string;
   defaultEffect: 'allow' | 'deny';
