@@ -7,9 +7,14 @@
  */
 import {
   Client,
+  INTERNAL_ERROR,
+  ProtocolError,
   SSEClientTransport,
   SdkHttpError,
   StreamableHTTPClientTransport,
+  isJSONRPCRequest,
+  type JSONRPCMessage,
+  type RequestId,
   type Transport,
 } from '@modelcontextprotocol/client';
 import type { HttpServerSpec, ServerConfig } from '../config/schema.js';
@@ -34,8 +39,71 @@ export interface ConnectOptions {
 export async function connectUpstream(options: ConnectOptions): Promise<ConnectedClient> {
   const connected = await connectByType(options);
   keepNotificationsBeforeResponses(connected.transport);
+  if (connected.wire === 'streamable-http') failRequestsWhoseStreamEnds(connected.transport);
   return connected;
 }
+
+const STREAM_ENDED = 'stream-ended';
+
+/**
+ * The SDK leaves a request pending when the SSE stream that should carry its
+ * answer ends without one (the server died mid-call): the caller would wait
+ * for its whole timeout. Such a request is answered at once with an error
+ * that `isStreamEnded` recognises.
+ */
+function failRequestsWhoseStreamEnds(transport: Transport): void {
+  const deliver = transport.onmessage;
+  const send = transport.send.bind(transport);
+  const pending = new Set<RequestId>();
+  transport.onmessage = (message, extra) => {
+    if (!('method' in message) && 'id' in message && message.id !== undefined) pending.delete(message.id);
+    deliver?.(message, extra);
+  };
+  transport.send = async (message, options) => {
+    if (!isJSONRPCRequest(message)) return send(message, options);
+    const { id } = message;
+    pending.add(id);
+    const onRequestStreamEnd = () => {
+      options?.onRequestStreamEnd?.();
+      if (!pending.delete(id)) return;
+      const unanswered: JSONRPCMessage = {
+        jsonrpc: '2.0',
+        id,
+        error: { code: INTERNAL_ERROR, message: 'The upstream closed the response stream before answering', data: { reason: STREAM_ENDED } },
+      };
+      transport.onmessage?.(unanswered);
+    };
+    try {
+      return await send(message, { ...options, onRequestStreamEnd });
+    } catch (err) {
+      pending.delete(id);
+      throw err;
+    }
+  };
+  const close = transport.onclose;
+  transport.onclose = () => {
+    pending.clear();
+    close?.();
+  };
+}
+
+/** The error a request gets when its response stream ended unanswered. */
+export function isStreamEnded(err: unknown): boolean {
+  return err instanceof ProtocolError && (err.data as { reason?: unknown } | undefined)?.reason === STREAM_ENDED;
+}
+
+/**
+ * Whether a failed request shows the connection itself is gone: the server
+ * forgot our session (404, it restarted) or cannot be reached at all. The
+ * connection is then replaced rather than reused.
+ */
+export function isConnectionLost(err: unknown, connected: ConnectedClient | undefined): boolean {
+  if (err instanceof SdkHttpError) return err.status === 404 && (connected?.transport as { sessionId?: string } | undefined)?.sessionId !== undefined;
+  const cause = err instanceof Error ? (err.cause as { code?: unknown } | undefined) : undefined;
+  return err instanceof TypeError && typeof cause?.code === 'string' && NETWORK_ERRORS.has(cause.code);
+}
+
+const NETWORK_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET']);
 
 /**
  * The SDK client handles a notification a microtask later but settles a

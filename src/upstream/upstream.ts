@@ -30,7 +30,7 @@ import { z } from 'zod';
 import type { ServerConfig } from '../config/schema.js';
 import { GatewayError, toWireError, upstreamTimeout, upstreamUnavailable } from '../errors.js';
 import type { Logger } from '../observability/log.js';
-import { connectUpstream, disconnectUpstream, type ConnectedClient } from './transports.js';
+import { connectUpstream, disconnectUpstream, isConnectionLost, isStreamEnded, type ConnectedClient } from './transports.js';
 import { Backoff } from './backoff.js';
 import { asCaller, type Caller } from './identity.js';
 import { ModernListener } from './listen.js';
@@ -182,6 +182,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
         current = { ...params, ...(await this.fulfil(result, options)) };
       }
     } catch (err) {
+      if (isConnectionLost(err, this.connected) && this.connected) this.onDisconnected(this.connected, describe(err));
       throw this.translateError(err, options.signal);
     } finally {
       this.inflight.delete(callId);
@@ -273,7 +274,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     if (this.state !== 'ready') throw upstreamUnavailable(this.name, this.lastError ?? this.state);
   }
 
-  private onDisconnected(connected: ConnectedClient): void {
+  private onDisconnected(connected: ConnectedClient, reason = 'connection closed'): void {
     if (this.connected !== connected) return;
     this.connected = undefined;
     void this.listener?.close();
@@ -282,8 +283,8 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     void disconnectUpstream(connected);
     if (this.stopping) return;
     this.restarts++;
-    this.lastError = 'connection closed';
-    this.log.warn('upstream disconnected', { server: this.name });
+    this.lastError = reason;
+    this.log.warn('upstream disconnected', { server: this.name, reason });
     this.setState('down', this.lastError);
     if (this.owner === undefined) this.emit('lists', Object.keys(LIST_METHODS) as ListKind[]);
     this.scheduleReconnect();
@@ -376,6 +377,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
   }
 
   private translateError(err: unknown, signal: AbortSignal | undefined): unknown {
+    if (isStreamEnded(err)) return upstreamUnavailable(this.name, 'the connection closed before the upstream answered');
     if (err instanceof ProtocolError || err instanceof GatewayError) return err;
     if (signal?.aborted && signal.reason instanceof GatewayError) return signal.reason;
     if (err instanceof SdkError) {
