@@ -3,7 +3,7 @@
  * Upstreams report through events; this file routes them to the catalog and
  * to the downstream sessions.
  */
-import { createServer, type Server as HttpServer } from 'node:http';
+import { createServer, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHttpAuthenticator } from './auth/http.js';
 import { createJwtVerifier } from './auth/jwt.js';
@@ -13,10 +13,10 @@ import type { LoadedConfig } from './config/schema.js';
 import { createHttpFront, type HttpFront } from './downstream/http.js';
 import { Hub } from './downstream/hub.js';
 import { createAuditSink } from './observability/audit.js';
+import { createRateLimitBackend } from './stores/index.js';
 import { createMetrics } from './observability/metrics.js';
 import { metricsEndpoint, metricsOnlyApp } from './downstream/metrics-endpoint.js';
 import type { Logger } from './observability/log.js';
-import { MemoryRateLimitStore } from './policy/rate-limiter.js';
 import { PolicyRuntime } from './policy-runtime.js';
 import { buildPipeline, type Pipeline } from './pipeline/index.js';
 import { scopeShortfall } from './pipeline/preflight.js';
@@ -56,7 +56,6 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
   const { gateway: settings } = config;
   // Policies load first: a broken policy set stops the gateway before anything starts.
   const policy = new PolicyRuntime(config, log);
-  const limits = new MemoryRateLimitStore();
   const audit = createAuditSink(settings.audit, options.auditWrite);
   // The canonical URL of the MCP endpoint: configured, else this server's own (known once listening).
   let boundUrl: string | undefined;
@@ -74,6 +73,10 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
     connection.on('notification', (notification, origins) => hub.upstreamNotification(connection, notification, origins)),
   );
   const inflight = new InFlight();
+  // Metrics read the store's state lazily; the store reports failures into metrics.
+  const limits = createRateLimitBackend(settings.rateLimit.store, log, {
+    onFailure: (failMode) => metrics.rateLimitStoreFailure(failMode),
+  });
   const metrics = createMetrics({
     servers: config.servers.map((s) => s.name),
     profiles: Object.keys(settings.profiles),
@@ -83,9 +86,10 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
       sessions: () => hub.sessions.countBy(),
       connections: () => connectionCounts(upstreams, pool),
       catalogCounts: () => catalog.counts(),
+      rateLimitStoreUp: () => (limits.health().type === 'redis' ? limits.health().state === 'up' : undefined),
     },
   });
-  const pipeline = inflight.track(buildPipeline({ catalog, pool, policy: () => policy.engine, limits, audit, metrics, log }));
+  const pipeline = inflight.track(buildPipeline({ catalog, pool, policy: () => policy.engine, limits: limits.store, audit, metrics, log }));
   const hub = new Hub({ catalog, pipeline, pool, upstreams, log, serverInfo: { name: 'switchboard', version: VERSION }, started: () => started, policy: () => policy.engine });
   let http: { front: HttpFront; server: HttpServer; metricsServer?: HttpServer } | undefined;
   let started: Promise<void> = Promise.resolve();
@@ -122,6 +126,7 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
           ]),
         ),
         skipped: config.skipped,
+        rateLimitStore: limits.health(),
         ready: enabled.filter((u) => u.state === 'ready').length,
         total: enabled.length,
         sessions: hub.sessions.countBy(),
@@ -174,9 +179,14 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
       return { url: `http://${shownHost}:${address.port}`, port: address.port };
     },
     async stop() {
+      // Unready first, so a load balancer stops sending here while we still serve what it sends.
       stopped = true;
+      if (http && settings.shutdownDelayMs > 0) {
+        log.info('unready; still serving before stopping', { shutdownDelayMs: settings.shutdownDelayMs });
+        await new Promise((resolve) => setTimeout(resolve, settings.shutdownDelayMs));
+      }
       // Stop accepting, let calls in flight finish (bounded), then close everything.
-      http?.server.close();
+      if (http) closeGracefully(http.server);
       http?.metricsServer?.close();
       if (inflight.count > 0) {
         log.info('draining calls in flight', { count: inflight.count, drainMs: settings.drainMs });
@@ -193,11 +203,25 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
       await pool.closeAll();
       await Promise.allSettled(upstreams.map((u) => u.stop()));
       policy.close();
+      await limits.close();
       await audit.close();
       http?.server.closeAllConnections();
       http?.metricsServer?.closeAllConnections();
     },
   };
+}
+
+/**
+ * Stops accepting connections. Idle keep-alive connections close now; a
+ * request still arriving on a busy one is served and its connection closed
+ * after, so a proxy's next request opens a new connection, is refused, and
+ * goes to another replica instead of reaching one that is about to vanish.
+ */
+function closeGracefully(server: HttpServer): void {
+  server.close();
+  server.on('request', (_req, res: ServerResponse) => {
+    if (!res.headersSent) res.setHeader('Connection', 'close');
+  });
 }
 
 /** Counts forwarded requests in flight, so shutdown can wait for them. */

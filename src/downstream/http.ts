@@ -11,7 +11,7 @@ import type { Logger } from '../observability/log.js';
 import { createView, WHOLE_CATALOG, type View } from '../pipeline/view.js';
 import { authenticate, principalOf, refuseForScope, rpcError, type ProtectedResource, type ScopeShortfall } from './http-auth.js';
 import type { Hub } from './hub.js';
-import { LegacySse, LegacyStreamableHttp } from './legacy-http.js';
+import { LegacySse, LegacyStreamableHttp, sessionIds } from './legacy-http.js';
 import type { MetricsHandler } from './metrics-endpoint.js';
 import { checkHostAndOrigin } from './origin.js';
 import type { SessionState } from './server.js';
@@ -20,7 +20,7 @@ export interface HttpFrontOptions {
   hub: Hub;
   /** Who is calling, from the request's headers; throws UNAUTHENTICATED. */
   authenticate: HttpAuthenticator;
-  settings: Pick<GatewaySettings, 'listen' | 'path' | 'allowedOrigins' | 'allowedHosts' | 'maxBodyBytes' | 'profiles'>;
+  settings: Pick<GatewaySettings, 'listen' | 'path' | 'allowedOrigins' | 'allowedHosts' | 'maxBodyBytes' | 'profiles' | 'replicaId'>;
   log: Logger;
   /** The body of `/readyz`, and whether the gateway is ready. */
   readiness: () => { ready: boolean; body: unknown };
@@ -80,8 +80,9 @@ export function createHttpFront(options: HttpFrontOptions): HttpFront {
   app.use([...endpoints.flatMap((e) => [e.path, e.ssePath]), '/messages'], authenticated);
   app.use(express.json({ limit: settings.maxBodyBytes, type: ['application/json', 'application/*+json'] }));
 
-  const legacy = new LegacyStreamableHttp(hub, log);
-  const sse = new LegacySse(hub, log);
+  const newSessionId = sessionIds(settings.replicaId);
+  const legacy = new LegacyStreamableHttp(hub, log, newSessionId);
+  const sse = new LegacySse(hub, log, newSessionId);
   const modernHandlers: McpHttpHandler[] = [];
   for (const endpoint of endpointsOf(settings)) {
     const modern = createModernHandler(hub, endpoint.view);

@@ -24,6 +24,8 @@ export interface MetricsSources {
   /** Open upstream connections per server (shared ones plus sessions' own). */
   connections: () => Record<string, number>;
   catalogCounts: () => Record<string, Record<string, number>>;
+  /** Whether the shared rate-limit store is reachable; undefined with the in-memory store. */
+  rateLimitStoreUp?: () => boolean | undefined;
 }
 
 export interface Metrics {
@@ -32,6 +34,8 @@ export interface Metrics {
   request(labels: { server?: string; method: string; outcome: string; profile?: string }, seconds: number, upstreamSeconds?: number): void;
   policyDecision(effect: 'allow' | 'deny', rule: string | undefined): void;
   rateLimited(server: string): void;
+  /** A decision the shared rate-limit store could not make, answered by its fail mode. */
+  rateLimitStoreFailure(failMode: 'open' | 'closed'): void;
   render(): Promise<string>;
 }
 
@@ -81,6 +85,22 @@ export function createMetrics(options: {
     help: 'Requests refused by a rate limit.',
     labelNames: ['server'],
     registers: [registry],
+  });
+  const storeFailures = new client.Counter({
+    name: 'switchboard_rate_limit_store_failures_total',
+    help: 'Rate-limit decisions the shared store (Redis) could not make, answered by its fail mode.',
+    labelNames: ['fail_mode'],
+    registers: [registry],
+  });
+  new client.Gauge({
+    name: 'switchboard_rate_limit_store_up',
+    help: '1 when the shared rate-limit store (Redis) is reachable, else 0; absent with the in-memory store.',
+    registers: [registry],
+    collect() {
+      const up = options.sources.rateLimitStoreUp?.();
+      if (up === undefined) this.reset();
+      else this.set(up ? 1 : 0);
+    },
   });
   const restarts = new client.Counter({
     name: 'switchboard_upstream_restarts_total',
@@ -164,6 +184,9 @@ export function createMetrics(options: {
     },
     rateLimited(name) {
       limited.inc({ server: server(name) });
+    },
+    rateLimitStoreFailure(failMode) {
+      storeFailures.inc({ fail_mode: failMode });
     },
     render: () => registry.metrics(),
   };

@@ -22,6 +22,13 @@ export function rateLimit(policy: () => LimitSource, store: RateLimitStore, onLi
       const outcome = await store.take(keys, limits, Date.now());
       if (outcome.ok) return;
       onLimited(input.server.name);
+      if (outcome.unavailable) {
+        throw new GatewayError('RATE_LIMITED', `Rate limits cannot be checked right now; retry in ${outcome.retryAfterMs} ms`, {
+          ruleId: ruleId ?? `servers.${input.server.name}.rateLimit`,
+          reason: 'the shared rate-limit store is unreachable and gateway.rateLimit.store.failMode is "closed"',
+          retryAfterMs: outcome.retryAfterMs,
+        });
+      }
       const { limit, per } = outcome.limit;
       throw new GatewayError('RATE_LIMITED', `Rate limit of ${limit} per ${per} reached; retry in ${outcome.retryAfterMs} ms`, {
         ruleId: ruleId ?? `servers.${input.server.name}.rateLimit`,

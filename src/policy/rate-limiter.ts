@@ -8,7 +8,10 @@
 import { LRUCache } from 'lru-cache';
 import type { RateLimitSpec } from './types.js';
 
-export type TakeResult = { ok: true } | { ok: false; retryAfterMs: number; limit: RateLimitSpec };
+export type TakeResult =
+  | { ok: true }
+  /** `unavailable`: the store could not decide (a shared store is down) and its fail mode refused. */
+  | { ok: false; retryAfterMs: number; limit: RateLimitSpec; unavailable?: true };
 
 export interface RateLimitStore {
   /**
@@ -16,6 +19,7 @@ export interface RateLimitStore {
    * `now` is the caller's clock in ms (Date.now()); the store keeps no clock of its own.
    */
   take(keys: string[], limits: RateLimitSpec[], now: number): Promise<TakeResult>;
+  close?(): Promise<void>;
 }
 
 export const PER_MS: Readonly<Record<RateLimitSpec['per'], number>> = {

@@ -512,6 +512,8 @@ describe('parseConfig: gateway', () => {
       requestTimeoutMs: 60000,
       maxRequestTimeoutMs: 600000,
       drainMs: 10000,
+      shutdownDelayMs: 0,
+      rateLimit: { store: { type: 'memory', maxKeys: 100000 } },
       policies: path.resolve('policies'),
       defaultEffect: 'allow',
       auth: { apiKeys: [] },

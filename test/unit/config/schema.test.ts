@@ -102,6 +102,8 @@ describe('GatewaySchema', () => {
       requestTimeoutMs: 60000,
       maxRequestTimeoutMs: 600000,
       drainMs: 10000,
+      shutdownDelayMs: 0,
+      rateLimit: { store: { type: 'memory', maxKeys: 100000 } },
       servers: {},
       policies: './policies',
       defaultEffect: 'allow',
