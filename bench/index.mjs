@@ -19,6 +19,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runDisclosureBench } from './disclosure.mjs';
 import { runPolicyBench } from './policy.mjs';
+import { runRateLimitStoreBench } from './rate-limit-store.mjs';
 import { runEndToEndBench, TARGETS, fmt, signed } from './e2e.mjs';
 import { killAllNow } from './lib/procs.mjs';
 import { killAllLoadGens } from './lib/driver.mjs';
@@ -44,6 +45,7 @@ const results = {
   machine: { node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, loadavgAtStart: os.loadavg() },
   startedAt: new Date(started).toISOString(),
   policy: runPolicyBench(),
+  rateLimitStore: await runRateLimitStoreBench(),
   // Large catalogs first: it is quick, and the end-to-end part may use the whole time budget.
   disclosure: process.env.BENCH_ONLY === 'policy' ? undefined : await runDisclosureBench(),
 };
@@ -135,6 +137,11 @@ function print(r) {
   say(`  empty policy set                                                     ${r.policy.emptyPerCallUs.toFixed(2)}`);
   say(`  ${r.policy.rules} rules over 10 servers                                            ${r.policy.hundredRulesPerCallUs.toFixed(2)}`);
   say(`  ${r.policy.rules} rules on one server (worst case)                                 ${r.policy.hundredRulesOneServerPerCallUs.toFixed(2)}`);
+  const rl = r.rateLimitStore;
+  say();
+  say('rate-limit decisions per second (bench/rate-limit-store.mjs)          memory      redis   redis/memory');
+  if (rl.failed) say(`  not run: ${rl.failed.split('\n')[0]}`);
+  else for (const row of rl.rows) say(`  ${String(row.concurrency).padStart(2)} concurrent callers${' '.repeat(44)}${row.memoryPerSec.toFixed(0).padStart(9)}${row.redisPerSec.toFixed(0).padStart(11)}${row.ratio.toFixed(3).padStart(15)}`);
   if (e) {
     const head = `  ${'path'.padEnd(46)}${'sess'.padStart(4)}${'calls/s'.padStart(9)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}  ${'vs base'.padEnd(17)}${'server'.padStart(7)}${'front'.padStart(7)}${'load'.padStart(6)}  target`;
     const sec = e.sections;

@@ -95,6 +95,8 @@ export class RedisRateLimitStore implements RateLimitStore {
       connectTimeout: Math.max(1_000, settings.timeoutMs * 4),
       retryStrategy: (attempt) => Math.min(100 * 2 ** Math.min(attempt, 5), 2_000),
       lazyConnect: false,
+      // Decisions made in the same turn share one write to Redis.
+      enableAutoPipelining: true,
     });
     this.redis.defineCommand('switchboardTake', { lua: TAKE_SCRIPT });
     const command = (this.redis as unknown as Record<string, (...args: unknown[]) => Promise<[number, number?, number?]>>).switchboardTake!;
