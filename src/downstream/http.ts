@@ -97,6 +97,12 @@ export function createHttpFront(options: HttpFrontOptions): HttpFront {
       // The stateless handler hands this to the per-request server factory.
       const principal = principalOf(res);
       (req as Request & { auth?: AuthInfo }).auth = { token: '', clientId: principal.id, scopes: principal.scopes, extra: { principal } };
+      const uris = listenedResources(req.body);
+      if (uris.length > 0) {
+        // Subscribed upstream before the stream is acknowledged, so no update is missed.
+        const release = await hub.listenOpened(principal, endpoint.view, endpoint.view.profile, uris);
+        res.once('close', release);
+      }
       return modernNode(req, res, req.body);
     });
     app.get(endpoint.path, (req, res) => legacy.handle(req, res, endpoint.view));
@@ -154,6 +160,14 @@ function createModernHandler(hub: Hub, view: View): McpHttpHandler {
   );
   hub.addModernNotifier(handler.notify, view);
   return handler;
+}
+
+/** The resource URIs a `subscriptions/listen` request asks updates for. */
+function listenedResources(body: unknown): string[] {
+  const message = body as { method?: unknown; params?: { notifications?: { resourceSubscriptions?: unknown } } } | undefined;
+  if (message?.method !== 'subscriptions/listen') return [];
+  const uris = message.params?.notifications?.resourceSubscriptions;
+  return Array.isArray(uris) ? uris.filter((u): u is string => typeof u === 'string') : [];
 }
 
 /** Body-parser and unexpected errors as JSON-RPC errors, never an HTML page. */

@@ -3,7 +3,9 @@
  * fan-out of upstream events to them. List changes are coalesced so a burst
  * of upstream notifications becomes one notification per kind per session.
  */
+import { randomUUID } from 'node:crypto';
 import type { LoggingLevel, Notification, Server } from '@modelcontextprotocol/server';
+import type { Principal } from '../auth/principal.js';
 import type { ServerNotifier } from '@modelcontextprotocol/server';
 import type { Catalog } from '../catalog/catalog.js';
 import { exposeUri } from '../catalog/names.js';
@@ -20,6 +22,8 @@ import { SessionRegistry, SubscriptionRegistry, type Session } from './sessions.
 
 const LEVELS: LoggingLevel[] = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
 const LIST_CHANGED_DEBOUNCE_MS = 25;
+/** Resources one listen stream may have the gateway subscribe to upstream. */
+const MAX_LISTEN_URIS = 256;
 
 export interface HubOptions {
   catalog: Catalog;
@@ -91,6 +95,50 @@ export class Hub {
   /** The stateless (2026-07-28) handler's notifier, for list changes and resource updates. */
   addModernNotifier(notifier: ServerNotifier, view: View): void {
     this.modernNotifiers.set(notifier, view);
+  }
+
+  /**
+   * A 2026-07-28 client names the resources it wants updates for in its
+   * `subscriptions/listen` filter, and the SDK delivers what the hub publishes;
+   * but an upstream still has to be subscribed. Each URI goes through the
+   * pipeline as a `resources/subscribe` (so policy, limits and audit apply) and
+   * stays subscribed until the returned release is called (the stream closed).
+   */
+  async listenOpened(principal: Principal, view: View, profile: string | undefined, uris: readonly string[]): Promise<() => void> {
+    const info: SessionInfo = { id: `listen-${randomUUID()}`, transport: 'streamable-http', era: 'modern', profile };
+    const origin: CallOrigin = {
+      sessionId: info.id,
+      clientCapabilities: undefined,
+      send: () => Promise.reject(new GatewayError('CLIENT_CAPABILITY_MISSING', 'A subscription stream cannot be asked for input', {})),
+      notify: async () => {},
+    };
+    let released = false;
+    await Promise.all(
+      [...new Set(uris)].slice(0, MAX_LISTEN_URIS).map(async (uri) => {
+        const ctx: Parameters<Pipeline>[0] = {
+          method: 'resources/subscribe',
+          params: { uri },
+          session: info,
+          principal,
+          view,
+          origin,
+          signal: this.shutdown.signal,
+          startedAt: performance.now(),
+        };
+        try {
+          await this.options.pipeline(ctx);
+        } catch (err) {
+          // Refused or unknown: the stream simply gets no updates for it (the outcome is audited).
+          this.options.log.debug('listen subscription not made upstream', { uri, error: String(err) });
+          return;
+        }
+        if (ctx.target && ctx.connection && !released) this.subscriptions.add(ctx.connection, ctx.target.original, ctx.target.exposed, info.id);
+      }),
+    );
+    return () => {
+      released = true;
+      this.dropSubscriptions(info.id);
+    };
   }
 
   /** Called when upstream lists or states change and the catalog was rebuilt. */
@@ -209,11 +257,16 @@ export class Hub {
   }
 
   private onSessionRemoved(session: Session): void {
-    for (const dropped of this.subscriptions.dropSession(session.info.id)) {
+    this.dropSubscriptions(session.info.id);
+    void this.options.pool.release(session.info.id);
+  }
+
+  /** Forgets a subscriber; a shared upstream is unsubscribed when its last subscriber goes. */
+  private dropSubscriptions(subscriberId: string): void {
+    for (const dropped of this.subscriptions.dropSession(subscriberId)) {
       if (dropped.last && dropped.connection.owner === undefined) {
         void dropped.connection.request('resources/unsubscribe', { uri: dropped.original }).catch(() => {});
       }
     }
-    void this.options.pool.release(session.info.id);
   }
 }

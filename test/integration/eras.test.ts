@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import type { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js';
 import { CreateMessageRequestSchema, ElicitRequestSchema, ListRootsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import { connectLegacy, FIXTURES, nodeServer, startGateway, type RunningGateway } from '../helpers/gateway.js';
+import { connectLegacy, eventually, FIXTURES, nodeServer, startGateway, type RunningGateway } from '../helpers/gateway.js';
 
 type HttpFixture = { url: string; close(): Promise<void> };
 let gw: RunningGateway;
@@ -106,6 +106,34 @@ describe('a 2026-07-28 client that cannot answer', () => {
           (e: unknown) => String(e),
         );
         expect(outcome).toMatch(/sampling/);
+      }
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe('a 2026-07-28 client listening for resource updates', () => {
+  it.each(['old', 'new'])('has the gateway subscribe the %s-era upstream for it, and unsubscribe when the stream closes', async (server) => {
+    const client = new Client({ name: 'listener', version: '1' }, { versionNegotiation: { mode: 'auto' } });
+    await client.connect(new StreamableHTTPClientTransport(new URL(gw.mcpUrl)));
+    const uri = `${server}+fixture://items/7`;
+    const updates: string[] = [];
+    client.setNotificationHandler('notifications/resources/updated', (n) => void updates.push(n.params.uri));
+    try {
+      const subscription = await client.listen({ resourceSubscriptions: [uri] });
+      expect(subscription.honoredFilter.resourceSubscriptions).toEqual([uri]);
+      // "touched", not "touched (no subscribers)": the upstream itself holds a subscription now
+      // (a 2026-07-28 upstream says "touched" either way; its update arriving at all is the proof).
+      expect(text(await client.callTool({ name: `${server}__touch`, arguments: { uri: 'fixture://items/7' } }))).toBe('touched');
+      await eventually(() => updates, (u) => u.includes(uri), 5_000);
+      await subscription.close();
+      if (server === 'old') {
+        await eventually(
+          async () => text(await client.callTool({ name: `${server}__touch`, arguments: { uri: 'fixture://items/7' } })),
+          (t) => t === 'touched (no subscribers)',
+          5_000,
+        );
       }
     } finally {
       await client.close();
