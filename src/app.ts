@@ -15,6 +15,7 @@ import { Hub } from './downstream/hub.js';
 import { createAuditSink } from './observability/audit.js';
 import { createRateLimitBackend } from './stores/index.js';
 import { createMetrics } from './observability/metrics.js';
+import { createTracer } from './observability/trace.js';
 import { metricsEndpoint, metricsOnlyApp } from './downstream/metrics-endpoint.js';
 import type { Logger } from './observability/log.js';
 import { PolicyRuntime } from './policy-runtime.js';
@@ -89,7 +90,13 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
       rateLimitStoreUp: () => (limits.health().type === 'redis' ? limits.health().state === 'up' : undefined),
     },
   });
-  const pipeline = inflight.track(buildPipeline({ catalog, pool, policy: () => policy.engine, limits: limits.store, audit, metrics, log }));
+  const tracer = settings.tracing.enabled
+    ? createTracer(settings.tracing).then(({ tracer: t, spans }) => {
+        log.info('tracing on', { spans: spans ? 'recorded through @opentelemetry/api' : 'not recorded (@opentelemetry/api is not installed); trace context is propagated' });
+        return t;
+      })
+    : undefined;
+  const pipeline = inflight.track(buildPipeline({ catalog, pool, policy: () => policy.engine, limits: limits.store, audit, metrics, log, tracer }));
   const hub = new Hub({ catalog, pipeline, pool, upstreams, log, serverInfo: { name: 'switchboard', version: VERSION }, started: () => started, policy: () => policy.engine });
   let http: { front: HttpFront; server: HttpServer; metricsServer?: HttpServer } | undefined;
   let started: Promise<void> = Promise.resolve();

@@ -324,6 +324,13 @@ export const GatewaySchema = z
       .default({})
       .describe('Curated endpoints: each profile is served at its own path with its own view of the catalog.'),
     logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+    tracing: z
+      .strictObject({
+        enabled: z.boolean().default(false),
+        serviceName: z.string().min(1).default('switchboard'),
+      })
+      .prefault({})
+      .describe('W3C trace context for forwarded requests (_meta.traceparent and the HTTP traceparent header); spans through @opentelemetry/api when it is installed.'),
   })
   .describe('Switchboard\'s own settings; ignored by other MCP clients.');
 
@@ -544,6 +551,7 @@ export interface GatewaySettings {
   audit: { file: string; includeArgs: boolean };
   profiles: Record<string, ProfileSettings>;
   logLevel: LogLevel;
+  tracing: { enabled: boolean; serviceName: string };
 }
 
 export interface ProfileSettings {

@@ -6,6 +6,7 @@
  */
 import {
   LOG_LEVEL_META_KEY,
+  TRACEPARENT_META_KEY,
   Server,
   type JSONRPCRequest,
   type LoggingLevel,
@@ -188,6 +189,7 @@ async function runCall(
     signal: AbortSignal.any([clientSignal, deps.shutdown]),
     progressToken: meta?.progressToken,
     logLevel: state.logLevel ?? ((ctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[LOG_LEVEL_META_KEY] as string | undefined),
+    traceparent: traceparentOf(params, ctx),
     startedAt: performance.now(),
   };
   // Only the last subscriber's unsubscribe reaches a shared upstream.
@@ -202,6 +204,14 @@ async function runCall(
     deps.subscriptions.add(connection, target.original, target.exposed, state.info.id);
   }
   return result;
+}
+
+/** The caller's W3C trace context, wherever its era puts it. */
+function traceparentOf(params: Record<string, unknown>, ctx: ServerContext): string | undefined {
+  const fromMeta = (params._meta as Record<string, unknown> | undefined)?.[TRACEPARENT_META_KEY];
+  const fromEnvelope = (ctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[TRACEPARENT_META_KEY];
+  const value = fromMeta ?? fromEnvelope;
+  return typeof value === 'string' ? value : undefined;
 }
 
 /** How a client is asked for something an upstream wants: a related request, or an input round. */

@@ -7,6 +7,10 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 
 export interface AuditRecord {
   time: string;
+  /** The same id the request's log lines carry. */
+  requestId?: string;
+  /** The W3C trace this request belongs to, when tracing is on. */
+  traceId?: string;
   principal: string;
   session: string;
   transport: string;

@@ -2,6 +2,8 @@
  * Structured JSON logs, one object per line, to stderr only: in stdio mode
  * stdout belongs to the protocol, so nothing here may ever write to it.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 const rank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -25,12 +27,20 @@ export interface LoggerOptions {
   pretty?: boolean;
 }
 
+/** Fields every line logged while handling one request carries (its request and session ids). */
+const requestFields = new AsyncLocalStorage<LogFields>();
+
+/** Runs `fn` so that whatever it logs, however deep, names the request it belongs to. */
+export function withLogContext<T>(fields: LogFields, fn: () => T): T {
+  return requestFields.run(fields, fn);
+}
+
 export function createLogger(options: LoggerOptions = {}, bound: LogFields = {}): Logger {
   const level = options.level ?? 'info';
   const write = options.write ?? ((line: string) => process.stderr.write(line));
   const emit = (lvl: LogLevel, msg: string, fields?: LogFields) => {
     if (rank[lvl] < rank[level]) return;
-    const record = { time: new Date().toISOString(), level: lvl, msg, ...bound, ...fields };
+    const record = { time: new Date().toISOString(), level: lvl, msg, ...requestFields.getStore(), ...bound, ...fields };
     write(options.pretty ? prettyLine(record) : `${safeStringify(record)}\n`);
   };
   return {

@@ -4,7 +4,9 @@
  * `finally`, for success and failure alike. Linear, not onion-shaped, so no
  * stage can call the next one twice.
  */
+import { randomUUID } from 'node:crypto';
 import type { Result } from '@modelcontextprotocol/client';
+import { withLogContext } from '../observability/log.js';
 import type { CallContext } from './context.js';
 
 export interface Stage {
@@ -25,7 +27,12 @@ export interface Finisher {
 export type Pipeline = (ctx: CallContext) => Promise<Result>;
 
 export function createPipeline(parts: { stages: Stage[]; terminal: Terminal; finish: Finisher[] }): Pipeline {
-  return async function runPipeline(ctx) {
+  return function runPipeline(ctx) {
+    ctx.requestId ??= randomUUID();
+    return withLogContext({ request: ctx.requestId, session: ctx.session.id }, () => run(ctx));
+  };
+
+  async function run(ctx: CallContext): Promise<Result> {
     try {
       for (const stage of parts.stages) await stage.run(ctx);
       ctx.result = await parts.terminal.run(ctx);
@@ -36,5 +43,5 @@ export function createPipeline(parts: { stages: Stage[]; terminal: Terminal; fin
     } finally {
       for (const finisher of parts.finish) finisher.run(ctx);
     }
-  };
+  }
 }

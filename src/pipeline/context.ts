@@ -5,6 +5,7 @@
 import type { Result } from '@modelcontextprotocol/client';
 import type { Principal } from '../auth/principal.js';
 import type { Decision, DecisionInput } from '../policy/types.js';
+import type { CallTrace } from '../observability/trace.js';
 import type { View } from './view.js';
 import type { CallOrigin, Upstream } from '../upstream/upstream.js';
 
@@ -39,6 +40,12 @@ export interface Target {
 
 export interface CallContext {
   method: RoutedMethod;
+  /** Names this request in logs and audit records (set by the pipeline). */
+  requestId?: string;
+  /** The caller's W3C trace context (`_meta.traceparent`), if it sent one. */
+  traceparent?: string;
+  /** This request's span, when tracing is on (set by the trace stage). */
+  trace?: CallTrace;
   params: Record<string, unknown>;
   session: SessionInfo;
   principal: Principal;

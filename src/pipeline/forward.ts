@@ -26,7 +26,7 @@ export function forward(pool: ConnectionPool): Terminal {
           signal: ctx.signal,
           origin: ctx.origin,
           logLevel: ctx.logLevel,
-          caller: { id: ctx.principal.id, groups: ctx.principal.groups, scopes: ctx.principal.scopes },
+          caller: { id: ctx.principal.id, groups: ctx.principal.groups, scopes: ctx.principal.scopes, traceparent: ctx.trace?.traceparent },
           onprogress: ctx.progressToken === undefined ? undefined : (p) => void relayProgress(ctx, p),
         }),
       );
@@ -71,6 +71,8 @@ function upstreamParams(ctx: CallContext): Record<string, unknown> {
     if (Object.keys(rest).length > 0) params._meta = rest;
     else delete params._meta;
   }
+  // Traced: the gateway's span is the upstream's parent, not the caller's.
+  if (ctx.trace) params._meta = { ...(params._meta as Record<string, unknown> | undefined), traceparent: ctx.trace.traceparent };
   return params;
 }
 

@@ -17,6 +17,8 @@ import { measure } from './measure.js';
 import { rateLimit, type LimitSource } from './rate-limit.js';
 import { record } from './record.js';
 import { resolveRoute } from './resolve-route.js';
+import { endTrace, startTrace } from './trace.js';
+import type { Tracer } from '../observability/trace.js';
 
 export interface PipelineDeps {
   catalog: Catalog;
@@ -27,11 +29,15 @@ export interface PipelineDeps {
   audit: AuditSink;
   metrics: Metrics;
   log: Logger;
+  /** Resolves to undefined when tracing is off. */
+  tracer?: Promise<Tracer | undefined>;
 }
 
 export function buildPipeline(deps: PipelineDeps): Pipeline {
   return createPipeline({
     stages: [
+      // Opens this request's span (tracing on): everything after is inside it.
+      ...(deps.tracer ? [startTrace(deps.tracer)] : []),
       // First: an unknown name gets the spec's error before anything else
       // runs, and policy needs the real server, original name and annotations.
       resolveRoute(deps.catalog),
@@ -42,7 +48,7 @@ export function buildPipeline(deps: PipelineDeps): Pipeline {
     // Always last, like a router filter: the only stage that talks upstream.
     terminal: forward(deps.pool),
     // Runs in finally, for refused and failed requests too.
-    finish: [record(deps.log, deps.audit), measure(deps.metrics)],
+    finish: [record(deps.log, deps.audit), measure(deps.metrics), ...(deps.tracer ? [endTrace()] : [])],
   });
 }
 

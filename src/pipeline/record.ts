@@ -29,6 +29,8 @@ function auditRecord(ctx: CallContext, includeArgs: boolean): AuditRecord {
   const decisionData = error instanceof GatewayError ? error.data : undefined;
   return {
     time: new Date().toISOString(),
+    requestId: ctx.requestId,
+    ...(ctx.trace ? { traceId: ctx.trace.traceId } : {}),
     principal: ctx.principal.id,
     session: ctx.session.id,
     transport: ctx.session.transport,

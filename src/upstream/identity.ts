@@ -11,6 +11,8 @@ export interface Caller {
   id: string;
   groups: string[];
   scopes: string[];
+  /** The gateway's span for this call (W3C), sent as the `traceparent` header when tracing is on. */
+  traceparent?: string;
 }
 
 const current = new AsyncLocalStorage<Caller>();
@@ -20,13 +22,14 @@ export function asCaller<T>(caller: Caller | undefined, fn: () => Promise<T>): P
   return caller ? current.run(caller, fn) : fn();
 }
 
-/** A fetch that adds the identity headers of the caller in flight (none outside a call). */
+/** A fetch that adds the identity headers (and trace context) of the call in flight (none outside a call). */
 export function identityFetch(headers: Record<string, 'id' | 'groups' | 'scopes'>, base: typeof fetch = fetch): typeof fetch {
   const entries = Object.entries(headers);
   return (input, init) => {
     const caller = current.getStore();
-    if (!caller || entries.length === 0) return base(input, init);
+    if (!caller || (entries.length === 0 && !caller.traceparent)) return base(input, init);
     const merged = new Headers(init?.headers);
+    if (caller.traceparent) merged.set('traceparent', caller.traceparent);
     for (const [name, field] of entries) {
       const value = field === 'id' ? caller.id : caller[field].join(',');
       // A header value must not be able to start another header.

@@ -205,7 +205,7 @@ describe('catalog', () => {
     const tools = out.items.filter((i) => i.kind === 'tool');
     expect(tools).toContainEqual({ kind: 'tool', server: 'ks', exposed: 'ks__echo', original: 'echo', readOnly: true });
     expect(tools).toContainEqual(expect.objectContaining({ server: 'ks', exposed: 'ks__add', original: 'add', readOnly: false }));
-    expect(tools.length).toBe(16);
+    expect(tools.length).toBe(17); // KITCHEN_SINK_TOOLS in test/fixtures/servers/kitchen-sink.mjs
     expect(out.items).toContainEqual(expect.objectContaining({ kind: 'prompt', exposed: 'ks__greet', original: 'greet' }));
     expect(out.items).toContainEqual(expect.objectContaining({ kind: 'resource', exposed: 'ks+fixture://static/hello', original: 'fixture://static/hello' }));
   });

@@ -93,7 +93,7 @@ describe('disclosure: "search" over 50 upstreams', () => {
     const viaCallTool = await search.callTool({ name: 'call_tool', arguments: { name: 's7__echo', arguments: { text: 'same' } } });
     const direct = await full.callTool({ name: 's7__echo', arguments: { text: 'same' } });
     expect(viaCallTool).toEqual(direct);
-    const [a, b] = gw.audit.slice(before).map(({ time: _t, latencyMs: _l, session: _s, profile: _p, ...rest }) => rest);
+    const [a, b] = gw.audit.slice(before).map(({ time: _t, latencyMs: _l, session: _s, profile: _p, requestId: _r, ...rest }) => rest);
     expect(a).toEqual(b);
     expect(a).toMatchObject({ name: 's7__echo', original: 'echo', decision: 'allow', outcome: 'ok' });
   });

@@ -71,7 +71,8 @@ const BUILTIN_TOOLS = [
     'meta',
     'exit',
     'headers',
-    'touch'
+    'touch',
+    'request_meta'
 ];
 const CLIENT_ROOTS = [
     { uri: 'file:///tmp/fixture-root-a', name: 'Root A' },

@@ -514,6 +514,7 @@ describe('parseConfig: gateway', () => {
       drainMs: 10000,
       shutdownDelayMs: 0,
       rateLimit: { store: { type: 'memory', maxKeys: 100000 } },
+      tracing: { enabled: false, serviceName: 'switchboard' },
       policies: path.resolve('policies'),
       defaultEffect: 'allow',
       auth: { apiKeys: [] },

@@ -104,6 +104,7 @@ describe('GatewaySchema', () => {
       drainMs: 10000,
       shutdownDelayMs: 0,
       rateLimit: { store: { type: 'memory', maxKeys: 100000 } },
+      tracing: { enabled: false, serviceName: 'switchboard' },
       servers: {},
       policies: './policies',
       defaultEffect: 'allow',
