@@ -4,7 +4,7 @@
  * recovers; a policy file edited mid-session changes the next decision (and
  * a broken edit changes nothing); every decision leaves an audit record.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -184,6 +184,40 @@ describe('hot reload', () => {
     } finally {
       writeFileSync(path.join(dir, 'ks.yaml'), POLICY);
       await bob.close();
+    }
+  });
+});
+
+describe('hot reload of a Kubernetes ConfigMap mount', () => {
+  // The kubelet's layout: files are symlinks through `..data`, which points at a
+  // timestamped directory; an update writes a new directory and renames a new
+  // `..data` symlink over the old one, atomically.
+  it('applies the new policies when `..data` is swapped to a new directory', async () => {
+    const mount = mkdtempSync(path.join(tmpdir(), 'switchboard-configmap-'));
+    const publish = (version: string, policy: string) => {
+      mkdirSync(path.join(mount, version));
+      writeFileSync(path.join(mount, version, 'ks.yaml'), policy);
+      symlinkSync(version, path.join(mount, '..data_tmp'));
+      renameSync(path.join(mount, '..data_tmp'), path.join(mount, '..data'));
+    };
+    publish('..2026_11_23_01_00_00.1', POLICY);
+    symlinkSync('..data/ks.yaml', path.join(mount, 'ks.yaml'));
+    const k8s = await startGateway({
+      mcpServers: { ks: nodeServer(path.join(FIXTURES, 'stdio.mjs')) },
+      gateway: { policies: mount, auth: { apiKeys: [{ id: 'bob', sha256: hashKey(KEYS.bob), scopes: [], groups: [] }] } },
+    });
+    const client = new Client({ name: 'k8s', version: '1' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(k8s.mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${KEYS.bob}` } } }));
+    try {
+      expect((await errorOf(client.callTool({ name: 'ks__add', arguments: { a: 1, b: 1 } })))?.data).toMatchObject({ code: 'INSUFFICIENT_SCOPE' });
+      const before = k8s.gateway.policy.generation;
+      publish('..2026_11_23_01_05_00.2', POLICY.replace('effect: require\n    scopes: [math]', 'effect: allow'));
+      await eventually(() => k8s.gateway.policy.generation, (g) => g > before, 5_000);
+      expect((await client.callTool({ name: 'ks__add', arguments: { a: 1, b: 1 } })).content).toEqual([{ type: 'text', text: '2' }]);
+    } finally {
+      await client.close();
+      await k8s.close();
+      rmSync(mount, { recursive: true, force: true });
     }
   });
 });
