@@ -9,11 +9,17 @@ import { createHttpAuthenticator } from './auth/http.js';
 import { createJwtVerifier } from './auth/jwt.js';
 import { principalOf, type Principal } from './auth/principal.js';
 import { Catalog } from './catalog/catalog.js';
-import type { LoadedConfig } from './config/schema.js';
+import type { LoadedConfig, ServerConfig } from './config/schema.js';
 import { createHttpFront, type HttpFront } from './downstream/http.js';
 import { Hub } from './downstream/hub.js';
 import { createAuditSink } from './observability/audit.js';
 import { createRateLimitBackend } from './stores/index.js';
+import { subjectTokenOf } from './auth/subject-tokens.js';
+import { createCredentialStore, type CredentialStore } from './credentials/index.js';
+import { TokenExchanger } from './credentials/token-exchange.js';
+import { callerAuth } from './credentials/upstream-auth.js';
+import { UserOAuth } from './credentials/user-oauth.js';
+import type { CredentialSources } from './pipeline/credentials.js';
 import { createMetrics } from './observability/metrics.js';
 import { createTracer } from './observability/trace.js';
 import { metricsEndpoint, metricsOnlyApp } from './downstream/metrics-endpoint.js';
@@ -70,9 +76,14 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
     (server) => new Upstream(server, log.child({ server: server.name }), undefined, settings.maxRequestTimeoutMs),
   );
   const catalog = new Catalog(upstreams, settings.separator);
-  const pool = new ConnectionPool(log, (connection) =>
-    connection.on('notification', (notification, origins) => hub.upstreamNotification(connection, notification, origins)),
+  const callers = callerCredentials(config, settings, log, () => publicUrl(), (principal, server, elicitationId) => hub.callerConnected(principal, server, elicitationId));
+  const pool = new ConnectionPool(
+    log,
+    (connection) => connection.on('notification', (notification, origins) => hub.upstreamNotification(connection, notification, origins)),
+    (server, principal) => callerAuth(server, principal, callers),
   );
+  // Where users are sent to connect their own upstream accounts.
+  const publicUrl = () => (settings.publicUrl ?? (settings.auth.resource ? new URL(settings.auth.resource).origin : boundUrl ?? `http://${settings.listen.host}:${settings.listen.port}`)).replace(/\/+$/, '');
   const inflight = new InFlight();
   // Metrics read the store's state lazily; the store reports failures into metrics.
   const limits = createRateLimitBackend(settings.rateLimit.store, log, {
@@ -96,11 +107,27 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
         return t;
       })
     : undefined;
-  const pipeline = inflight.track(buildPipeline({ catalog, pool, policy: () => policy.engine, limits: limits.store, audit, metrics, log, tracer }));
-  const hub = new Hub({ catalog, pipeline, pool, upstreams, log, serverInfo: { name: 'switchboard', version: VERSION }, started: () => started, policy: () => policy.engine });
+  const pipeline = inflight.track(
+    buildPipeline({ catalog, pool, policy: () => policy.engine, limits: limits.store, audit, metrics, log, tracer, credentials: callers }),
+  );
+  const personal = upstreams.some((u) => u.perCaller)
+    ? { upstreams, pool, separator: settings.separator, hasCredential: (principal: string, server: ServerConfig) => hasCallerCredential(callers, principal, server), log }
+    : undefined;
+  const hub = new Hub({
+    catalog,
+    pipeline,
+    pool,
+    upstreams,
+    log,
+    serverInfo: { name: 'switchboard', version: VERSION },
+    started: () => started,
+    policy: () => policy.engine,
+    personal,
+  });
   let http: { front: HttpFront; server: HttpServer; metricsServer?: HttpServer } | undefined;
   let started: Promise<void> = Promise.resolve();
   let stopped = false;
+  let draining = false;
 
   for (const upstream of upstreams) {
     upstream.on('lists', (kinds) => {
@@ -172,6 +199,8 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
         metrics: separateMetrics ? undefined : metricsHandler,
         protectedResource,
         scopeShortfall: (who, message) => scopeShortfall(catalog, policy.engine, who, message),
+        draining: () => draining,
+        userOAuth: callers.userOAuth && { userOAuth: callers.userOAuth, onRevoked: (principal, server) => pool.dropCaller(principal, server) },
       });
       const server = await listenOn(createServer(front.app), host, port);
       server.keepAliveTimeout = 65_000;
@@ -192,9 +221,8 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
         log.info('unready; still serving before stopping', { shutdownDelayMs: settings.shutdownDelayMs });
         await new Promise((resolve) => setTimeout(resolve, settings.shutdownDelayMs));
       }
-      // Stop accepting, let calls in flight finish (bounded), then close everything.
-      if (http) closeGracefully(http.server);
-      http?.metricsServer?.close();
+      // Refuse new work (the listener stays open, see refuseWhileDraining), let calls in flight finish (bounded), then close everything.
+      draining = true;
       if (inflight.count > 0) {
         log.info('draining calls in flight', { count: inflight.count, drainMs: settings.drainMs });
         await inflight.drained(settings.drainMs);
@@ -205,17 +233,45 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
       }
       // The last answers are written after their handlers return: let them reach the wire.
       await new Promise((resolve) => setTimeout(resolve, RESPONSE_FLUSH_MS));
+      if (http) closeGracefully(http.server);
+      http?.metricsServer?.close();
       await http?.front.close();
       await hub.close();
       await pool.closeAll();
       await Promise.allSettled(upstreams.map((u) => u.stop()));
       policy.close();
       await limits.close();
+      await callers.store?.close();
       await audit.close();
       http?.server.closeAllConnections();
       http?.metricsServer?.closeAllConnections();
     },
   };
+}
+
+/**
+ * Callers' own upstream credentials: the encrypted store and the sign-in
+ * flow when some server has credentials "user-oauth", and the token
+ * exchanger for "token-exchange".
+ */
+function callerCredentials(
+  config: LoadedConfig,
+  settings: LoadedConfig['gateway'],
+  log: Logger,
+  publicUrl: () => string,
+  onConnected: (principal: string, server: string, elicitationId: string) => void,
+): CredentialSources & { store?: CredentialStore } {
+  const exchanger = new TokenExchanger();
+  const userServers = config.servers.filter((s) => s.credentials === 'user-oauth');
+  if (userServers.length === 0 || !settings.credentials) return { exchanger };
+  const store = createCredentialStore(settings.credentials, log);
+  const userOAuth = new UserOAuth({ store, servers: userServers, publicUrl, log, onConnected });
+  return { exchanger, userOAuth, store };
+}
+
+async function hasCallerCredential(callers: CredentialSources, principal: string, server: ServerConfig): Promise<boolean> {
+  if (server.credentials === 'token-exchange') return subjectTokenOf(principal) !== undefined;
+  return (await callers.userOAuth?.accessToken(principal, server.name)) !== undefined;
 }
 
 /**

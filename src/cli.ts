@@ -8,6 +8,7 @@ import type { LoadedConfig, LogLevel } from './config/schema.js';
 import { findConfigFile, loadConfigFile, parseConfig } from './config/load.js';
 import { hashKey } from './auth/api-keys.js';
 import { login } from './cli-login.js';
+import { credentialsCommand } from './cli-credentials.js';
 import { policyExplain, policyTest } from './cli-policy.js';
 import { createPolicyEngine } from './policy-runtime.js';
 import { serveOverStdio } from './downstream/stdio.js';
@@ -26,6 +27,8 @@ const USAGE = `Usage:
   switchboard policy explain [--config F] --call server__tool [--principal P.json] [--args A.json]
   switchboard hash-key [KEY]                 # sha256 for gateway.auth.apiKeys (KEY or stdin)
   switchboard login <server> [--config F]    # upstream OAuth login (authorization code + PKCE)
+  switchboard credentials list [--config F] [--principal P] [--json]   # users' stored upstream credentials (no tokens)
+  switchboard credentials revoke --principal P --server S [--config F]
 
 Config lookup: --config, then $SWITCHBOARD_CONFIG, then ./switchboard.json, ./switchboard.yaml, ./switchboard.yml, ./.mcp.json`;
 
@@ -59,6 +62,8 @@ export async function main(argv: string[]): Promise<number> {
         return policyCommand(args);
       case 'login':
         return await login(args);
+      case 'credentials':
+        return await credentialsCommand(argv.slice(1));
       default:
         process.stderr.write(`switchboard: unknown command '${args.command}'\n\n${USAGE}\n`);
         return 2;

@@ -22,6 +22,8 @@ export const JsonRpc = {
   SESSION_NOT_FOUND: -32001,
   /** MCP 2026-07-28: the client did not declare a capability the request needs. */
   MISSING_CLIENT_CAPABILITY: -32021,
+  /** MCP 2025-11-25: the request needs the user to visit a URL first (URL-mode elicitation). */
+  URL_ELICITATION_REQUIRED: -32042,
 } as const;
 
 /** Stable codes carried in `error.data.code`. */
@@ -40,6 +42,8 @@ export type ErrorCode =
   | 'UPSTREAM_TIMEOUT'
   | 'CLIENT_CAPABILITY_MISSING'
   | 'REQUEST_NOT_ATTRIBUTABLE'
+  | 'URL_ELICITATION_REQUIRED'
+  | 'SIGN_IN_REQUIRED'
   | 'CONFIG_INVALID';
 
 const jsonRpcCodeOf: Record<ErrorCode, number> = {
@@ -59,6 +63,8 @@ const jsonRpcCodeOf: Record<ErrorCode, number> = {
   UPSTREAM_TIMEOUT: JsonRpc.REQUEST_TIMEOUT,
   CLIENT_CAPABILITY_MISSING: JsonRpc.MISSING_CLIENT_CAPABILITY,
   REQUEST_NOT_ATTRIBUTABLE: -32011,
+  URL_ELICITATION_REQUIRED: JsonRpc.URL_ELICITATION_REQUIRED,
+  SIGN_IN_REQUIRED: -32012,
   CONFIG_INVALID: JsonRpc.INTERNAL_ERROR,
 };
 

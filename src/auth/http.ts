@@ -2,7 +2,8 @@
  * Authenticates an HTTP request from its headers: `Authorization: Bearer
  * <token>` (a JWT when one is configured and the token looks like one, else an
  * API key) or `X-API-Key: <key>` (always an API key). The credential is used
- * here and nowhere else: it is never stored, logged or forwarded upstream.
+ * here and nowhere else: it is never logged or forwarded upstream (a JWT is
+ * held in memory for RFC 8693 exchange, see subject-tokens.ts).
  * Every kind of credential yields the same Principal shape.
  */
 import type { AuthSettings } from '../config/schema.js';
@@ -10,6 +11,7 @@ import { GatewayError } from '../errors.js';
 import { createApiKeyLookup } from './api-keys.js';
 import { looksLikeJwt, type JwtVerifier } from './jwt.js';
 import { ANONYMOUS, type Principal } from './principal.js';
+import { holdSubjectToken } from './subject-tokens.js';
 
 /** Resolves to the caller; rejects with GatewayError('UNAUTHENTICATED', …, { reason }). */
 export type HttpAuthenticator = (headers: Record<string, string | string[] | undefined>) => Promise<Principal>;
@@ -37,7 +39,12 @@ export function createHttpAuthenticator(settings: AuthSettings, options: HttpAut
       if (required) throw new GatewayError('UNAUTHENTICATED', 'Authentication required: send Authorization: Bearer <token> or X-API-Key', { reason: 'missing' });
       return ANONYMOUS;
     }
-    if (jwt && credential.bearer && looksLikeJwt(credential.value)) return jwt.verify(credential.value);
+    if (jwt && credential.bearer && looksLikeJwt(credential.value)) {
+      const principal = await jwt.verify(credential.value);
+      // Kept in memory for token exchange only (credentials "token-exchange"); never forwarded as is.
+      holdSubjectToken(principal.id, credential.value, typeof principal.claims.exp === 'number' ? principal.claims.exp : undefined);
+      return principal;
+    }
     const principal = lookup(credential.value);
     if (!principal) throw new GatewayError('UNAUTHENTICATED', 'Invalid credential', { reason: 'invalid' });
     return principal;

@@ -128,6 +128,17 @@ export class Catalog {
     return unprefixed.length === 1 ? { upstream: unprefixed[0]!, original: uri } : undefined;
   }
 
+  /**
+   * A tool or prompt of a server that acts as each caller: its catalog is per
+   * caller, so the name is routed by its prefix alone (the upstream says
+   * whether this caller has such a tool).
+   */
+  resolvePerCaller(name: string): { upstream: Upstream; original: string } | undefined {
+    const owner = this.serverOfName(name);
+    if (!owner?.perCaller || owner.state !== 'ready') return undefined;
+    return { upstream: owner, original: name.slice(owner.config.prefix.length + this.separator.length) };
+  }
+
   /** The server whose prefix an exposed tool or prompt name carries, ready or not. */
   serverOfName(name: string): Upstream | undefined {
     return this.upstreams.find((u) => u.config.prefix !== '' && name.startsWith(`${u.config.prefix}${this.separator}`));

@@ -122,8 +122,8 @@ export function parseConfig(raw: unknown, file: string, env: Env = process.env):
   if (issues.length > 0 || !result.success) throw new ConfigError(issues);
 
   const gw = result.data.gateway ?? GatewaySchema.parse({});
-  const gateway = toSettings(gw, baseDir);
   const stateDir = resolveStateDir(gw.stateDir ?? DEFAULT_STATE_DIR, baseDir);
+  const gateway = toSettings(gw, baseDir, stateDir);
   const servers: ServerConfig[] = [];
   const skipped: SkippedServer[] = [];
   const warnings: string[] = [];
@@ -148,6 +148,9 @@ export function parseConfig(raw: unknown, file: string, env: Env = process.env):
       maxProcesses: s.maxProcesses,
       trustAnnotations: s.trustAnnotations ?? false,
       identityHeaders: s.identityHeaders ?? {},
+      credentials: s.credentials,
+      userOAuth: s.userOAuth,
+      tokenExchange: s.tokenExchange,
     });
   }
   if (servers.length === 0 && skipped.length === 0) warnings.push('no servers are configured');
@@ -156,13 +159,25 @@ export function parseConfig(raw: unknown, file: string, env: Env = process.env):
 
 /** Every gateway default, with paths resolved against `baseDir`. */
 export function defaultGatewaySettings(baseDir: string): GatewaySettings {
-  return toSettings(GatewaySchema.parse({}), baseDir);
+  return toSettings(GatewaySchema.parse({}), baseDir, resolveStateDir(DEFAULT_STATE_DIR, baseDir));
 }
 
-function toSettings(gw: z.output<typeof GatewaySchema>, baseDir: string): GatewaySettings {
-  const { servers: _perServer, stateDir: _stateDir, ...rest } = gw;
+function toSettings(gw: z.output<typeof GatewaySchema>, baseDir: string, stateDir: string): GatewaySettings {
+  const { servers: _perServer, stateDir: _stateDir, credentials, ...rest } = gw;
   const audit = { ...gw.audit, file: gw.audit.file === '-' ? '-' : path.resolve(baseDir, gw.audit.file) };
-  return { ...rest, policies: path.resolve(baseDir, gw.policies), audit, profiles: resolveProfiles(gw.profiles, gw.path) };
+  return {
+    ...rest,
+    policies: path.resolve(baseDir, gw.policies),
+    audit,
+    profiles: resolveProfiles(gw.profiles, gw.path),
+    ...(credentials ? { credentials: resolveCredentials(credentials, baseDir, stateDir) } : {}),
+  };
+}
+
+/** The credential store's file, made absolute (default: <stateDir>/credentials.json). */
+function resolveCredentials(c: NonNullable<z.output<typeof GatewaySchema>['credentials']>, baseDir: string, stateDir: string): NonNullable<GatewaySettings['credentials']> {
+  if (c.store.type === 'redis') return { key: c.key, store: c.store };
+  return { key: c.key, store: { type: 'file', path: c.store.path ? path.resolve(baseDir, c.store.path) : path.join(stateDir, 'credentials.json') } };
 }
 
 /** Where `switchboard login` keeps upstream tokens unless `gateway.stateDir` says otherwise. */
@@ -321,6 +336,21 @@ function splitsBadly(name: string, sep: string): boolean {
  * when zod found issues (so that all issues are reported at once); it skips
  * values zod already reports.
  */
+/** A server's `credentials` needs its parts: an HTTP upstream, a key to encrypt users' tokens, a token to exchange. */
+function checkCredentials(entry: Obj, own: Obj, gw: Obj, at: string[], add: Report): void {
+  const kind = own.credentials;
+  if (kind !== 'user-oauth' && kind !== 'token-exchange') return;
+  const remote = entry.url !== undefined || entry.type === 'http' || entry.type === 'sse' || entry.type === 'streamable-http';
+  if (!remote) add(at, `credentials "${kind}" applies to HTTP upstreams only`, 'remove it, or point the server at a "url"');
+  if (kind === 'user-oauth' && !isObj(gw.credentials))
+    add(at, 'credentials "user-oauth" needs gateway.credentials (where users\' tokens are kept, encrypted)', 'add "gateway": { "credentials": { "key": "${SWITCHBOARD_CREDENTIALS_KEY}" } }');
+  if (kind === 'token-exchange') {
+    if (!isObj(own.tokenExchange)) add(at, 'credentials "token-exchange" needs "tokenExchange" { tokenEndpoint, clientId, clientSecret }', 'add "tokenExchange" beside it');
+    const auth = isObj(gw.auth) ? gw.auth : {};
+    if (!isObj(auth.jwt)) add(at, 'credentials "token-exchange" exchanges the caller\'s bearer token, so callers must sign in with JWTs', 'configure gateway.auth.jwt');
+  }
+}
+
 function crossCheck(data: Obj, key: 'mcpServers' | 'servers', add: Report): void {
   const servers = isObj(data[key]) ? (data[key] as Obj) : {};
   const gw = isObj(data.gateway) ? data.gateway : {};
@@ -348,6 +378,7 @@ function crossCheck(data: Obj, key: 'mcpServers' | 'servers', add: Report): void
         `server name "${name}" clashes with the separator "${sep}": "${name}${sep}tool" would not split unambiguously`,
         'rename the server, or choose another "gateway.separator"',
       );
+    checkCredentials(entry, own, gw, [...ownPath, 'credentials'], add);
     const prefix = own.prefix ?? name;
     const validPrefix = typeof prefix === 'string' && (prefix === '' || SERVER_NAME_PATTERN.test(prefix));
     if (sep !== undefined && own.prefix !== undefined && validPrefix && prefix !== '' && splitsBadly(prefix, sep))

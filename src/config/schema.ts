@@ -119,6 +119,30 @@ export const ServerSettingsSchema = z.strictObject({
     .record(z.string().regex(/^[A-Za-z0-9-]+$/, { error: 'a header name is letters, digits and "-"' }), z.enum(['id', 'groups', 'scopes']))
     .optional()
     .describe('HTTP upstreams: headers that carry the caller\'s identity (never their credential), e.g. {"X-Switchboard-User": "id"}.'),
+  credentials: z
+    .enum(['static', 'user-oauth', 'token-exchange'])
+    .default('static')
+    .describe(
+      'HTTP upstreams: "static" (the configured headers/oauth), "user-oauth" (each user authorises the upstream once, as themselves), "token-exchange" (RFC 8693: the caller\'s token exchanged for one scoped to this upstream).',
+    ),
+  userOAuth: z
+    .strictObject({
+      clientId: z.string().min(1).optional().describe('Registered client id; without it (and without the entry\'s oauth.clientId) the gateway registers itself dynamically.'),
+      clientSecret: z.string().min(1).optional(),
+      scopes: z.array(z.string().min(1)).optional().describe('Scopes to ask for (default: what the upstream\'s metadata lists).'),
+    })
+    .optional()
+    .describe('credentials "user-oauth": the client the gateway is at the upstream\'s authorization server.'),
+  tokenExchange: z
+    .strictObject({
+      tokenEndpoint: HttpUrl.describe("The organisation's token endpoint (RFC 8693)."),
+      clientId: z.string().min(1),
+      clientSecret: z.string().min(1),
+      audience: z.string().min(1).optional().describe("The upstream's audience (default: its URL, as an RFC 8707 resource)."),
+      scope: z.string().min(1).optional(),
+    })
+    .optional()
+    .describe('credentials "token-exchange": where and as which client the caller\'s token is exchanged.'),
 });
 
 const PrincipalSchema = z.strictObject({
@@ -319,6 +343,31 @@ export const GatewaySchema = z
         includeArgs: z.boolean().default(false),
       })
       .prefault({}),
+    credentials: z
+      .strictObject({
+        key: z
+          .string()
+          .min(16, { error: 'must be at least 16 characters; use a long random secret such as ${SWITCHBOARD_CREDENTIALS_KEY}' })
+          .describe('The secret users\' upstream tokens are encrypted with at rest (e.g. "${SWITCHBOARD_CREDENTIALS_KEY}").'),
+        store: z
+          .discriminatedUnion('type', [
+            z.strictObject({
+              type: z.literal('file'),
+              path: z.string().min(1).optional().describe('Default: <stateDir>/credentials.json; relative to the config file.'),
+            }),
+            z.strictObject({
+              type: z.literal('redis'),
+              url: z.string().regex(/^rediss?:\/\//, { error: 'must be a redis:// or rediss:// URL' }),
+              prefix: z.string().default('switchboard:cred:'),
+            }),
+          ])
+          .prefault({ type: 'file' }),
+      })
+      .optional()
+      .describe('Where users\' own upstream credentials (credentials "user-oauth") are kept, encrypted.'),
+    publicUrl: HttpUrl.optional().describe(
+      'The gateway\'s public base URL (e.g. https://gw.example.com), for the sign-in links users are sent to. Default: the origin of auth.resource, else the address it listens on.',
+    ),
     profiles: z
       .record(z.string().regex(SERVER_NAME_PATTERN, { error: 'a profile name is letters, digits, "_" and "-"' }), ProfileSchema)
       .default({})
@@ -474,6 +523,10 @@ export interface ServerConfig {
   trustAnnotations: boolean;
   /** Headers carrying the caller's identity to an HTTP upstream: header name → principal field. */
   identityHeaders: Record<string, 'id' | 'groups' | 'scopes'>;
+  /** Whose credential reaches the upstream: the configured one, each user's own, or the caller's exchanged. */
+  credentials: 'static' | 'user-oauth' | 'token-exchange';
+  userOAuth?: { clientId?: string; clientSecret?: string; scopes?: string[] };
+  tokenExchange?: { tokenEndpoint: string; clientId: string; clientSecret: string; audience?: string; scope?: string };
 }
 
 export interface PrincipalSpec {
@@ -552,6 +605,9 @@ export interface GatewaySettings {
   profiles: Record<string, ProfileSettings>;
   logLevel: LogLevel;
   tracing: { enabled: boolean; serviceName: string };
+  /** Present when configured; the file store's path is absolute. */
+  credentials?: { key: string; store: { type: 'file'; path: string } | { type: 'redis'; url: string; prefix: string } };
+  publicUrl?: string;
 }
 
 export interface ProfileSettings {
@@ -585,6 +641,9 @@ export interface LoadedConfig {
 }
 
 // Compile-time guard: the schema's output fits the public settings type.
-type ParsedGateway = Omit<z.output<typeof GatewaySchema>, 'servers' | 'profiles'> & { profiles: Record<string, ProfileSettings> };
+type ParsedGateway = Omit<z.output<typeof GatewaySchema>, 'servers' | 'profiles' | 'credentials'> & {
+  profiles: Record<string, ProfileSettings>;
+  credentials?: GatewaySettings['credentials'];
+};
 const _gatewayFits = (g: ParsedGateway): GatewaySettings => g;
 void _gatewayFits;

@@ -12,6 +12,7 @@ import { createView, WHOLE_CATALOG, type View } from '../pipeline/view.js';
 import { authenticate, principalOf, refuseForScope, rpcError, type ProtectedResource, type ScopeShortfall } from './http-auth.js';
 import type { Hub } from './hub.js';
 import { LegacySse, LegacyStreamableHttp, sessionIds } from './legacy-http.js';
+import { mountOAuthRoutes, type OAuthRoutesOptions } from './oauth-routes.js';
 import type { MetricsHandler } from './metrics-endpoint.js';
 import { checkHostAndOrigin } from './origin.js';
 import type { SessionState } from './server.js';
@@ -30,6 +31,10 @@ export interface HttpFrontOptions {
   protectedResource?: ProtectedResource;
   /** A request the policy would refuse only for missing scopes (see pipeline/preflight.ts). */
   scopeShortfall?: ScopeShortfall;
+  /** True once the gateway is draining: new work is refused so a load balancer sends it elsewhere. */
+  draining?: () => boolean;
+  /** Set when some server has credentials "user-oauth": the sign-in pages. */
+  userOAuth?: Omit<OAuthRoutesOptions, 'authenticated' | 'log'>;
 }
 
 export type { ProtectedResource };
@@ -52,6 +57,8 @@ export function createHttpFront(options: HttpFrontOptions): HttpFront {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
 
+  // Draining (shutting down): new work is refused before anything else runs; see refuseWhileDraining.
+  if (options.draining) app.use(refuseWhileDraining(options.draining, settings.maxBodyBytes));
   app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
   app.get('/readyz', (_req, res) => {
     const { ready, body } = options.readiness();
@@ -77,6 +84,7 @@ export function createHttpFront(options: HttpFrontOptions): HttpFront {
     pr && (() => ({ resourceMetadataUrl: metadataUrls(pr.resource()).pathInserted, scope: pr.scopesSupported })),
   );
   const endpoints = endpointsOf(settings);
+  if (options.userOAuth) mountOAuthRoutes(app, { ...options.userOAuth, authenticated, log });
   app.use([...endpoints.flatMap((e) => [e.path, e.ssePath]), '/messages'], authenticated);
   app.use(express.json({ limit: settings.maxBodyBytes, type: ['application/json', 'application/*+json'] }));
 
@@ -160,6 +168,41 @@ function createModernHandler(hub: Hub, view: View): McpHttpHandler {
   );
   hub.addModernNotifier(handler.notify, view);
   return handler;
+}
+
+/**
+ * While calls in flight drain, the listening socket stays open (closing it
+ * would reset connections the kernel has accepted but the gateway has not
+ * read yet, and a proxy cannot tell whether those requests ran) and new
+ * work is refused without running: a request without a session gets 503
+ * with Retry-After (a proxy retries it on another replica: nginx with
+ * `proxy_next_upstream … http_503 non_idempotent`, and marks this replica
+ * failed meanwhile), a session's new request gets 404 (the session ends
+ * with this replica; the client initializes again elsewhere). What a
+ * session sends to finish a call in flight (responses to its server
+ * requests, notifications) and probes still get through. Every answer
+ * closes its connection.
+ */
+function refuseWhileDraining(draining: () => boolean, maxBodyBytes: number) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    if (!draining()) return next();
+    res.setHeader('Connection', 'close');
+    if (req.method === 'GET' && (req.path === '/healthz' || req.path === '/readyz' || req.path === '/metrics')) return next();
+    if (req.header('mcp-session-id') || req.path === '/messages') {
+      if (req.method !== 'POST') return void res.status(404).json(rpcError(JsonRpc.SESSION_NOT_FOUND, 'Session not found: this replica is shutting down'));
+      // The body decides (a response to the gateway's own request may finish a call in flight).
+      return void express.json({ limit: maxBodyBytes })(req, res, () => {
+        if (!carriesRequests(req.body)) return next();
+        res.status(404).json(rpcError(JsonRpc.SESSION_NOT_FOUND, 'Session not found: this replica is shutting down'));
+      });
+    }
+    res.status(503).set('Retry-After', '1').json(rpcError(JsonRpc.BAD_REQUEST, 'Service unavailable: this replica is shutting down; retry'));
+  };
+}
+
+function carriesRequests(body: unknown): boolean {
+  const messages = Array.isArray(body) ? body : [body];
+  return messages.some((m) => m !== null && typeof m === 'object' && 'method' in m && 'id' in m);
 }
 
 /** The resource URIs a `subscriptions/listen` request asks updates for. */

@@ -17,6 +17,7 @@ import type { Pipeline, SessionInfo } from '../pipeline/index.js';
 import type { ConnectionPool } from '../upstream/pool.js';
 import type { CallOrigin, ListKind, Upstream } from '../upstream/upstream.js';
 import { InputBridge } from './input-bridge.js';
+import type { PersonalCatalogDeps } from './personal-catalog.js';
 import { createSessionServer, type SessionServerDeps, type SessionState } from './server.js';
 import { SessionRegistry, SubscriptionRegistry, type Session } from './sessions.js';
 
@@ -34,6 +35,7 @@ export interface HubOptions {
   serverInfo: { name: string; version: string };
   started: () => Promise<void>;
   policy: () => DecisionMaker;
+  personal?: PersonalCatalogDeps;
 }
 
 export class Hub {
@@ -62,6 +64,7 @@ export class Hub {
       started: options.started,
       policy: options.policy,
       inputs: this.inputs,
+      personal: options.personal,
     };
   }
 
@@ -139,6 +142,20 @@ export class Hub {
       released = true;
       this.dropSubscriptions(info.id);
     };
+  }
+
+  /**
+   * A caller connected their own account to `server`: the sessions that
+   * asked (by URL elicitation) hear that it is complete, and their tool
+   * lists now include what the upstream offers them.
+   */
+  callerConnected(principal: string, server: string, elicitationId: string): void {
+    for (const session of this.sessions.all()) {
+      if (session.principal.id !== principal) continue;
+      const caps = session.server.getClientCapabilities()?.elicitation as { url?: unknown } | undefined;
+      if (caps?.url) void session.server.notification({ method: 'notifications/elicitation/complete', params: { elicitationId } }).catch(() => {});
+    }
+    this.listsChanged(['tools', 'prompts', 'resources'], server);
   }
 
   /** Called when upstream lists or states change and the catalog was rebuilt. */

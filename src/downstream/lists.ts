@@ -31,16 +31,24 @@ export function isListMethod(method: string): boolean {
   return method in LIST_KEY;
 }
 
-export function list(method: string, cursor: unknown, catalog: Catalog, who: Viewer, policy: DecisionMaker): Result {
+/** The kind of items a list method returns. */
+export function listKindOf(method: string): ViewKind {
+  return LIST_KEY[method]!;
+}
+
+/** `personal`: the caller's own entries from servers that act as each caller (see personal-catalog.ts). */
+export function list(method: string, cursor: unknown, catalog: Catalog, who: Viewer, policy: DecisionMaker, personal: Routed<object>[] = []): Result {
   const kind = LIST_KEY[method]!;
-  const items = kind === 'tools' && who.view.disclosure === 'search' ? searchModeTools(catalog, who, policy) : visibleItems(kind, catalog, who, policy);
+  const items =
+    kind === 'tools' && who.view.disclosure === 'search' ? searchModeTools(catalog, who, policy) : visibleItems(kind, catalog, who, policy, personal);
   const { page, nextCursor } = paginate(items, cursor);
   return nextCursor ? { [kind]: page, nextCursor } : { [kind]: page };
 }
 
 /** Every item of a kind this caller may see through this endpoint. */
-export function visibleItems(kind: ViewKind, catalog: Catalog, who: Viewer, policy: DecisionMaker): object[] {
-  const entries = routed(kind, catalog).filter((entry) => who.view.shows(kind, entry, exposedOf(kind, entry)));
+export function visibleItems(kind: ViewKind, catalog: Catalog, who: Viewer, policy: DecisionMaker, personal: Routed<object>[] = []): object[] {
+  const all = personal.length === 0 ? routed(kind, catalog) : [...routed(kind, catalog), ...personal];
+  const entries = all.filter((entry) => who.view.shows(kind, entry, exposedOf(kind, entry)));
   return visible(kind, entries, who, policy);
 }
 

@@ -24,7 +24,8 @@ import type { DecisionMaker } from '../pipeline/authorize.js';
 import type { Pipeline, RoutedMethod, SessionInfo } from '../pipeline/index.js';
 import type { View } from '../pipeline/view.js';
 import { CALL_TOOL, directCallParams, FIND_TOOLS, findTools } from './disclosure.js';
-import { isListMethod, list } from './lists.js';
+import { isListMethod, list, listKindOf } from './lists.js';
+import { personalEntries, type PersonalCatalogDeps } from './personal-catalog.js';
 import type { ConnectionPool } from '../upstream/pool.js';
 import type { CallOrigin, Upstream } from '../upstream/upstream.js';
 import type { InputBridge } from './input-bridge.js';
@@ -35,6 +36,8 @@ const SERVER_REQUEST_TIMEOUT_MS = 300_000;
 
 export interface SessionServerDeps {
   catalog: Catalog;
+  /** Set when some server acts as each caller: their own lists join the catalog. */
+  personal?: PersonalCatalogDeps;
   pipeline: Pipeline;
   upstreams: readonly Upstream[];
   subscriptions: SubscriptionRegistry;
@@ -125,7 +128,10 @@ async function dispatch(
   // catalog, not whatever happened to be up in the first milliseconds.
   await deps.started();
   const who = { principal: state.principal, session: state.info, view: state.view };
-  if (isListMethod(request.method)) return list(request.method, params.cursor, catalog, who, deps.policy());
+  if (isListMethod(request.method)) {
+    const personal = deps.personal ? await personalEntries(deps.personal, listKindOf(request.method), state.principal.id) : [];
+    return list(request.method, params.cursor, catalog, who, deps.policy(), personal);
+  }
   if (!ROUTED.has(request.method)) throw methodNotFound(request.method);
   if (request.method === 'tools/call' && state.view.disclosure === 'search') {
     if (params.name === FIND_TOOLS) return findTools((params.arguments ?? {}) as Record<string, unknown>, catalog, who, deps.policy());

@@ -11,6 +11,9 @@ export interface AuditRecord {
   requestId?: string;
   /** The W3C trace this request belongs to, when tracing is on. */
   traceId?: string;
+  /** For servers that act as the caller: which kind of credential the call used, and the identity it carries upstream (never the token). */
+  credential?: 'user-oauth' | 'token-exchange';
+  upstreamSubject?: string;
   principal: string;
   session: string;
   transport: string;

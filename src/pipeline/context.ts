@@ -46,6 +46,8 @@ export interface CallContext {
   traceparent?: string;
   /** This request's span, when tracing is on (set by the trace stage). */
   trace?: CallTrace;
+  /** The caller's own upstream credential, for servers that act as the caller (kind and upstream subject; never the token). */
+  credential?: { kind: 'user-oauth' | 'token-exchange'; subject?: string };
   params: Record<string, unknown>;
   session: SessionInfo;
   principal: Principal;

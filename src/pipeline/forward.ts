@@ -19,7 +19,7 @@ export function forward(pool: ConnectionPool): Terminal {
       if (ctx.method === 'completion/complete' && !target.upstream.capabilities.completions) {
         return { completion: { values: [], hasMore: false } };
       }
-      const connection = await pool.acquire(target.upstream, ctx.session);
+      const connection = await pool.acquire(target.upstream, ctx.session, ctx.principal.id);
       ctx.connection = connection;
       const result = await timed(ctx, () =>
         connection.request(ctx.method, upstreamParams(ctx), {

@@ -12,6 +12,7 @@ import type { RateLimitStore } from '../policy/rate-limiter.js';
 import type { ConnectionPool } from '../upstream/pool.js';
 import { authorize, type DecisionMaker } from './authorize.js';
 import { createPipeline, type Pipeline } from './chain.js';
+import { checkCredentials, type CredentialSources } from './credentials.js';
 import { forward } from './forward.js';
 import { measure } from './measure.js';
 import { rateLimit, type LimitSource } from './rate-limit.js';
@@ -31,6 +32,8 @@ export interface PipelineDeps {
   log: Logger;
   /** Resolves to undefined when tracing is off. */
   tracer?: Promise<Tracer | undefined>;
+  /** Callers' own upstream credentials (servers with credentials "user-oauth" or "token-exchange"). */
+  credentials: CredentialSources;
 }
 
 export function buildPipeline(deps: PipelineDeps): Pipeline {
@@ -44,6 +47,8 @@ export function buildPipeline(deps: PipelineDeps): Pipeline {
       // Before the rate limit: a denied call must not spend tokens.
       authorize(deps.policy),
       rateLimit(deps.policy, deps.limits, (server) => deps.metrics.rateLimited(server)),
+      // Last before sending: a caller who must first connect their own account is asked to now.
+      checkCredentials(deps.credentials),
     ],
     // Always last, like a router filter: the only stage that talks upstream.
     terminal: forward(deps.pool),

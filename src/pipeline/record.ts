@@ -46,6 +46,7 @@ function auditRecord(ctx: CallContext, includeArgs: boolean): AuditRecord {
     code,
     outcome: error === undefined ? 'ok' : refused ? 'denied' : 'error',
     error: error === undefined || refused ? undefined : error instanceof Error ? error.message : String(error),
+    ...(ctx.credential ? { credential: ctx.credential.kind, ...(ctx.credential.subject ? { upstreamSubject: ctx.credential.subject } : {}) } : {}),
     latencyMs: Math.round((performance.now() - ctx.startedAt) * 1000) / 1000,
     ...(includeArgs ? { args: ctx.params.arguments } : {}),
   };

@@ -27,14 +27,22 @@ export function resolve(catalog: Catalog, ctx: Pick<CallContext, 'method' | 'par
     case 'tools/call': {
       const name = String(params.name ?? '');
       const routed = catalog.resolveTool(name);
-      if (!routed) throw notListed(catalog, name, unknownTool);
+      if (!routed) {
+        const perCaller = catalog.resolvePerCaller(name);
+        if (perCaller) return { ...perCaller, exposed: name, kind: 'tool' };
+        throw notListed(catalog, name, unknownTool);
+      }
       const annotations = routed.item.annotations as Record<string, unknown> | undefined;
       return { upstream: routed.upstream, exposed: name, original: routed.original, kind: 'tool', annotations };
     }
     case 'prompts/get': {
       const name = String(params.name ?? '');
       const routed = catalog.resolvePrompt(name);
-      if (!routed) throw notListed(catalog, name, unknownPrompt);
+      if (!routed) {
+        const perCaller = catalog.resolvePerCaller(name);
+        if (perCaller) return { ...perCaller, exposed: name, kind: 'prompt' };
+        throw notListed(catalog, name, unknownPrompt);
+      }
       return { upstream: routed.upstream, exposed: name, original: routed.original, kind: 'prompt' };
     }
     case 'resources/read':

@@ -7,6 +7,8 @@
  * `maxProcesses`). 2026-07-28 upstreams are always shared: their input
  * requests come back inside the call's own result.
  */
+import type { AuthProvider } from '@modelcontextprotocol/client';
+import { LRUCache } from 'lru-cache';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../observability/log.js';
 import { Upstream } from './upstream.js';
@@ -17,24 +19,83 @@ export interface SessionRef {
   transport: 'streamable-http' | 'sse' | 'stdio';
 }
 
+/** A caller's own credential for a server that acts as its callers (undefined: none configured). */
+export type CallerAuthFactory = (config: Upstream['config'], principal: string) => AuthProvider | undefined;
+
+/** Callers' own connections kept open at most, and how long one may sit idle. */
+const MAX_CALLER_CONNECTIONS = 1_000;
+const CALLER_IDLE_MS = 30 * 60_000;
+
 export class ConnectionPool {
   /** session id → server name → that session's own connection (or the pending open). */
   private readonly perSession = new Map<string, Map<string, Promise<Upstream>>>();
+  /** principal + server → that caller's own connection, for servers that act as their callers. */
+  private readonly perCaller = new LRUCache<string, Promise<Upstream>>({
+    max: MAX_CALLER_CONNECTIONS,
+    ttl: CALLER_IDLE_MS,
+    updateAgeOnGet: true,
+    dispose: (pending) => void pending.then((c) => c.stop(), () => {}),
+  });
 
   constructor(
     private readonly log: Logger,
     /** Wires a new session-bound connection's events (set by app.ts). */
     private readonly onOpened: (connection: Upstream) => void = () => {},
+    private readonly callerAuth: CallerAuthFactory = () => undefined,
   ) {}
 
   /** The connection this session's call to `shared`'s server must use. */
-  acquire(shared: Upstream, session: SessionRef): Promise<Upstream> | Upstream {
+  acquire(shared: Upstream, session: SessionRef, principal?: string): Promise<Upstream> | Upstream {
+    if (shared.perCaller && principal !== undefined && !this.ownedBySession(shared, session)) return this.callerConnection(shared, principal);
     if (!this.needsOwnConnection(shared, session)) return shared;
     let mine = this.perSession.get(session.id);
     if (!mine) this.perSession.set(session.id, (mine = new Map()));
     const existing = mine.get(shared.name);
-    if (existing) return existing.then((c) => (c.state === 'ready' ? c : this.reopen(shared, session)));
-    return this.open(shared, session);
+    if (existing) return existing.then((c) => (c.state === 'ready' ? c : this.reopen(shared, session, principal)));
+    return this.open(shared, session, principal);
+  }
+
+  /** A caller's own connection to a server that acts as its callers, opened on first use and shared by their sessions. */
+  callerConnection(shared: Upstream, principal: string): Promise<Upstream> {
+    const key = `${principal}\u0000${shared.name}`;
+    const existing = this.perCaller.get(key);
+    if (existing) {
+      return existing.then(
+        (c) => (c.state === 'ready' ? c : this.openForCaller(shared, principal, key)),
+        () => this.openForCaller(shared, principal, key),
+      );
+    }
+    return this.openForCaller(shared, principal, key);
+  }
+
+  /** The caller's connection to `shared`'s server if one is open (for their personal catalog). */
+  openCallerConnection(shared: Upstream, principal: string): Promise<Upstream> | undefined {
+    return this.perCaller.get(`${principal}\u0000${shared.name}`);
+  }
+
+  /** Closes a caller's connection (their credential was revoked). */
+  dropCaller(principal: string, server: string): void {
+    this.perCaller.delete(`${principal}\u0000${server}`);
+  }
+
+  private openForCaller(shared: Upstream, principal: string, key: string): Promise<Upstream> {
+    const connection = new Upstream(shared.config, this.log.child({ server: shared.name }), `caller:${principal}`, shared.maxRequestMs, undefined, this.callerAuth(shared.config, principal));
+    this.onOpened(connection);
+    const pending = connection.open().then(
+      () => connection,
+      async (err: unknown) => {
+        if (this.perCaller.get(key) === pending) this.perCaller.delete(key);
+        await connection.stop();
+        throw err;
+      },
+    );
+    this.perCaller.set(key, pending);
+    return pending;
+  }
+
+  /** A 2025-era session keeps its own upstream session even for a server that acts as its caller. */
+  private ownedBySession(shared: Upstream, session: SessionRef): boolean {
+    return session.era === 'legacy' && session.transport !== 'stdio' && shared.era !== 'modern';
   }
 
   /** The session's own connections, for fan-out (logging/setLevel). */
@@ -54,7 +115,10 @@ export class ConnectionPool {
   }
 
   async closeAll(): Promise<void> {
+    const callers = [...this.perCaller.values()];
+    this.perCaller.clear();
     await Promise.allSettled([...this.perSession.keys()].map((id) => this.release(id)));
+    await Promise.allSettled(callers.map(async (pending) => (await pending).stop()));
   }
 
   /** Sessions' own connections per server. */
@@ -84,12 +148,12 @@ export class ConnectionPool {
     return shared.era !== 'modern';
   }
 
-  private reopen(shared: Upstream, session: SessionRef): Promise<Upstream> {
+  private reopen(shared: Upstream, session: SessionRef, principal?: string): Promise<Upstream> {
     this.perSession.get(session.id)?.delete(shared.name);
-    return this.open(shared, session);
+    return this.open(shared, session, principal);
   }
 
-  private open(shared: Upstream, session: SessionRef): Promise<Upstream> {
+  private open(shared: Upstream, session: SessionRef, principal?: string): Promise<Upstream> {
     const name = shared.name;
     const isProcess = shared.config.spec.type === 'stdio';
     if (isProcess && this.countOpen(name) >= shared.config.maxProcesses) {
@@ -99,7 +163,8 @@ export class ConnectionPool {
         fix: `raise gateway.servers.${name}.maxProcesses or lower gateway.sessionIdleMs`,
       });
     }
-    const connection = new Upstream(shared.config, this.log.child({ server: name, session: session.id }), session.id, shared.maxRequestMs);
+    const auth = shared.perCaller && principal !== undefined ? this.callerAuth(shared.config, principal) : undefined;
+    const connection = new Upstream(shared.config, this.log.child({ server: name, session: session.id }), session.id, shared.maxRequestMs, undefined, auth);
     this.onOpened(connection);
     const pending = connection.open().then(
       () => connection,

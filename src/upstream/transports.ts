@@ -13,6 +13,7 @@ import {
   SdkHttpError,
   StreamableHTTPClientTransport,
   isJSONRPCRequest,
+  type AuthProvider,
   type JSONRPCMessage,
   type RequestId,
   type Transport,
@@ -34,6 +35,8 @@ export interface ConnectOptions {
   makeClient: (negotiate: boolean) => Client;
   timeoutMs: number;
   onStderr?: (line: string) => void;
+  /** A caller's own credential (credentials "user-oauth"/"token-exchange") instead of the server's configured one. */
+  auth?: AuthProvider;
 }
 
 export async function connectUpstream(options: ConnectOptions): Promise<ConnectedClient> {
@@ -144,8 +147,9 @@ async function connectByType(options: ConnectOptions): Promise<ConnectedClient> 
     return { client, transport, wire: 'stdio' };
   }
   // Shared by every connection to this server; fails here, before any request, when a login is needed.
-  const authProvider = upstreamAuthFor(options.config.name, spec);
-  await authProvider?.prepare();
+  const configured = options.auth ? undefined : upstreamAuthFor(options.config.name, spec);
+  await configured?.prepare();
+  const authProvider = options.auth ?? configured;
   if (spec.type === 'sse') return connectSse(spec, options, authProvider);
   try {
     return await connectStreamableHttp(spec, options, authProvider);
@@ -157,7 +161,7 @@ async function connectByType(options: ConnectOptions): Promise<ConnectedClient> 
   }
 }
 
-async function connectStreamableHttp(spec: HttpServerSpec, options: ConnectOptions, authProvider?: UpstreamAuth): Promise<ConnectedClient> {
+async function connectStreamableHttp(spec: HttpServerSpec, options: ConnectOptions, authProvider?: AuthProvider): Promise<ConnectedClient> {
   const transport = new StreamableHTTPClientTransport(new URL(spec.url), {
     requestInit: { headers: spec.headers },
     authProvider,
@@ -167,7 +171,7 @@ async function connectStreamableHttp(spec: HttpServerSpec, options: ConnectOptio
   return handshake(options.makeClient(true), transport, 'streamable-http', options.timeoutMs);
 }
 
-async function connectSse(spec: HttpServerSpec, options: ConnectOptions, authProvider?: UpstreamAuth): Promise<ConnectedClient> {
+async function connectSse(spec: HttpServerSpec, options: ConnectOptions, authProvider?: AuthProvider): Promise<ConnectedClient> {
   const withIdentity = identityFetch(options.config.identityHeaders);
   const transport = new SSEClientTransport(new URL(spec.url), {
     requestInit: { headers: spec.headers },

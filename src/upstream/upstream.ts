@@ -14,6 +14,7 @@ import {
   isInputRequiredResult,
   LOG_LEVEL_META_KEY,
   withInputRequired,
+  type AuthProvider,
   type ClientCapabilities,
   type InputRequiredResult,
   type Implementation,
@@ -119,10 +120,26 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     /** The hard cap on one request, even while progress keeps resetting its timeout. */
     private readonly maxTotalTimeoutMs = 600_000,
     private readonly connectTimeoutMs = 30_000,
+    /** A connection that acts as one caller: their credential, and their own lists of what the upstream offers them. */
+    private readonly asCallerWith?: AuthProvider,
   ) {
     super();
     this.id = owner === undefined ? config.name : `${config.name}@${owner}`;
     if (!config.enabled) this.state = 'disabled';
+  }
+
+  /**
+   * A server that acts as each caller (credentials "user-oauth" or
+   * "token-exchange") has no connection of its own: every call goes out on
+   * a caller's connection, and its catalog is per caller.
+   */
+  get perCaller(): boolean {
+    return this.config.credentials !== 'static';
+  }
+
+  /** Lists are kept for the shared connection, and for a caller's own (their personal catalog). */
+  private get keepsLists(): boolean {
+    return this.owner === undefined || this.asCallerWith !== undefined;
   }
 
   get maxRequestMs(): number {
@@ -141,6 +158,8 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
   /** Connects, and keeps reconnecting with backoff until stopped. */
   start(): void {
     if (this.state === 'disabled' || this.stopping) return;
+    // Nothing to connect as: callers' connections are opened on their first call.
+    if (this.perCaller && this.owner === undefined) return this.setState('ready');
     void this.connect();
   }
 
@@ -157,6 +176,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
 
   /** Forwards one request verbatim and returns the upstream's raw result. */
   async request(method: string, params: Record<string, unknown> | undefined, options: RequestOptions = {}): Promise<Result> {
+    if (this.perCaller && this.asCallerWith === undefined) throw upstreamUnavailable(this.name, 'this server is reached through each caller\'s own connection');
     const client = this.connected?.client;
     if (!client || this.state !== 'ready') throw upstreamUnavailable(this.name, this.lastError ?? this.state);
     if (this.listener) {
@@ -236,6 +256,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
       const connected = await connectUpstream({
         config: this.config,
         makeClient: (negotiate) => this.makeClient(negotiate),
+        auth: this.asCallerWith,
         // Not the request timeout: a slow-starting server is not a hung call.
         timeoutMs: this.connectTimeoutMs,
         onStderr: (line) => this.log.debug('upstream stderr', { line }),
@@ -253,7 +274,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
         await this.listener.start();
       }
       // A session's own connection serves calls only; the catalog comes from the shared one.
-      if (this.owner === undefined) this.lists = await this.fetchLists(connected.client, Object.keys(LIST_METHODS) as ListKind[]);
+      if (this.keepsLists) this.lists = await this.fetchLists(connected.client, Object.keys(LIST_METHODS) as ListKind[]);
       this.backoff.reset();
       this.setState('ready');
       this.emit('lists', Object.keys(LIST_METHODS) as ListKind[]);
@@ -317,7 +338,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     for (const kind of Object.keys(LIST_METHODS) as ListKind[]) {
       const method = `notifications/${kind === 'resourceTemplates' ? 'resources' : kind}/list_changed`;
       client.setNotificationHandler(method as 'notifications/tools/list_changed', () =>
-        this.owner === undefined ? this.refreshList(kind) : undefined,
+        this.keepsLists ? this.refreshList(kind) : undefined,
       );
     }
     client.fallbackNotificationHandler = async (notification) => {

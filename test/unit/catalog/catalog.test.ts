@@ -16,6 +16,7 @@ function upstream(name: string, lists: Partial<UpstreamLists>, prefix = name, st
     maxProcesses: 1,
     trustAnnotations: false,
     identityHeaders: {},
+    credentials: 'static',
   };
   const u = new Upstream(config, silentLogger);
   u.state = state;

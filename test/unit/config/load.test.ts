@@ -471,6 +471,7 @@ describe('parseConfig: servers', () => {
       maxProcesses: 50,
       trustAnnotations: false,
       identityHeaders: {},
+      credentials: 'static',
     });
     expect(server(cfg, 'b')).toMatchObject({ timeoutMs: 100, maxProcesses: 2, isolation: 'session' });
   });

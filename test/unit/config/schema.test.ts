@@ -120,7 +120,7 @@ describe('GatewaySchema', () => {
   it('fills nested defaults of partial objects', () => {
     const g = GatewaySchema.parse({ listen: { port: 0 }, servers: { a: {} }, audit: { includeArgs: true } });
     expect(g.listen).toEqual({ host: '127.0.0.1', port: 0 });
-    expect(g.servers.a).toEqual({ enabled: true, isolation: 'shared', maxProcesses: 50 });
+    expect(g.servers.a).toEqual({ enabled: true, isolation: 'shared', maxProcesses: 50, credentials: 'static' });
     expect(g.audit).toEqual({ file: '-', includeArgs: true });
   });
 
@@ -150,6 +150,9 @@ describe('issue helpers', () => {
       'maxProcesses',
       'trustAnnotations',
       'identityHeaders',
+      'credentials',
+      'userOAuth',
+      'tokenExchange',
     ]);
     expect(knownKeysAt(['gateway', 'listen'])).toEqual(['host', 'port']);
     expect(knownKeysAt(['mcpServers', 'x', 'oauth'])).toEqual(['clientId', 'callbackPort', 'clientSecret', 'scopes', 'authServerMetadataUrl', 'grant']);

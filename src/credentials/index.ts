@@ -1,0 +1,34 @@
+/**
+ * Users' own upstream credentials: the store `gateway.credentials` chooses
+ * (an encrypted file, or Redis shared by replicas).
+ */
+import type { GatewaySettings } from '../config/schema.js';
+import type { Logger } from '../observability/log.js';
+import { FileCredentialStore } from './file-store.js';
+import { RedisCredentialStore } from './redis-store.js';
+import type { CredentialStore } from './store.js';
+
+export type { CredentialStore, CredentialSummary, UserCredential } from './store.js';
+export { summaryOf } from './store.js';
+export { CredentialStoreError, WRONG_KEY_MESSAGE, type CredentialStoreFailure } from './crypto.js';
+export { FileCredentialStore, type FileStoreOptions } from './file-store.js';
+export { RedisCredentialStore, type RedisCredentialStoreSettings } from './redis-store.js';
+
+/** The store the settings describe; nothing is read or connected until it is first used. */
+export function createCredentialStore(settings: NonNullable<GatewaySettings['credentials']>, log: Logger): CredentialStore {
+  const { key, store } = settings;
+  if (store.type === 'redis') return new RedisCredentialStore({ url: store.url, prefix: store.prefix, key }, log.child({ component: 'credentials' }));
+  return new FileCredentialStore(store.path, key);
+}
+
+/** Where the store lives, for messages (a Redis URL without its password). */
+export function describeCredentialStore(settings: NonNullable<GatewaySettings['credentials']>): string {
+  const { store } = settings;
+  if (store.type === 'file') return store.path;
+  try {
+    const u = new URL(store.url);
+    return `${u.protocol}//${u.host} (prefix "${store.prefix}")`;
+  } catch {
+    return `redis (prefix "${store.prefix}")`;
+  }
+}
