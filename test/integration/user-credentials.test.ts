@@ -192,6 +192,30 @@ describe('credentials "user-oauth"', () => {
   });
 });
 
+describe('credentials "user-oauth" without a configured client', () => {
+  it('discovers the authorization server from the upstream and registers itself dynamically', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'switchboard-dcr-'));
+    const config = userOAuthConfig() as { gateway: { servers: { crm: Record<string, unknown> }; credentials: { store: { path: string } } } };
+    delete config.gateway.servers.crm.userOAuth;
+    config.gateway.credentials.store.path = path.join(dir, 'credentials.json');
+    const gw = await startGateway(config);
+    const registrations = () => as.requests.filter((r) => r.route === 'registration' && r.status < 300).length;
+    const before = registrations();
+    // Alice signs in with her upstream account "dave": the upstream identity is whatever account she approves.
+    const alice = await legacyClient(gw, KEYS.alice);
+    try {
+      const elicitation = await elicitationOf(alice.callTool({ name: 'crm__whoami', arguments: {} }));
+      await signIn(elicitation.url, 'dave');
+      expect(registrations()).toBe(before + 1);
+      expect(textOf(await alice.callTool({ name: 'crm__whoami', arguments: {} }))).toBe('dave');
+    } finally {
+      await alice.close();
+      await gw.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('credentials "token-exchange"', () => {
   let gw: RunningGateway;
   beforeAll(async () => {
