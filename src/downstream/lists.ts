@@ -5,6 +5,7 @@
  * gateway's own find_tools and call_tool plus the pinned tools.
  */
 import type { Result, Tool } from '@modelcontextprotocol/server';
+import { LRUCache } from 'lru-cache';
 import type { Catalog, Routed } from '../catalog/catalog.js';
 import { paginate } from '../catalog/paginate.js';
 import type { Principal } from '../auth/principal.js';
@@ -36,11 +37,46 @@ export function listKindOf(method: string): ViewKind {
   return LIST_KEY[method]!;
 }
 
+/**
+ * A caller's filtered list, kept briefly: a client pages through a large
+ * catalog with one request per page, and each would otherwise decide every
+ * entry again. An entry is used only while the catalog and the policy in
+ * force are the ones it was decided under; conditions on `request.time`
+ * may lag by at most the TTL.
+ */
+const LISTING_TTL_MS = 5_000;
+interface Listing {
+  catalogVersion: number;
+  policy: DecisionMaker;
+  items: object[];
+}
+const listings = new LRUCache<string, Listing>({ max: 1_000, ttl: LISTING_TTL_MS });
+
+/** Who the listing was decided for: the session (2025 era), or the caller and endpoint (stateless requests). */
+function listingKey(kind: ViewKind, who: Viewer): string {
+  const { session, principal } = who;
+  if (session.era === 'legacy') return `s\u0000${session.id}\u0000${kind}`;
+  return `m\u0000${principal.id}\u0000${principal.scopes.join(' ')}\u0000${principal.groups.join(' ')}\u0000${session.transport}\u0000${session.profile ?? ''}\u0000${kind}`;
+}
+
+function cachedVisibleItems(kind: ViewKind, catalog: Catalog, who: Viewer, policy: DecisionMaker): object[] {
+  const key = listingKey(kind, who);
+  const hit = listings.get(key);
+  if (hit && hit.catalogVersion === catalog.version && hit.policy === policy) return hit.items;
+  const items = visibleItems(kind, catalog, who, policy);
+  listings.set(key, { catalogVersion: catalog.version, policy, items });
+  return items;
+}
+
 /** `personal`: the caller's own entries from servers that act as each caller (see personal-catalog.ts). */
 export function list(method: string, cursor: unknown, catalog: Catalog, who: Viewer, policy: DecisionMaker, personal: Routed<object>[] = []): Result {
   const kind = LIST_KEY[method]!;
   const items =
-    kind === 'tools' && who.view.disclosure === 'search' ? searchModeTools(catalog, who, policy) : visibleItems(kind, catalog, who, policy, personal);
+    kind === 'tools' && who.view.disclosure === 'search'
+      ? searchModeTools(catalog, who, policy)
+      : personal.length > 0
+        ? visibleItems(kind, catalog, who, policy, personal)
+        : cachedVisibleItems(kind, catalog, who, policy);
   const { page, nextCursor } = paginate(items, cursor);
   return nextCursor ? { [kind]: page, nextCursor } : { [kind]: page };
 }

@@ -170,9 +170,13 @@ describe('hot reload', () => {
     const bob = await connectAs(KEYS.bob);
     try {
       expect((await bob.callTool({ name: 'ks__add', arguments: { a: 1, b: 1 } }).catch((e: McpError) => e)) instanceof McpError).toBe(true);
+      const listed = async () => (await bob.listTools()).tools.map((t) => t.name);
+      expect(await listed()).not.toContain('ks__add');
       const before = gw.gateway.policy.generation;
       writeFileSync(path.join(dir, 'ks.yaml'), POLICY.replace('effect: require\n    scopes: [math]', 'effect: allow'));
       await eventually(() => gw.gateway.policy.generation, (g) => g > before);
+      // The session's list (kept briefly between pages) follows the new policy at once.
+      expect(await listed()).toContain('ks__add');
       const sum = await bob.callTool({ name: 'ks__add', arguments: { a: 1, b: 1 } });
       expect(sum.content).toEqual([{ type: 'text', text: '2' }]);
 
