@@ -123,6 +123,7 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
     started: () => started,
     policy: () => policy.engine,
     personal,
+    replicaId: settings.replicaId,
   });
   let http: { front: HttpFront; server: HttpServer; metricsServer?: HttpServer } | undefined;
   let started: Promise<void> = Promise.resolve();

@@ -36,12 +36,14 @@ export interface HubOptions {
   started: () => Promise<void>;
   policy: () => DecisionMaker;
   personal?: PersonalCatalogDeps;
+  /** Names this replica in parked calls' requestState (see gateway.replicaId). */
+  replicaId?: string;
 }
 
 export class Hub {
   readonly sessions: SessionRegistry;
   readonly subscriptions = new SubscriptionRegistry();
-  private readonly inputs = new InputBridge();
+  private readonly inputs: InputBridge;
   private readonly serverDeps: SessionServerDeps;
   private readonly modernNotifiers = new Map<ServerNotifier, View>();
   /** List kinds changed since the last flush, and the servers they changed on. */
@@ -50,6 +52,7 @@ export class Hub {
   private readonly shutdown = new AbortController();
 
   constructor(private readonly options: HubOptions) {
+    this.inputs = new InputBridge(options.replicaId);
     this.sessions = new SessionRegistry((s) => this.onSessionRemoved(s));
     this.serverDeps = {
       catalog: options.catalog,

@@ -24,14 +24,20 @@ interface PendingInput {
 
 /** One upstream call that is waiting on its client's input. */
 export class ParkedCall {
-  readonly id = randomUUID();
+  readonly id: string;
   readonly controller = new AbortController();
   private readonly pending = new Map<string, PendingInput>();
   private nextKey = 0;
   private wake?: () => void;
   result!: Promise<Result>;
 
-  constructor(readonly principalId: string) {}
+  /** `replicaId`: names the replica in the id, so a retry that reaches another replica can say where the call lives. */
+  constructor(
+    readonly principalId: string,
+    replicaId?: string,
+  ) {
+    this.id = replicaId === undefined ? randomUUID() : `${replicaId}.${randomUUID()}`;
+  }
 
   /** Called by the call's origin when the upstream asks the client for something. */
   ask(request: PendingInput['request']): Promise<Result> {
@@ -71,6 +77,8 @@ export class ParkedCall {
 }
 
 export class InputBridge {
+  constructor(private readonly replicaId?: string) {}
+
   private readonly parked = new LRUCache<string, ParkedCall>({
     max: MAX_PARKED,
     ttl: PARK_TTL_MS,
@@ -95,12 +103,14 @@ export class InputBridge {
       const found = this.parked.get(requestState);
       // The state is a random id bound to the caller: another principal's is as good as unknown.
       if (!found || found.principalId !== principalId) {
-        throw new GatewayError('INVALID_PARAMS', 'Unknown or expired requestState: retry the call from the start', { reason: 'requestState' });
+        const elsewhere = this.replicaId !== undefined && !requestState.startsWith(`${this.replicaId}.`) && /^[A-Za-z0-9_-]+\./.exec(requestState)?.[0];
+        const why = elsewhere ? `it was parked on replica ${elsewhere.slice(0, -1)}, not this one (input rounds need the replica that started the call)` : 'it is unknown or expired';
+        throw new GatewayError('INVALID_PARAMS', `Cannot resume this call: ${why}; retry the call from the start`, { reason: 'requestState' });
       }
       call = found;
       call.answer(inputResponses);
     } else {
-      call = new ParkedCall(principalId);
+      call = new ParkedCall(principalId, this.replicaId);
       call.result = start(call);
       // A result nobody is waiting for yet must not become an unhandled rejection.
       call.result.catch(() => {});
