@@ -25,6 +25,7 @@ import { createTracer } from './observability/trace.js';
 import { metricsEndpoint, metricsOnlyApp } from './downstream/metrics-endpoint.js';
 import type { Logger } from './observability/log.js';
 import { PolicyRuntime } from './policy-runtime.js';
+import { ConfigRuntime } from './config-runtime.js';
 import { buildPipeline, type Pipeline } from './pipeline/index.js';
 import { scopeShortfall } from './pipeline/preflight.js';
 import { ConnectionPool } from './upstream/pool.js';
@@ -36,7 +37,10 @@ const RESPONSE_FLUSH_MS = 100;
 const STARTUP_WAIT_MS = 15_000;
 
 export interface Gateway {
+  /** The configuration in force (reloads replace it). */
   readonly config: LoadedConfig;
+  /** The config file's hot reload (file change, Kubernetes symlink swap, SIGHUP). */
+  readonly configRuntime: ConfigRuntime;
   readonly upstreams: readonly Upstream[];
   readonly catalog: Catalog;
   readonly hub: Hub;
@@ -68,8 +72,11 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
   let boundUrl: string | undefined;
   const resource = () => settings.auth.resource ?? `${boundUrl ?? `http://${settings.listen.host}:${settings.listen.port}`}${settings.path}`;
   const jwtSettings = settings.auth.jwt;
-  const jwt = jwtSettings && createJwtVerifier(jwtSettings, { audience: () => [resource()] });
-  const authenticate = createHttpAuthenticator(settings.auth, { jwt });
+  const authenticatorFor = (auth: LoadedConfig['gateway']['auth']) =>
+    createHttpAuthenticator(auth, { jwt: auth.jwt && createJwtVerifier(auth.jwt, { audience: () => [resource()] }) });
+  // Swapped when a reloaded configuration changes gateway.auth.
+  let currentAuthenticator = authenticatorFor(settings.auth);
+  const authenticate: typeof currentAuthenticator = (headers) => currentAuthenticator(headers);
   const protectedResource = jwtSettings && { resource, authorizationServers: jwtSettings.authorizationServers, scopesSupported: jwtSettings.scopesSupported };
   const stdioPrincipal = principalOf(settings.stdioPrincipal, { auth: 'stdio' });
   const upstreams = config.servers.map(
@@ -130,7 +137,9 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
   let stopped = false;
   let draining = false;
 
-  for (const upstream of upstreams) {
+  for (const upstream of upstreams) wire(upstream);
+
+  function wire(upstream: Upstream): void {
     upstream.on('lists', (kinds) => {
       catalog.rebuild();
       reportConflicts(catalog, log);
@@ -147,6 +156,53 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
     upstream.on('notification', (notification, origins) => hub.upstreamNotification(upstream, notification, origins));
   }
 
+  let current = config;
+  /**
+   * Applies a reloaded configuration without dropping sessions: servers
+   * added, removed or changed are started, stopped or restarted (the others
+   * keep their connections), authentication and policies switch over; any
+   * other change is named as needing a restart.
+   */
+  async function reconfigure(next: LoadedConfig): Promise<void> {
+    const before = new Map(upstreams.map((u) => [u.name, u]));
+    const same = (a: ServerConfig, b: ServerConfig) => JSON.stringify(a) === JSON.stringify(b);
+    const restartNeeded = changedGatewayKeys(current.gateway, next.gateway).filter((k) => !RELOADABLE_GATEWAY_KEYS.has(k));
+    const changes: string[] = [];
+    const retired: Upstream[] = [];
+    const ordered = next.servers.map((server) => {
+      const existing = before.get(server.name);
+      if (existing && same(existing.config, server)) return existing;
+      if (server.credentials !== 'static' || existing?.perCaller) restartNeeded.push(`mcpServers.${server.name} (credentials)`);
+      if (existing) retired.push(existing);
+      changes.push(`${existing ? 'restarted' : 'added'} ${server.name}`);
+      const fresh = new Upstream(server, log.child({ server: server.name }), undefined, settings.maxRequestTimeoutMs);
+      wire(fresh);
+      return fresh;
+    });
+    for (const [name, u] of before) if (!next.servers.some((s) => s.name === name)) (retired.push(u), changes.push(`removed ${name}`));
+    upstreams.splice(0, upstreams.length, ...ordered);
+    for (const u of retired) {
+      pool.dropServer(u.name);
+      await u.stop();
+    }
+    for (const u of ordered) if (!before.has(u.name) || retired.includes(before.get(u.name)!)) u.start();
+    catalog.rebuild();
+    for (const change of changes) hub.listsChanged(['tools', 'prompts', 'resources', 'resourceTemplates'], change.split(' ')[1]!);
+    if (JSON.stringify(current.gateway.auth) !== JSON.stringify(next.gateway.auth)) {
+      currentAuthenticator = authenticatorFor(next.gateway.auth);
+      changes.push('gateway.auth');
+    }
+    const policyInputs = (c: LoadedConfig) => JSON.stringify([c.gateway.policies, c.gateway.defaultEffect, c.servers.map((s) => [s.name, s.trustAnnotations])]);
+    if (policyInputs(current) !== policyInputs(next)) {
+      policy.useConfig(next);
+      changes.push('policies');
+    }
+    current = { ...next, gateway: { ...settings, auth: next.gateway.auth, policies: next.gateway.policies, defaultEffect: next.gateway.defaultEffect } };
+    log.info('config reloaded', { changes, ...(restartNeeded.length > 0 ? { restartNeeded } : {}) });
+    if (restartNeeded.length > 0) log.warn('some configuration changes take effect only after a restart', { keys: restartNeeded });
+  }
+  const configRuntime = new ConfigRuntime(config.file, process.env, log, reconfigure);
+
   const readiness = () => {
     const enabled = upstreams.filter((u) => u.state !== 'disabled');
     const counts = catalog.counts();
@@ -160,7 +216,7 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
             { state: u.state, transport: u.config.spec.type, wire: u.wire, restarts: u.restarts, error: u.state === 'ready' ? undefined : u.lastError, ...counts[u.name] },
           ]),
         ),
-        skipped: config.skipped,
+        skipped: current.skipped,
         rateLimitStore: limits.health(),
         ready: enabled.filter((u) => u.state === 'ready').length,
         total: enabled.length,
@@ -173,7 +229,10 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
   };
 
   return {
-    config,
+    get config() {
+      return current;
+    },
+    configRuntime,
     upstreams,
     catalog,
     hub,
@@ -182,6 +241,7 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
     readiness,
     start() {
       policy.watch();
+      if (ConfigRuntime.watchable(config.file)) configRuntime.watch();
       hub.sessions.startSweeper(settings.sessionIdleMs);
       for (const upstream of upstreams) upstream.start();
       started = settledUpstreams(upstreams, STARTUP_WAIT_MS);
@@ -241,6 +301,7 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
       await pool.closeAll();
       await Promise.allSettled(upstreams.map((u) => u.stop()));
       policy.close();
+      configRuntime.close();
       await limits.close();
       await callers.store?.close();
       await audit.close();
@@ -248,6 +309,15 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
       http?.metricsServer?.closeAllConnections();
     },
   };
+}
+
+/** What a reload applies at once; every other gateway key needs a restart. */
+const RELOADABLE_GATEWAY_KEYS = new Set(['auth', 'policies', 'defaultEffect', 'servers']);
+
+function changedGatewayKeys(a: LoadedConfig['gateway'], b: LoadedConfig['gateway']): string[] {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  const value = (settings: LoadedConfig['gateway'], key: string) => JSON.stringify((settings as unknown as Record<string, unknown>)[key]);
+  return [...keys].filter((k) => value(a, k) !== value(b, k));
 }
 
 /**

@@ -23,7 +23,7 @@ export class PolicyRuntime {
 
   /** Loads the policy once; a broken policy set throws, so the gateway never starts half-configured. */
   constructor(
-    private readonly config: LoadedConfig,
+    private config: LoadedConfig,
     private readonly log: Logger,
   ) {
     this.current = this.load();
@@ -51,14 +51,30 @@ export class PolicyRuntime {
     }
   }
 
+  /** The configuration changed (its policy directory, default effect or trusted servers): reload under it. */
+  useConfig(next: LoadedConfig): boolean {
+    const previous = this.config;
+    this.config = next;
+    if (next.gateway.policies !== previous.gateway.policies && this.watcher) {
+      this.watcher.close();
+      this.watchDir();
+    }
+    return this.reload('config change');
+  }
+
   /** Watches the policy directory and listens for SIGHUP. */
   watch(): void {
     process.on('SIGHUP', this.onHangup);
+    this.watchDir();
+  }
+
+  private watchDir(): void {
     try {
       this.watcher = watch(this.dir, { persistent: false }, () => this.scheduleReload());
       this.watcher.on('error', (err) => this.log.warn('policy directory watch failed', { dir: this.dir, error: String(err) }));
     } catch (err) {
       // No directory yet: nothing to watch, SIGHUP still works.
+      this.watcher = undefined;
       this.log.debug('policy directory not watched', { dir: this.dir, error: String(err) });
     }
   }

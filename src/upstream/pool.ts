@@ -73,6 +73,17 @@ export class ConnectionPool {
     return this.perCaller.get(`${principal}\u0000${shared.name}`);
   }
 
+  /** Closes every session's and caller's own connection to a server (it was removed or changed). */
+  dropServer(server: string): void {
+    for (const mine of this.perSession.values()) {
+      const pending = mine.get(server);
+      if (!pending) continue;
+      mine.delete(server);
+      void pending.then((c) => c.stop(), () => {});
+    }
+    for (const key of [...this.perCaller.keys()]) if (key.endsWith(`\u0000${server}`)) this.perCaller.delete(key);
+  }
+
   /** Closes a caller's connection (their credential was revoked). */
   dropCaller(principal: string, server: string): void {
     this.perCaller.delete(`${principal}\u0000${server}`);

@@ -1,0 +1,77 @@
+/**
+ * The configuration file's hot reload. Editing the file, or Kubernetes
+ * swapping a ConfigMap mount's `..data` symlink, or SIGHUP re-reads it; a
+ * valid file is handed to the gateway to apply, a broken one is reported
+ * (file, JSON path, fix) and the configuration in force stays.
+ */
+import { existsSync, watch, type FSWatcher } from 'node:fs';
+import path from 'node:path';
+import { loadConfigFile } from './config/load.js';
+import type { LoadedConfig } from './config/schema.js';
+import { ConfigError } from './errors.js';
+import type { Logger } from './observability/log.js';
+
+const RELOAD_DEBOUNCE_MS = 200;
+
+export class ConfigRuntime {
+  private watcher?: FSWatcher;
+  private timer?: NodeJS.Timeout;
+  private readonly onHangup = () => void this.reload('SIGHUP');
+  /** Increments on every reload that was applied (tests and status read it). */
+  generation = 0;
+
+  constructor(
+    private readonly file: string,
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly log: Logger,
+    /** Applies a valid configuration. */
+    private readonly apply: (next: LoadedConfig) => Promise<void>,
+  ) {}
+
+  /** Whether there is a file to watch (an inline or generated configuration has none). */
+  static watchable(file: string): boolean {
+    return path.isAbsolute(file) && existsSync(file);
+  }
+
+  /** Re-reads the file; on error keeps the configuration in force. Returns whether it was applied. */
+  async reload(why: string): Promise<boolean> {
+    let next: LoadedConfig;
+    try {
+      next = loadConfigFile(this.file, this.env);
+    } catch (err) {
+      const issues = err instanceof ConfigError ? err.issues : String(err);
+      this.log.error('config reload failed; keeping the configuration in force', { why, file: this.file, issues });
+      return false;
+    }
+    await this.apply(next);
+    this.generation++;
+    return true;
+  }
+
+  /** Watches the file's folder (editors replace files; Kubernetes swaps a symlink there) and listens for SIGHUP. */
+  watch(): void {
+    process.on('SIGHUP', this.onHangup);
+    const dir = path.dirname(this.file);
+    const name = path.basename(this.file);
+    try {
+      this.watcher = watch(dir, { persistent: false }, (_event, changed) => {
+        if (changed === null || changed === name || changed.startsWith('..')) this.scheduleReload();
+      });
+      this.watcher.on('error', (err) => this.log.warn('config watch failed', { file: this.file, error: String(err) }));
+    } catch (err) {
+      this.log.warn('config file not watched; SIGHUP still reloads it', { file: this.file, error: String(err) });
+    }
+  }
+
+  close(): void {
+    process.off('SIGHUP', this.onHangup);
+    clearTimeout(this.timer);
+    this.watcher?.close();
+  }
+
+  private scheduleReload(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.reload('file change'), RELOAD_DEBOUNCE_MS);
+    this.timer.unref();
+  }
+}
