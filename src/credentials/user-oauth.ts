@@ -20,12 +20,11 @@ import {
   type AuthorizationServerMetadata,
   type OAuthClientInformationMixed,
   type OAuthClientMetadata,
-  type OAuthClientProvider,
-  type OAuthDiscoveryState,
   type StoredOAuthTokens,
 } from '@modelcontextprotocol/client';
 import { LRUCache } from 'lru-cache';
 import type { ServerConfig } from '../config/schema.js';
+import { TwoLegProvider } from '../upstream/two-leg-provider.js';
 import type { Logger } from '../observability/log.js';
 import type { CredentialStore, UserCredential } from './store.js';
 
@@ -214,13 +213,8 @@ export class SignInError extends Error {
 }
 
 /** The SDK provider one sign-in is driven through: one per authorization request. */
-class UserAuthProvider implements OAuthClientProvider {
-  authorizationUrl?: URL;
+class UserAuthProvider extends TwoLegProvider {
   readonly expectedState = randomBytes(24).toString('base64url');
-  private saved?: StoredOAuthTokens;
-  private verifier?: string;
-  private resource?: string;
-  private discovery?: OAuthDiscoveryState;
   readonly url: string;
 
   constructor(
@@ -228,6 +222,7 @@ class UserAuthProvider implements OAuthClientProvider {
     private readonly publicUrl: string,
     private readonly registered: Map<string, OAuthClientInformationMixed>,
   ) {
+    super();
     this.url = config.spec.type === 'stdio' ? '' : config.spec.url;
   }
 
@@ -250,49 +245,12 @@ class UserAuthProvider implements OAuthClientProvider {
     };
   }
 
-  state(): string {
-    return this.expectedState;
-  }
-
   clientInformation(): OAuthClientInformationMixed | undefined {
     return this.configuredClient() ?? this.registered.get(this.config.name);
   }
 
   saveClientInformation(info: OAuthClientInformationMixed): void {
     this.registered.set(this.config.name, info);
-  }
-
-  tokens(): StoredOAuthTokens | undefined {
-    return this.saved;
-  }
-
-  saveTokens(tokens: StoredOAuthTokens): void {
-    this.saved = tokens;
-  }
-
-  redirectToAuthorization(authorizationUrl: URL): void {
-    this.authorizationUrl = authorizationUrl;
-  }
-
-  saveCodeVerifier(codeVerifier: string): void {
-    this.verifier = codeVerifier;
-  }
-
-  codeVerifier(): string {
-    if (this.verifier === undefined) throw new Error('no PKCE code verifier: the authorization request was not started');
-    return this.verifier;
-  }
-
-  saveDiscoveryState(state: OAuthDiscoveryState): void {
-    this.discovery = state;
-  }
-
-  discoveryState(): OAuthDiscoveryState | undefined {
-    return this.discovery;
-  }
-
-  saveResourceUrl(resourceUrl: string): void {
-    this.resource = resourceUrl;
   }
 
   /** What the store gets once the code is exchanged. */

@@ -16,7 +16,6 @@ import {
 import type { ClientCapabilities } from '@modelcontextprotocol/client';
 import { z } from 'zod';
 import type { Catalog } from '../catalog/catalog.js';
-import { paginate } from '../catalog/paginate.js';
 import { GatewayError, methodNotFound, toWireError } from '../errors.js';
 import type { Logger } from '../observability/log.js';
 import type { Principal } from '../auth/principal.js';

@@ -11,12 +11,10 @@ import {
   auth,
   type OAuthClientInformationMixed,
   type OAuthClientMetadata,
-  type OAuthClientProvider,
   type FetchLike,
-  type OAuthDiscoveryState,
-  type StoredOAuthTokens,
 } from '@modelcontextprotocol/client';
 import { clientInformationOf, pinnedDiscovery, type AuthCodeSpec } from './oauth.js';
+import { TwoLegProvider } from './two-leg-provider.js';
 import { recordOf, writeTokenFile, type TokenRecord } from './token-store.js';
 
 /**
@@ -41,19 +39,16 @@ export function redirectUrlFor(callbackPort: number): string {
  * verifier, the discovery state and the resource between the two legs, and
  * captures the authorization URL instead of opening a browser.
  */
-export class LoginProvider implements OAuthClientProvider {
-  authorizationUrl?: URL;
+export class LoginProvider extends TwoLegProvider {
   readonly expectedState = randomUUID();
-  private saved?: StoredOAuthTokens;
-  private verifier?: string;
-  private resource?: string;
-  private discovery?: OAuthDiscoveryState;
 
   constructor(
     readonly server: string,
     readonly url: string,
     readonly oauth: AuthCodeSpec,
-  ) {}
+  ) {
+    super();
+  }
 
   get redirectUrl(): string {
     return redirectUrlFor(this.oauth.callbackPort);
@@ -70,45 +65,8 @@ export class LoginProvider implements OAuthClientProvider {
     };
   }
 
-  state(): string {
-    return this.expectedState;
-  }
-
   clientInformation(): OAuthClientInformationMixed {
     return clientInformationOf(this.oauth);
-  }
-
-  tokens(): StoredOAuthTokens | undefined {
-    return this.saved;
-  }
-
-  saveTokens(tokens: StoredOAuthTokens): void {
-    this.saved = tokens;
-  }
-
-  redirectToAuthorization(authorizationUrl: URL): void {
-    this.authorizationUrl = authorizationUrl;
-  }
-
-  saveCodeVerifier(codeVerifier: string): void {
-    this.verifier = codeVerifier;
-  }
-
-  codeVerifier(): string {
-    if (this.verifier === undefined) throw new Error('no PKCE code verifier: the authorization request was not started');
-    return this.verifier;
-  }
-
-  saveDiscoveryState(state: OAuthDiscoveryState): void {
-    this.discovery = state;
-  }
-
-  discoveryState(): OAuthDiscoveryState | undefined {
-    return this.discovery;
-  }
-
-  saveResourceUrl(resourceUrl: string): void {
-    this.resource = resourceUrl;
   }
 
   /** What the token file gets once the code is exchanged. */

@@ -19,7 +19,7 @@ import {
   type Transport,
 } from '@modelcontextprotocol/client';
 import type { HttpServerSpec, ServerConfig } from '../config/schema.js';
-import { upstreamAuthFor, type UpstreamAuth } from './oauth.js';
+import { upstreamAuthFor } from './oauth.js';
 import { identityFetch } from './identity.js';
 import { StdioUpstreamTransport } from './stdio.js';
 
