@@ -182,51 +182,37 @@ async function runCall(
   origin: CallOrigin,
   clientSignal: AbortSignal,
 ): Promise<Result> {
-  const meta = params._meta as { progressToken?: string | number } | undefined;
-  const either = eitherSignal(clientSignal, deps.shutdown);
-  try {
-    return await runLinked(deps, state, method, params, ctx, origin, meta, either.signal);
-  } finally {
-    either.release();
+  // Only the last subscriber's unsubscribe reaches a shared upstream.
+  if (method === 'resources/unsubscribe') {
+    const removed = deps.subscriptions.remove(state.info.id, String(params.uri ?? ''));
+    if (removed && !removed.last) return {};
   }
-}
-
-async function runLinked(
-  deps: SessionServerDeps,
-  state: SessionState,
-  method: RoutedMethod,
-  params: Record<string, unknown>,
-  ctx: ServerContext,
-  origin: CallOrigin,
-  meta: { progressToken?: string | number } | undefined,
-  signal: AbortSignal,
-): Promise<Result> {
-  const callCtx = {
+  const meta = params._meta as { progressToken?: string | number } | undefined;
+  // The client's cancellation, or the gateway's shutdown once draining is over.
+  const either = eitherSignal(clientSignal, deps.shutdown);
+  const callCtx: Parameters<Pipeline>[0] = {
     method,
     params,
     session: state.info,
     principal: state.principal,
     view: state.view,
     origin,
-    // The client's cancellation, or the gateway's shutdown once draining is over.
-    signal,
+    signal: either.signal,
     progressToken: meta?.progressToken,
     logLevel: state.logLevel ?? ((ctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[LOG_LEVEL_META_KEY] as string | undefined),
     traceparent: traceparentOf(params, ctx),
     startedAt: performance.now(),
   };
-  // Only the last subscriber's unsubscribe reaches a shared upstream.
-  if (method === 'resources/unsubscribe') {
-    const removed = deps.subscriptions.remove(state.info.id, String(params.uri ?? ''));
-    if (removed && !removed.last) return {};
+  try {
+    const result = await deps.pipeline(callCtx);
+    const { target, connection } = callCtx;
+    if (method === 'resources/subscribe' && target && connection) {
+      deps.subscriptions.add(connection, target.original, target.exposed, state.info.id);
+    }
+    return result;
+  } finally {
+    either.release();
   }
-  const ctxWithTarget: Parameters<Pipeline>[0] = callCtx;
-  const result = await deps.pipeline(ctxWithTarget);
-  const { target, connection } = ctxWithTarget;
-  if (method === 'resources/subscribe' && target && connection) {
-    deps.subscriptions.add(connection, target.original, target.exposed, state.info.id);
-  }
-  return result;
 }
 
 /**

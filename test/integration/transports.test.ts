@@ -258,7 +258,11 @@ const DOWNSTREAMS: DownstreamCase[] = [
         check() {
           // Nothing but JSON-RPC reached the child's stdout: no line failed to parse…
           expect(conn.recorder.errors.map(String)).toEqual([]);
-          expect(conn.clientErrors.map(String)).toEqual([]);
+          // The v1 client handles a notification a microtask after a response that shares its read, so under
+          // load it may report a progress notification "for an unknown token" although the wire order was right
+          // (checked on the wire by the progress test above): that client-side race is not malformed traffic.
+          const clientRace = /progress notification for an unknown token/;
+          expect(conn.clientErrors.map(String).filter((e) => !clientRace.test(e))).toEqual([]);
           // …and every message received is JSON-RPC 2.0.
           expect(conn.recorder.received.length).toBeGreaterThan(0);
           for (const message of conn.recorder.received) expect(message).toMatchObject({ jsonrpc: '2.0' });
