@@ -33,8 +33,16 @@ export class ConfigRuntime {
     return path.isAbsolute(file) && existsSync(file);
   }
 
-  /** Re-reads the file; on error keeps the configuration in force. Returns whether it was applied. */
-  async reload(why: string): Promise<boolean> {
+  /** Re-reads the file; on error keeps the configuration in force. Returns whether it was applied. Reloads run one at a time. */
+  reload(why: string): Promise<boolean> {
+    const run = this.queue.then(() => this.reloadNow(why));
+    this.queue = run.catch(() => false);
+    return run;
+  }
+
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private async reloadNow(why: string): Promise<boolean> {
     let next: LoadedConfig;
     try {
       next = loadConfigFile(this.file, this.env);

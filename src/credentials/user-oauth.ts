@@ -29,8 +29,9 @@ import type { Logger } from '../observability/log.js';
 import type { CredentialStore, UserCredential } from './store.js';
 
 const TICKET_TTL_MS = 10 * 60_000;
-/** A token this close to expiry is refreshed before use. */
+/** A token is refreshed before use once this close to expiry: a minute, or a quarter of its lifetime if shorter. */
 const REFRESH_AHEAD_MS = 60_000;
+const refreshAhead = (c: UserCredential) => Math.min(REFRESH_AHEAD_MS, Math.max(0, ((c.expiresAt ?? 0) - c.obtainedAt) / 4));
 
 export interface SignInLink {
   url: string;
@@ -150,7 +151,7 @@ export class UserOAuth {
   async accessToken(principal: string, server: string): Promise<UserCredential | undefined> {
     const credential = await this.options.store.get(principal, server);
     if (!credential) return undefined;
-    if (credential.expiresAt === undefined || credential.expiresAt - Date.now() > REFRESH_AHEAD_MS) return credential;
+    if (credential.expiresAt === undefined || credential.expiresAt - Date.now() > refreshAhead(credential)) return credential;
     return this.refresh(credential);
   }
 
@@ -194,7 +195,7 @@ export class UserOAuth {
         refreshToken: credential.refreshToken,
         resource: credential.resource ? new URL(credential.resource) : undefined,
       });
-      const next = { ...credential, ...tokenFields(tokens), refreshToken: tokens.refresh_token ?? credential.refreshToken };
+      const next = { ...credential, ...tokenFields(tokens), obtainedAt: Date.now(), refreshToken: tokens.refresh_token ?? credential.refreshToken };
       await this.options.store.put(next);
       this.options.log.debug('upstream token refreshed', { principal, server });
       return next;
