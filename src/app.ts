@@ -18,7 +18,7 @@ import { subjectTokenOf } from './auth/subject-tokens.js';
 import { createCredentialStore, type CredentialStore } from './credentials/index.js';
 import { TokenExchanger } from './credentials/token-exchange.js';
 import { callerAuth } from './credentials/upstream-auth.js';
-import { UserOAuth } from './credentials/user-oauth.js';
+import { UserOAuth, type UserOAuthOptions } from './credentials/user-oauth.js';
 import type { CredentialSources } from './pipeline/credentials.js';
 import { createMetrics } from './observability/metrics.js';
 import { createTracer } from './observability/trace.js';
@@ -83,7 +83,11 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
     (server) => new Upstream(server, log.child({ server: server.name }), undefined, settings.maxRequestTimeoutMs),
   );
   const catalog = new Catalog(upstreams, settings.separator);
-  const callers = callerCredentials(config, settings, log, () => publicUrl(), (principal, server, elicitationId) => hub.callerConnected(principal, server, elicitationId));
+  const callers = callerCredentials(config, settings, log, {
+    publicUrl: () => publicUrl(),
+    onConnected: (principal, server, elicitationId) => hub.callerConnected(principal, server, elicitationId),
+    onEvent: (server, event, outcome) => metrics.callerCredential(server, event, outcome),
+  });
   const pool = new ConnectionPool(
     log,
     (connection) => connection.on('notification', (notification, origins) => hub.upstreamNotification(connection, notification, origins)),
@@ -329,14 +333,13 @@ function callerCredentials(
   config: LoadedConfig,
   settings: LoadedConfig['gateway'],
   log: Logger,
-  publicUrl: () => string,
-  onConnected: (principal: string, server: string, elicitationId: string) => void,
+  hooks: Pick<UserOAuthOptions, 'publicUrl' | 'onConnected'> & { onEvent: (server: string, event: 'signin' | 'refresh' | 'exchange', outcome: 'ok' | 'failed') => void },
 ): CredentialSources & { store?: CredentialStore } {
-  const exchanger = new TokenExchanger();
+  const exchanger = new TokenExchanger((server, outcome) => hooks.onEvent(server, 'exchange', outcome));
   const userServers = config.servers.filter((s) => s.credentials === 'user-oauth');
   if (userServers.length === 0 || !settings.credentials) return { exchanger };
   const store = createCredentialStore(settings.credentials, log);
-  const userOAuth = new UserOAuth({ store, servers: userServers, publicUrl, log, onConnected });
+  const userOAuth = new UserOAuth({ store, servers: userServers, log, ...hooks });
   return { exchanger, userOAuth, store };
 }
 

@@ -29,12 +29,22 @@ export class TokenExchangeError extends Error {
 export class TokenExchanger {
   private readonly cache = new LRUCache<string, ExchangedToken>({ max: 10_000 });
 
+  /** `onEvent` counts exchanges (metrics). */
+  constructor(private readonly onEvent: (server: string, outcome: 'ok' | 'failed') => void = () => {}) {}
+
   /** A token for `server` in exchange for `subjectToken` (the caller's own, validated), cached. */
   async tokenFor(principal: string, subjectToken: string, server: ServerConfig): Promise<ExchangedToken> {
     const key = `${principal}\u0000${server.name}`;
     const cached = this.cache.get(key);
     if (cached && cached.expiresAt - Date.now() > RENEW_AHEAD_MS) return cached;
-    const exchanged = await exchange(subjectToken, server);
+    let exchanged: ExchangedToken;
+    try {
+      exchanged = await exchange(subjectToken, server);
+    } catch (err) {
+      this.onEvent(server.name, 'failed');
+      throw err;
+    }
+    this.onEvent(server.name, 'ok');
     this.cache.set(key, exchanged, { ttl: Math.max(1, exchanged.expiresAt - Date.now()) });
     return exchanged;
   }

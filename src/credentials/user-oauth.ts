@@ -47,6 +47,8 @@ export interface UserOAuthOptions {
   log: Logger;
   /** Called once a principal has connected an account (their sessions' lists change). */
   onConnected?: (principal: string, server: string, elicitationId: string) => void;
+  /** Counts sign-ins and refreshes (metrics). */
+  onEvent?: (server: string, event: 'signin' | 'refresh', outcome: 'ok' | 'failed') => void;
 }
 
 interface Ticket {
@@ -115,12 +117,14 @@ export class UserOAuth {
     try {
       await auth(provider, { serverUrl: provider.url, authorizationCode: code, iss: query.get('iss') ?? undefined, scope: provider.scope });
     } catch (err) {
+      this.options.onEvent?.(server, 'signin', 'failed');
       // Its details come from the redirect, which may be forged: say what happened, not what it said.
       if (err instanceof IssuerMismatchError) throw new SignInError('The redirect came from another authorization server than the one the sign-in started with.');
       throw err;
     }
     await this.options.store.put(provider.credentialFor(principal));
     this.options.log.info('upstream account connected', { principal, server });
+    this.options.onEvent?.(server, 'signin', 'ok');
     this.options.onConnected?.(principal, server, pending.elicitationId);
     for (const wake of this.waiting.get(`${principal}\u0000${server}`) ?? []) wake();
     return { principal, server };
@@ -198,10 +202,12 @@ export class UserOAuth {
       const next = { ...credential, ...tokenFields(tokens), obtainedAt: Date.now(), refreshToken: tokens.refresh_token ?? credential.refreshToken };
       await this.options.store.put(next);
       this.options.log.debug('upstream token refreshed', { principal, server });
+      this.options.onEvent?.(server, 'refresh', 'ok');
       return next;
     } catch (err) {
       // A refresh token the server no longer accepts: the user signs in again.
       this.options.log.warn('upstream token refresh failed; the user must sign in again', { principal, server, error: err instanceof Error ? err.message : String(err) });
+      this.options.onEvent?.(server, 'refresh', 'failed');
       await this.options.store.delete(principal, server);
       return undefined;
     }

@@ -36,6 +36,8 @@ export interface Metrics {
   rateLimited(server: string): void;
   /** A decision the shared rate-limit store could not make, answered by its fail mode. */
   rateLimitStoreFailure(failMode: 'open' | 'closed'): void;
+  /** Callers' own upstream credentials: a sign-in, a refresh or a token exchange, and how it went. */
+  callerCredential(server: string, event: 'signin' | 'refresh' | 'exchange', outcome: 'ok' | 'failed'): void;
   render(): Promise<string>;
 }
 
@@ -101,6 +103,12 @@ export function createMetrics(options: {
       if (up === undefined) this.reset();
       else this.set(up ? 1 : 0);
     },
+  });
+  const callerCredentials = new client.Counter({
+    name: 'switchboard_caller_credentials_total',
+    help: "Callers' own upstream credentials (credentials user-oauth / token-exchange): sign-ins, refreshes and token exchanges, by outcome.",
+    labelNames: ['server', 'event', 'outcome'],
+    registers: [registry],
   });
   const restarts = new client.Counter({
     name: 'switchboard_upstream_restarts_total',
@@ -187,6 +195,9 @@ export function createMetrics(options: {
     },
     rateLimitStoreFailure(failMode) {
       storeFailures.inc({ fail_mode: failMode });
+    },
+    callerCredential(name, event, outcome) {
+      callerCredentials.inc({ server: server(name), event, outcome });
     },
     render: () => registry.metrics(),
   };

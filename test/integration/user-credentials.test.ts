@@ -30,6 +30,9 @@ type Upstream = Awaited<ReturnType<typeof startBearerUpstream>>;
 const KEYS = { alice: 'alice-key-0123456789', bob: 'bob-key-0123456789', carol: 'carol-key-0123456789' };
 const CREDENTIALS_KEY = 'test-credentials-key-0123456789abcdef';
 const textOf = (r: unknown) => (r as { content: { text: string }[] }).content[0]!.text;
+/** `switchboard_caller_credentials_total` for server crm, from a /metrics scrape. */
+const counter = (metrics: string, event: string, outcome: string) =>
+  Number(new RegExp(`^switchboard_caller_credentials_total\\{server="crm",event="${event}",outcome="${outcome}"\\} (\\d+)`, 'm').exec(metrics)?.[1] ?? 0);
 
 let as: AuthServer;
 let upstream: Upstream;
@@ -137,6 +140,10 @@ describe('credentials "user-oauth"', () => {
     await new Promise((r) => setTimeout(r, 3_500)); // past the 3 s access-token lifetime
     expect(textOf(await clients[0]!.callTool({ name: 'crm__whoami', arguments: {} }))).toBe('alice');
     expect(as.tokenRequestCount('refresh_token')).toBeGreaterThan(refreshesBefore);
+    // Operators see sign-ins and refreshes in /metrics.
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    expect(counter(metrics, 'signin', 'ok')).toBeGreaterThanOrEqual(2);
+    expect(counter(metrics, 'refresh', 'ok')).toBeGreaterThanOrEqual(1);
   });
 
   it('stores the tokens encrypted: the store file holds none of them', () => {
@@ -248,6 +255,7 @@ describe('credentials "token-exchange"', () => {
       expect(upstream.seenTokens).not.toContain(subjectToken);
       expect(as.exchanges.some((e) => e.ok && e.sub === 'dave' && e.subjectToken === subjectToken)).toBe(true);
       expect(gw.audit.filter((r) => r.name === 'crm__whoami').at(-1)).toMatchObject({ credential: 'token-exchange', upstreamSubject: 'dave' });
+      expect(counter(await (await fetch(`${gw.url}/metrics`)).text(), 'exchange', 'ok')).toBeGreaterThanOrEqual(1);
     } finally {
       await client.close();
     }
