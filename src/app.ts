@@ -109,7 +109,7 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
       sessions: () => hub.sessions.countBy(),
       connections: () => connectionCounts(upstreams, pool),
       catalogCounts: () => catalog.counts(),
-      rateLimitStoreUp: () => (limits.health().type === 'redis' ? limits.health().state === 'up' : undefined),
+      ...(limits.health().type === 'redis' ? { rateLimitStoreUp: () => limits.health().state === 'up' } : {}),
     },
   });
   const tracer = settings.tracing.enabled

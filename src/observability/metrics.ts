@@ -24,8 +24,8 @@ export interface MetricsSources {
   /** Open upstream connections per server (shared ones plus sessions' own). */
   connections: () => Record<string, number>;
   catalogCounts: () => Record<string, Record<string, number>>;
-  /** Whether the shared rate-limit store is reachable; undefined with the in-memory store. */
-  rateLimitStoreUp?: () => boolean | undefined;
+  /** Whether the shared rate-limit store is reachable; not given with the in-memory store. */
+  rateLimitStoreUp?: () => boolean;
 }
 
 export interface Metrics {
@@ -94,16 +94,18 @@ export function createMetrics(options: {
     labelNames: ['fail_mode'],
     registers: [registry],
   });
-  new client.Gauge({
-    name: 'switchboard_rate_limit_store_up',
-    help: '1 when the shared rate-limit store (Redis) is reachable, else 0; absent with the in-memory store.',
-    registers: [registry],
-    collect() {
-      const up = options.sources.rateLimitStoreUp?.();
-      if (up === undefined) this.reset();
-      else this.set(up ? 1 : 0);
-    },
-  });
+  const storeUp = options.sources.rateLimitStoreUp;
+  // Registered only with a shared store: an unlabelled gauge would otherwise read 0 and look like an outage.
+  if (storeUp) {
+    new client.Gauge({
+      name: 'switchboard_rate_limit_store_up',
+      help: '1 when the shared rate-limit store (Redis) is reachable, else 0; absent with the in-memory store.',
+      registers: [registry],
+      collect() {
+        this.set(storeUp() ? 1 : 0);
+      },
+    });
+  }
   const callerCredentials = new client.Counter({
     name: 'switchboard_caller_credentials_total',
     help: "Callers' own upstream credentials (credentials user-oauth / token-exchange): sign-ins, refreshes and token exchanges, by outcome.",
