@@ -12,11 +12,15 @@
 //   --mode      which of the three runs to do (default: all three)
 //   --gateway   the gateway's entry point (default bin/switchboard.js), e.g. another build to compare
 //
+// Then the suite's client scenarios run with the gateway as the client under test
+// (conformance/gateway-client.mjs: the test server is the gateway's upstream, and a
+// driver calls through the gateway).
+//
 // It prints a scenario × mode table, writes conformance/results/latest.json, and
 // keeps the suite's raw output (checks.json per scenario, stdout) and the gateway's
 // debug log under conformance/results/run/. Exit 0 when every scenario that passes
-// direct also passes through both gateway modes; 1 when one regresses (each is
-// listed); 2 when the run itself could not be set up.
+// direct also passes through both gateway modes and every client scenario passes;
+// 1 when one regresses or fails (each is listed); 2 when the run itself could not be set up.
 //
 // The gateway and the fixture run on this script's Node (the gateway's runtime);
 // only the suite runs on conformance/node_modules/.bin/node.
@@ -205,6 +209,31 @@ async function startGateway(configFile, logFile) {
 }
 
 // ---- the suite ----------------------------------------------------------------
+
+/** Client scenarios that apply to a gateway's upstream side without a person in the loop. */
+const CLIENT_SCENARIOS = ['initialize', 'tools_call', 'elicitation-sep1034-client-defaults', 'sse-retry'];
+const CLIENT_SCENARIOS_NOT_RUN =
+  "auth/* (the gateway's upstream OAuth needs an operator's `switchboard login` or a user's browser sign-in, covered by test/integration/upstream-oauth.test.ts and user-credentials.test.ts)";
+
+/** Runs each client scenario with the gateway as the client; a scenario's verdict is the suite's own summary. */
+async function runClientScenarios(suite) {
+  const scenarios = {};
+  const driver = `${process.execPath} ${path.join(confDir, 'gateway-client.mjs')}`;
+  for (const scenario of CLIENT_SCENARIOS) {
+    const outDir = path.join(runDir, 'client', scenario);
+    mkdirSync(outDir, { recursive: true });
+    const result = await runSuite(suite, ['client', '--command', driver, '--scenario', scenario, '-o', outDir], { timeoutMs: 60_000 });
+    // The suite reports client scenarios on stderr.
+    const text = stripAnsi(`${result.stdout}\n${result.stderr}`);
+    writeFileSync(path.join(outDir, 'suite-output.txt'), `${result.stdout}\n--- stderr ---\n${result.stderr}`);
+    const counts = /Passed: (\d+)\/(\d+), (\d+) failed/.exec(text);
+    const passed = Number(counts?.[1] ?? 0);
+    const total = Number(counts?.[2] ?? 0);
+    const failed = Number(counts?.[3] ?? 1);
+    scenarios[scenario] = { status: /OVERALL: PASSED/.test(text) && failed === 0 ? 'pass' : 'FAIL', passed, total, failed };
+  }
+  return { scenarios, notRun: CLIENT_SCENARIOS_NOT_RUN };
+}
 
 /** Runs the suite CLI; resolves with its exit code and output. */
 function runSuite(suite, argv, { timeoutMs = SUITE_TIMEOUT_MS } = {}) {
@@ -461,6 +490,14 @@ async function main() {
       log(`\n${MODERN_SPEC_VERSION}: ${modern.note}`);
     }
 
+    // The gateway's upstream side as the client under test (conformance/gateway-client.mjs).
+    const client = args.scenario ? { skipped: 'a single scenario was asked for' } : await runClientScenarios(suite);
+    if (client.scenarios) {
+      log(`\nClient scenarios (the gateway as the upstream's client; a driver calls through it):\n`);
+      for (const [name, r] of Object.entries(client.scenarios)) log(`  ${pad(name, 40)} ${r.status} ${r.passed}/${r.total}${r.failed ? `, ${r.failed} failed` : ''}`);
+      log(`  not run: ${CLIENT_SCENARIOS_NOT_RUN}`);
+    }
+
     const directFailures = Object.entries(results.direct?.scenarios ?? {}).filter(([, e]) => e.status !== 'pass');
     if (directFailures.length > 0) {
       log(`\nFailing direct (fixture or suite limits, not regressions):`);
@@ -511,6 +548,7 @@ async function main() {
         ]),
       ),
       regressions,
+      client,
       modern: { ...modern, results: modern.results && Object.fromEntries(Object.entries(modern.results).map(([k, v]) => [k, { error: v.error, scenarios: v.scenarios }])) },
     };
     mkdirSync(resultsDir, { recursive: true });
@@ -519,7 +557,8 @@ async function main() {
 
     if (setupErrors.length > 0) return 2;
     if (selectedModes.some((m) => m.key === 'direct') && Object.keys(results.direct?.scenarios ?? {}).length === 0) return 2;
-    return regressions.length > 0 ? 1 : 0;
+    const clientFailures = Object.values(client.scenarios ?? {}).filter((r) => r.status !== 'pass').length;
+    return regressions.length > 0 || clientFailures > 0 ? 1 : 0;
   } finally {
     await stopAll();
     rmSync(tmp, { recursive: true, force: true });
