@@ -6,6 +6,7 @@
  * shared by many sessions sends each request with its own caller.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { nodeFetch } from './node-fetch.js';
 
 export interface Caller {
   id: string;
@@ -23,7 +24,7 @@ export function asCaller<T>(caller: Caller | undefined, fn: () => Promise<T>): P
 }
 
 /** A fetch that adds the identity headers (and trace context) of the call in flight (none outside a call). */
-export function identityFetch(headers: Record<string, 'id' | 'groups' | 'scopes'>, base: typeof fetch = fetch): typeof fetch {
+export function identityFetch(headers: Record<string, 'id' | 'groups' | 'scopes'>, base: typeof fetch = nodeFetch as typeof fetch): typeof fetch {
   const entries = Object.entries(headers);
   return (input, init) => {
     const caller = current.getStore();
