@@ -4,19 +4,16 @@
  * valid file is handed to the gateway to apply, a broken one is reported
  * (file, JSON path, fix) and the configuration in force stays.
  */
-import { existsSync, watch, type FSWatcher } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfigFile } from './config/load.js';
 import type { LoadedConfig } from './config/schema.js';
 import { ConfigError } from './errors.js';
 import type { Logger } from './observability/log.js';
-
-const RELOAD_DEBOUNCE_MS = 200;
+import { ReloadTrigger } from './reload-trigger.js';
 
 export class ConfigRuntime {
-  private watcher?: FSWatcher;
-  private timer?: NodeJS.Timeout;
-  private readonly onHangup = () => void this.reload('SIGHUP');
+  private readonly trigger: ReloadTrigger;
   /** Increments on every reload that was applied (tests and status read it). */
   generation = 0;
 
@@ -26,7 +23,9 @@ export class ConfigRuntime {
     private readonly log: Logger,
     /** Applies a valid configuration. */
     private readonly apply: (next: LoadedConfig) => Promise<void>,
-  ) {}
+  ) {
+    this.trigger = new ReloadTrigger((why) => this.reload(why), log);
+  }
 
   /** Whether there is a file to watch (an inline or generated configuration has none). */
   static watchable(file: string): boolean {
@@ -58,28 +57,11 @@ export class ConfigRuntime {
 
   /** Watches the file's folder (editors replace files; Kubernetes swaps a symlink there) and listens for SIGHUP. */
   watch(): void {
-    process.on('SIGHUP', this.onHangup);
-    const dir = path.dirname(this.file);
     const name = path.basename(this.file);
-    try {
-      this.watcher = watch(dir, { persistent: false }, (_event, changed) => {
-        if (changed === null || changed === name || changed.startsWith('..')) this.scheduleReload();
-      });
-      this.watcher.on('error', (err) => this.log.warn('config watch failed', { file: this.file, error: String(err) }));
-    } catch (err) {
-      this.log.warn('config file not watched; SIGHUP still reloads it', { file: this.file, error: String(err) });
-    }
+    this.trigger.start(path.dirname(this.file), (changed) => changed === null || changed === name || changed.startsWith('..'));
   }
 
   close(): void {
-    process.off('SIGHUP', this.onHangup);
-    clearTimeout(this.timer);
-    this.watcher?.close();
-  }
-
-  private scheduleReload(): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.reload('file change'), RELOAD_DEBOUNCE_MS);
-    this.timer.unref();
+    this.trigger.close();
   }
 }

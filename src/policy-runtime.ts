@@ -4,20 +4,16 @@
  * effect within a second without dropping sessions; SIGHUP reloads too. A bad
  * edit keeps the last good policy set and logs exactly why.
  */
-import { watch, type FSWatcher } from 'node:fs';
 import type { LoadedConfig } from './config/schema.js';
 import { ConfigError } from './errors.js';
 import type { Logger } from './observability/log.js';
 import { PolicyEngine } from './policy/engine.js';
 import { loadPolicyDir } from './policy/load.js';
-
-const RELOAD_DEBOUNCE_MS = 150;
+import { ReloadTrigger } from './reload-trigger.js';
 
 export class PolicyRuntime {
   private current: PolicyEngine;
-  private watcher?: FSWatcher;
-  private timer?: NodeJS.Timeout;
-  private readonly onHangup = () => this.reload('SIGHUP');
+  private readonly trigger: ReloadTrigger;
   /** Increments on every successful reload (tests and status read it). */
   generation = 0;
 
@@ -26,6 +22,7 @@ export class PolicyRuntime {
     private config: LoadedConfig,
     private readonly log: Logger,
   ) {
+    this.trigger = new ReloadTrigger((why) => this.reload(why), log);
     this.current = this.load();
   }
 
@@ -55,41 +52,17 @@ export class PolicyRuntime {
   useConfig(next: LoadedConfig): boolean {
     const previous = this.config;
     this.config = next;
-    if (next.gateway.policies !== previous.gateway.policies && this.watcher) {
-      this.watcher.close();
-      this.watchDir();
-    }
+    if (next.gateway.policies !== previous.gateway.policies) this.trigger.rewatch(this.dir);
     return this.reload('config change');
   }
 
   /** Watches the policy directory and listens for SIGHUP. */
   watch(): void {
-    process.on('SIGHUP', this.onHangup);
-    this.watchDir();
-  }
-
-  private watchDir(): void {
-    try {
-      this.watcher = watch(this.dir, { persistent: false }, () => this.scheduleReload());
-      this.watcher.on('error', (err) => this.log.warn('policy directory watch failed', { dir: this.dir, error: String(err) }));
-    } catch (err) {
-      // No directory yet: nothing to watch, SIGHUP still works.
-      this.watcher = undefined;
-      this.log.debug('policy directory not watched', { dir: this.dir, error: String(err) });
-    }
+    this.trigger.start(this.dir);
   }
 
   close(): void {
-    process.off('SIGHUP', this.onHangup);
-    clearTimeout(this.timer);
-    this.watcher?.close();
-  }
-
-  private scheduleReload(): void {
-    clearTimeout(this.timer);
-    // Editors write in several steps; one reload per burst.
-    this.timer = setTimeout(() => this.reload('file change'), RELOAD_DEBOUNCE_MS);
-    this.timer.unref();
+    this.trigger.close();
   }
 
   private load(): PolicyEngine {
