@@ -267,7 +267,7 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
         draining: () => draining,
         userOAuth: callers.userOAuth && { userOAuth: callers.userOAuth, onRevoked: (principal, server) => pool.dropCaller(principal, server) },
       });
-      const server = await listenOn(createServer(front.app), host, port);
+      const server = await listenOn(createServer(front.handle), host, port);
       server.keepAliveTimeout = 65_000;
       const metricsServer =
         separateMetrics && metricsHandler

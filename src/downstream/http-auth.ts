@@ -4,6 +4,7 @@
  * caller through this endpoint, and the 403 `insufficient_scope` step-up
  * answer for OAuth clients.
  */
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import type { HttpAuthenticator } from '../auth/http.js';
 import { looksLikeJwt } from '../auth/jwt.js';
@@ -25,25 +26,39 @@ export interface ProtectedResource {
 
 export type ScopeShortfall = (who: { principal: Principal; session: SessionInfo }, message: unknown) => Decision | undefined;
 
+/** An HTTP answer refusing a request: written by whichever path found it (express or the session fast path). */
+export interface Refusal {
+  status: number;
+  headers?: Record<string, string>;
+  body: object;
+}
+
+export function sendRefusal(res: ServerResponse, refusal: Refusal): void {
+  sendJson(res, refusal.status, refusal.body, refusal.headers);
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) }).end(text);
+}
+
 /**
  * An OAuth client that lacks a scope the policy requires is told so while
  * the HTTP status can still say it: 403 with `error="insufficient_scope"` and
  * the scopes to ask for, so it can step up. (API-key callers cannot step up:
  * they get the in-band JSON-RPC error from the pipeline instead.)
  */
-export function refuseForScope(req: Request, res: Response, pr: ProtectedResource, shortfall: ScopeShortfall): boolean {
-  const bearer = /^Bearer\s+(.+)$/i.exec(req.header('authorization') ?? '')?.[1]?.trim();
-  if (!bearer || !looksLikeJwt(bearer)) return false;
-  const principal = principalOf(res);
-  const sessionId = req.header('mcp-session-id');
+export function scopeRefusal(headers: IncomingHttpHeaders, body: unknown, principal: Principal, pr: ProtectedResource, shortfall: ScopeShortfall): Refusal | undefined {
+  const bearer = /^Bearer\s+(.+)$/i.exec(headers.authorization ?? '')?.[1]?.trim();
+  if (!bearer || !looksLikeJwt(bearer)) return undefined;
+  const sessionId = headerValue(headers['mcp-session-id']);
   const session: SessionInfo = { id: sessionId ?? 'preflight', transport: 'streamable-http', era: sessionId ? 'legacy' : 'modern' };
-  const decision = shortfall({ principal, session }, req.body);
-  if (!decision) return false;
+  const decision = shortfall({ principal, session }, body);
+  if (!decision) return undefined;
   const scope = [...new Set([...principal.scopes, ...(decision.missingScopes ?? [])])];
-  res.setHeader('WWW-Authenticate', bearerChallenge({ error: 'insufficient_scope', scope, resourceMetadataUrl: metadataUrls(pr.resource()).pathInserted }));
-  const id = (req.body as { id?: unknown } | undefined)?.id ?? null;
-  res.status(403).json({ jsonrpc: '2.0', error: denial(decision).toJsonRpcError(), id });
-  return true;
+  const challenge = bearerChallenge({ error: 'insufficient_scope', scope, resourceMetadataUrl: metadataUrls(pr.resource()).pathInserted });
+  const id = (body as { id?: unknown } | undefined)?.id ?? null;
+  return { status: 403, headers: { 'WWW-Authenticate': challenge }, body: { jsonrpc: '2.0', error: denial(decision).toJsonRpcError(), id } };
 }
 
 /** Authenticates every MCP request; a failure is 401 with a Bearer challenge. */
@@ -70,23 +85,21 @@ export function principalOf(res: Response): Principal {
 }
 
 /**
- * Whether a request may use this session, answering it when not: an unknown
- * or expired session (or one of another endpoint) is the spec's 404 (the client starts a new one); a
- * session is bound to the principal that opened it, since its id is not a
- * credential, so anyone else gets 403.
+ * Why a request may not use this session, if it may not: an unknown or
+ * expired session (or one of another endpoint) is the spec's 404 (the client
+ * starts a new one); a session is bound to the principal that opened it,
+ * since its id is not a credential, so anyone else gets 403.
  */
-export function sessionUsable(hub: Hub, sessionId: string, res: Response, view: View): boolean {
+export function sessionRefusal(hub: Hub, sessionId: string, principal: Principal, view: View): Refusal | undefined {
   const session = hub.sessions.get(sessionId);
   // A session opened on one profile's endpoint does not exist on another's.
-  if (!session || session.view !== view) {
-    res.status(404).json(rpcError(JsonRpc.SESSION_NOT_FOUND, 'Session not found'));
-    return false;
-  }
-  if (session.principal.id !== principalOf(res).id) {
-    res.status(403).json(rpcError(JsonRpc.INVALID_REQUEST, 'Session belongs to another principal'));
-    return false;
-  }
-  return true;
+  if (!session || session.view !== view) return { status: 404, body: rpcError(JsonRpc.SESSION_NOT_FOUND, 'Session not found') };
+  if (session.principal.id !== principal.id) return { status: 403, body: rpcError(JsonRpc.INVALID_REQUEST, 'Session belongs to another principal') };
+  return undefined;
+}
+
+export function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }
 
 export function rpcError(code: number, message: string): object {

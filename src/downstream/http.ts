@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { toNodeHandler, toWebRequest } from '@modelcontextprotocol/node';
 import { createMcpHandler, isLegacyRequest, type AuthInfo, type McpHttpHandler } from '@modelcontextprotocol/server';
@@ -9,13 +10,14 @@ import type { GatewaySettings } from '../config/schema.js';
 import { JsonRpc } from '../errors.js';
 import type { Logger } from '../observability/log.js';
 import { createView, WHOLE_CATALOG, type View } from '../pipeline/view.js';
-import { authenticate, principalOf, refuseForScope, rpcError, type ProtectedResource, type ScopeShortfall } from './http-auth.js';
+import { authenticate, principalOf, rpcError, scopeRefusal, sendRefusal, type ProtectedResource, type ScopeShortfall } from './http-auth.js';
 import type { Hub } from './hub.js';
 import { LegacySse, LegacyStreamableHttp, sessionIds } from './legacy-http.js';
 import { mountOAuthRoutes, type OAuthRoutesOptions } from './oauth-routes.js';
 import type { MetricsHandler } from './metrics-endpoint.js';
-import { checkHostAndOrigin } from './origin.js';
+import { checkHostAndOrigin, hostAndOriginCheck } from './origin.js';
 import type { SessionState } from './server.js';
+import { withSessionFastPath } from './session-fast-path.js';
 
 export interface HttpFrontOptions {
   hub: Hub;
@@ -41,6 +43,8 @@ export type { ProtectedResource };
 
 export interface HttpFront {
   app: Express;
+  /** The listener for the HTTP server: open sessions' POSTs on a fast path, everything else through `app`. */
+  handle: (req: IncomingMessage, res: ServerResponse) => void;
   close(): Promise<void>;
 }
 
@@ -97,7 +101,8 @@ export function createHttpFront(options: HttpFrontOptions): HttpFront {
     modernHandlers.push(modern);
     const modernNode = toNodeHandler(modern);
     app.post(endpoint.path, async (req, res) => {
-      if (pr && options.scopeShortfall && refuseForScope(req, res, pr, options.scopeShortfall)) return;
+      const refusal = pr && options.scopeShortfall ? scopeRefusal(req.headers, req.body, principalOf(res), pr, options.scopeShortfall) : undefined;
+      if (refusal) return sendRefusal(res, refusal);
       // A session id is a 2025-era session by definition; everything else is classified by the SDK.
       if (req.header('mcp-session-id') || (await isLegacyRequest(await toWebRequest(req, req.body), req.body))) {
         return legacy.handle(req, res, endpoint.view);
@@ -123,8 +128,23 @@ export function createHttpFront(options: HttpFrontOptions): HttpFront {
   app.use((_req, res) => void res.status(404).json(rpcError(JsonRpc.BAD_REQUEST, 'Not found')));
 
   app.use(jsonErrorHandler(log));
+  const handle = withSessionFastPath(
+    {
+      endpoints: new Map(endpoints.map((e) => [e.path, e.view])),
+      legacy,
+      authenticate: options.authenticate,
+      hostAndOriginProblem: hostAndOriginCheck(settings),
+      maxBodyBytes: settings.maxBodyBytes,
+      draining: options.draining,
+      protectedResource: pr,
+      scopeShortfall: options.scopeShortfall,
+      log,
+    },
+    app,
+  );
   return {
     app,
+    handle,
     async close() {
       await Promise.allSettled(modernHandlers.map((h) => h.close()));
     },

@@ -5,22 +5,22 @@
  * it; anything else presenting its id is turned away.
  */
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Request, Response } from 'express';
-import { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
 import { isInitializeRequest } from '@modelcontextprotocol/server';
 import { SSEServerTransport } from '@modelcontextprotocol/server-legacy/sse';
+import type { Principal } from '../auth/principal.js';
 import { JsonRpc } from '../errors.js';
 import type { Logger } from '../observability/log.js';
 import type { View } from '../pipeline/view.js';
-import { principalOf, rpcError, sessionUsable } from './http-auth.js';
+import { principalOf, rpcError, sendRefusal, sessionRefusal } from './http-auth.js';
 import type { Hub } from './hub.js';
 import type { SessionState } from './server.js';
+import { SessionHttpTransport } from './session-transport.js';
 
 /** 2025-era Streamable HTTP: one transport and one SDK server per session. */
 export class LegacyStreamableHttp {
-  private readonly transports = new Map<string, NodeStreamableHTTPServerTransport>();
-  /** Request ids awaiting an answer, per session: a reused one would never be answered. */
-  private readonly pendingIds = new Map<string, Set<string>>();
+  private readonly transports = new Map<string, SessionHttpTransport>();
 
   constructor(
     private readonly hub: Hub,
@@ -28,17 +28,22 @@ export class LegacyStreamableHttp {
     private readonly newSessionId: () => string = randomUUID,
   ) {}
 
+  /** Whether this replica holds the session. */
+  has(sessionId: string): boolean {
+    return this.transports.has(sessionId);
+  }
+
+  /** A request of an open session, from express or from the session fast path (http.ts). */
+  serve(sessionId: string, principal: Principal, req: IncomingMessage, res: ServerResponse, body: unknown, view: View): Promise<void> | void {
+    const transport = this.transports.get(sessionId);
+    const refusal = transport ? sessionRefusal(this.hub, sessionId, principal, view) : { status: 404, body: rpcError(JsonRpc.SESSION_NOT_FOUND, 'Session not found') };
+    if (refusal) return sendRefusal(res, refusal);
+    return transport!.handleRequest(req, res, body);
+  }
+
   async handle(req: Request, res: Response, view: View): Promise<void> {
     const sessionId = req.header('mcp-session-id');
-    if (sessionId) {
-      const transport = this.transports.get(sessionId);
-      if (!transport) return void res.status(404).json(rpcError(JsonRpc.SESSION_NOT_FOUND, 'Session not found'));
-      if (!sessionUsable(this.hub, sessionId, res, view)) return;
-      if (!this.claimIds(sessionId, req.body, res)) {
-        return void res.status(400).json(rpcError(JsonRpc.INVALID_REQUEST, 'Invalid Request: a request with this id is still in flight on this session'));
-      }
-      return transport.handleRequest(req, res, req.body);
-    }
+    if (sessionId) return this.serve(sessionId, principalOf(res), req, res, req.body, view);
     if (req.method !== 'POST' || !isInitializeRequest(req.body)) {
       return void res.status(400).json(rpcError(JsonRpc.BAD_REQUEST, 'Bad Request: Mcp-Session-Id header is required'));
     }
@@ -48,9 +53,9 @@ export class LegacyStreamableHttp {
   private async open(req: Request, res: Response, view: View): Promise<void> {
     const state: SessionState = { info: { id: '', transport: 'streamable-http', era: 'legacy', profile: view.profile }, principal: principalOf(res), view };
     const server = this.hub.createServer(state);
-    const transport = new NodeStreamableHTTPServerTransport({
-      sessionIdGenerator: this.newSessionId,
-      onsessioninitialized: (id) => {
+    const transport = new SessionHttpTransport({
+      newSessionId: this.newSessionId,
+      onSessionInitialized: (id) => {
         state.info.id = id;
         this.transports.set(id, transport);
         this.hub.register(state.info, server, state, () => transport.close());
@@ -61,29 +66,10 @@ export class LegacyStreamableHttp {
       const id = transport.sessionId;
       if (!id) return;
       this.transports.delete(id);
-      this.pendingIds.delete(id);
       void this.hub.sessions.get(id)?.close();
     };
     await server.connect(transport);
     await transport.handleRequest(req, res, req.body);
-  }
-
-  /**
-   * Marks the body's request ids as in flight until this HTTP exchange ends.
-   * False when one is already in flight: JSON-RPC ids must be unique among a
-   * session's open requests, and the SDK would map both answers to one stream.
-   */
-  private claimIds(sessionId: string, body: unknown, res: Response): boolean {
-    const ids = requestIds(body);
-    if (ids.length === 0) return true;
-    let pending = this.pendingIds.get(sessionId);
-    if (!pending) this.pendingIds.set(sessionId, (pending = new Set()));
-    if (ids.some((id) => pending.has(id))) return false;
-    for (const id of ids) pending.add(id);
-    res.once('close', () => {
-      for (const id of ids) pending.delete(id);
-    });
-    return true;
   }
 }
 
@@ -105,19 +91,6 @@ export function sessionIds(replicaId: string | undefined): () => string {
 function nameSession(transport: SSEServerTransport, id: string): void {
   const fields = transport as unknown as { _sessionId?: string };
   if (typeof fields._sessionId === 'string') fields._sessionId = id;
-}
-
-/** The ids of the requests (not notifications or responses) in a POST body, as map keys. */
-function requestIds(body: unknown): string[] {
-  const messages = Array.isArray(body) ? body : [body];
-  const ids: string[] = [];
-  for (const m of messages) {
-    if (m && typeof m === 'object' && 'method' in m && 'id' in m) {
-      const id = (m as { id: unknown }).id;
-      if (typeof id === 'string' || typeof id === 'number') ids.push(typeof id === 'string' ? `s:${id}` : `n:${id}`);
-    }
-  }
-  return ids;
 }
 
 /** The 2024-11-05 HTTP+SSE transport, for clients that still speak it. */
@@ -149,10 +122,9 @@ export class LegacySse {
     const sessionId = req.query.sessionId;
     const transport = typeof sessionId === 'string' ? this.transports.get(sessionId) : undefined;
     const session = transport && this.hub.sessions.get(transport.sessionId);
-    if (!transport || !session || !sessionUsable(this.hub, transport.sessionId, res, session.view)) {
-      if (!res.headersSent) res.status(404).json(rpcError(JsonRpc.SESSION_NOT_FOUND, 'Session not found'));
-      return;
-    }
+    if (!transport || !session) return sendRefusal(res, { status: 404, body: rpcError(JsonRpc.SESSION_NOT_FOUND, 'Session not found') });
+    const refusal = sessionRefusal(this.hub, transport.sessionId, principalOf(res), session.view);
+    if (refusal) return sendRefusal(res, refusal);
     await transport.handlePostMessage(req, res, req.body);
   }
 }

@@ -4,6 +4,7 @@
  * an Origin header, when present, must be loopback, the request's own host,
  * or explicitly allowed. Failures are 403 with a JSON-RPC error body.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import { JsonRpc } from '../errors.js';
 
@@ -15,19 +16,26 @@ export interface OriginSettings {
   allowedOrigins: string[];
 }
 
-export function checkHostAndOrigin(settings: OriginSettings) {
+/** What is wrong with a request's Host or Origin header, if anything. */
+export function hostAndOriginCheck(settings: OriginSettings): (headers: IncomingHttpHeaders) => string | undefined {
   const loopbackBind = LOOPBACK.has(settings.listen.host) || settings.listen.host.startsWith('127.');
   const allowedHosts = new Set(settings.allowedHosts.map((h) => h.toLowerCase()));
   const allowedOrigins = new Set(settings.allowedOrigins.map(normaliseOrigin));
-
-  return function hostAndOrigin(req: Request, res: Response, next: NextFunction): void {
-    const host = hostnameOf(req.headers.host);
+  return (headers) => {
+    const host = hostnameOf(headers.host);
     const hostOk = allowedHosts.has(host) || (loopbackBind ? isLoopback(host) : allowedHosts.size === 0);
-    if (!hostOk) return forbid(res, `Host '${req.headers.host ?? ''}' is not allowed`);
-    const origin = req.headers.origin;
-    if (origin !== undefined && !originAllowed(origin, host, allowedOrigins)) {
-      return forbid(res, `Origin '${origin}' is not allowed`);
-    }
+    if (!hostOk) return `Host '${headers.host ?? ''}' is not allowed`;
+    const origin = headers.origin;
+    if (origin !== undefined && !originAllowed(origin, host, allowedOrigins)) return `Origin '${origin}' is not allowed`;
+    return undefined;
+  };
+}
+
+export function checkHostAndOrigin(settings: OriginSettings) {
+  const problem = hostAndOriginCheck(settings);
+  return function hostAndOrigin(req: Request, res: Response, next: NextFunction): void {
+    const message = problem(req.headers);
+    if (message) return forbid(res, message);
     next();
   };
 }

@@ -23,19 +23,32 @@ export function asCaller<T>(caller: Caller | undefined, fn: () => Promise<T>): P
   return caller ? current.run(caller, fn) : fn();
 }
 
+/**
+ * The headers naming the caller of the request in flight (and its trace
+ * context), or undefined outside a call or when there are none.
+ */
+export function callerHeaders(headers: Record<string, 'id' | 'groups' | 'scopes'>): Record<string, string> | undefined {
+  const caller = current.getStore();
+  if (!caller) return undefined;
+  const entries = Object.entries(headers);
+  if (entries.length === 0 && !caller.traceparent) return undefined;
+  const out: Record<string, string> = {};
+  if (caller.traceparent) out.traceparent = caller.traceparent;
+  for (const [name, field] of entries) {
+    const value = field === 'id' ? caller.id : caller[field].join(',');
+    // A header value must not be able to start another header.
+    out[name] = value.replace(/[\r\n]/g, ' ');
+  }
+  return out;
+}
+
 /** A fetch that adds the identity headers (and trace context) of the call in flight (none outside a call). */
 export function identityFetch(headers: Record<string, 'id' | 'groups' | 'scopes'>, base: typeof fetch = nodeFetch as typeof fetch): typeof fetch {
-  const entries = Object.entries(headers);
   return (input, init) => {
-    const caller = current.getStore();
-    if (!caller || (entries.length === 0 && !caller.traceparent)) return base(input, init);
+    const extra = callerHeaders(headers);
+    if (!extra) return base(input, init);
     const merged = new Headers(init?.headers);
-    if (caller.traceparent) merged.set('traceparent', caller.traceparent);
-    for (const [name, field] of entries) {
-      const value = field === 'id' ? caller.id : caller[field].join(',');
-      // A header value must not be able to start another header.
-      merged.set(name, value.replace(/[\r\n]/g, ' '));
-    }
+    for (const [name, value] of Object.entries(extra)) merged.set(name, value);
     return base(input, { ...init, headers: merged });
   };
 }

@@ -21,6 +21,12 @@ const agents = {
   'https:': new https.Agent({ keepAlive: true, maxSockets: 256 }),
 };
 
+/** A request to `url` on the shared keep-alive agents (http: or https: only). */
+export function nodeRequest(url: URL, options: http.RequestOptions, onResponse: (res: http.IncomingMessage) => void): http.ClientRequest {
+  const client = url.protocol === 'https:' ? https : http;
+  return client.request(url, { ...options, agent: agents[url.protocol as 'http:' | 'https:'] }, onResponse);
+}
+
 export function nodeFetch(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
   const body = init.body;
   const url = typeof input === 'string' ? new URL(input) : input instanceof URL ? input : undefined;
@@ -28,8 +34,7 @@ export function nodeFetch(input: string | URL | Request, init: RequestInit = {})
   const signal = init.signal ?? undefined;
   if (signal?.aborted) return Promise.reject(signal.reason);
   return new Promise((resolve, reject) => {
-    const client = url.protocol === 'https:' ? https : http;
-    const req = client.request(url, { method: init.method ?? 'GET', headers: headersOf(init.headers), agent: agents[url.protocol as 'http:' | 'https:'] }, (res) => {
+    const req = nodeRequest(url, { method: init.method ?? 'GET', headers: headersOf(init.headers) }, (res) => {
       const status = res.statusCode ?? 0;
       const headers = new Headers();
       for (const [name, value] of Object.entries(res.headers)) {

@@ -12,7 +12,6 @@ import {
   SSEClientTransport,
   SdkHttpError,
   StreamableHTTPClientTransport,
-  isJSONRPCRequest,
   type AuthProvider,
   type JSONRPCMessage,
   type RequestId,
@@ -20,7 +19,9 @@ import {
 } from '@modelcontextprotocol/client';
 import type { HttpServerSpec, ServerConfig } from '../config/schema.js';
 import { upstreamAuthFor } from './oauth.js';
+import { isRequest } from '../json-rpc.js';
 import { identityFetch } from './identity.js';
+import { postLean } from './lean-post.js';
 import { StdioUpstreamTransport } from './stdio.js';
 
 export interface ConnectedClient {
@@ -63,7 +64,7 @@ function failRequestsWhoseStreamEnds(transport: Transport): void {
     deliver?.(message, extra);
   };
   transport.send = async (message, options) => {
-    if (!isJSONRPCRequest(message)) return send(message, options);
+    if (Array.isArray(message) || !isRequest(message)) return send(message, options);
     const { id } = message;
     pending.add(id);
     const onRequestStreamEnd = () => {
@@ -168,7 +169,9 @@ async function connectStreamableHttp(spec: HttpServerSpec, options: ConnectOptio
     fetch: identityFetch(options.config.identityHeaders),
     redirectPolicy: 'same-origin',
   });
-  return handshake(options.makeClient(true), transport, 'streamable-http', options.timeoutMs);
+  const connected = await handshake(options.makeClient(true), transport, 'streamable-http', options.timeoutMs);
+  postLean(transport, { url: new URL(spec.url), identityHeaders: options.config.identityHeaders });
+  return connected;
 }
 
 async function connectSse(spec: HttpServerSpec, options: ConnectOptions, authProvider?: AuthProvider): Promise<ConnectedClient> {

@@ -1,0 +1,270 @@
+/**
+ * The POST path of an established Streamable HTTP upstream connection, on
+ * node:http. Every forwarded call is one such POST; through the SDK
+ * transport it costs a fetch Response, a body stream, a TextDecoderStream,
+ * an EventSourceParserStream and a zod parse per message, about a fifth of
+ * the gateway's CPU per call (bench/profile.mjs http). Here the answer is
+ * read as JSON or as SSE text directly.
+ *
+ * Everything else stays with the SDK transport, which this only overlays:
+ * the handshake, the GET stream, DELETE, 2026-07-28 requests (their
+ * per-request headers), and any answer that is not plainly success:
+ * 401/403 (the SDK runs the OAuth flow and sends again; the upstream did
+ * not run the request) and redirects go back through the SDK's own send. A
+ * response stream that ends unanswered after the server gave event ids is
+ * resumed by the SDK's own reconnection (GET with Last-Event-ID), with the
+ * server's `retry` interval.
+ *
+ * It uses three members the SDK does not publish (below, `SdkInternals`):
+ * the headers the SDK would send, its reconnection, and its retry interval.
+ * When they are missing (a future SDK), nothing is overlaid.
+ */
+import type { IncomingMessage } from 'node:http';
+import {
+  PROTOCOL_VERSION_META_KEY,
+  SdkError,
+  SdkErrorCode,
+  SdkHttpError,
+  type JSONRPCMessage,
+  type StreamableHTTPClientTransport,
+  type TransportSendOptions,
+} from '@modelcontextprotocol/client';
+import { isInitialize, isJsonRpcMessage } from '../json-rpc.js';
+import { callerHeaders } from './identity.js';
+import { nodeRequest } from './node-fetch.js';
+
+interface SdkInternals {
+  _commonHeaders(): Promise<Headers>;
+  _scheduleReconnection(options: ReconnectOptions, attempt: number): void;
+  _serverRetryMs?: number;
+}
+
+interface ReconnectOptions {
+  resumptionToken: string;
+  onresumptiontoken?: (token: string) => void;
+  replayMessageId?: undefined;
+  requestSignal?: AbortSignal;
+  onRequestStreamEnd?: () => void;
+}
+
+export interface LeanPostTarget {
+  url: URL;
+  /** Headers naming the caller (`servers.<n>.identityHeaders`). */
+  identityHeaders: Record<string, 'id' | 'groups' | 'scopes'>;
+}
+
+/** Sends this connection's POSTs over node:http where it can; see the file comment. */
+export function postLean(transport: StreamableHTTPClientTransport, target: LeanPostTarget): void {
+  const sdk = transport as unknown as SdkInternals;
+  if (typeof sdk._commonHeaders !== 'function' || typeof sdk._scheduleReconnection !== 'function') return;
+  const sdkSend = transport.send.bind(transport);
+  const open = new Set<{ destroy(): void }>();
+  let closed = false;
+
+  transport.send = async (outgoing, options) => {
+    const message = closed ? undefined : plainPost(outgoing, options);
+    if (!message) return sdkSend(outgoing, options);
+    const headers = await sdk._commonHeaders();
+    const res = await post(target, headers, message, options?.requestSignal, open).catch((err: unknown) => {
+      if (!options?.requestSignal?.aborted && !closed) transport.onerror?.(err as Error);
+      throw err;
+    });
+    const status = res.statusCode ?? 0;
+    // Not run by the upstream: the SDK's own path handles sign-in, step-up and redirects, and sends again.
+    if (status === 401 || status === 403 || (status >= 300 && status < 400)) {
+      res.resume();
+      return sdkSend(message, options);
+    }
+    if (status < 200 || status >= 300) {
+      const text = await readText(res).catch(() => '');
+      throw report(transport, options, new SdkHttpError(SdkErrorCode.ClientHttpNotImplemented, `Error POSTing to endpoint: ${text}`, { status, statusText: res.statusMessage ?? '', text }));
+    }
+    if (status === 202 || !('method' in message && 'id' in message)) return void res.resume();
+    const type = (res.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type === 'text/event-stream') return readEvents(res, transport, sdk, options, () => closed || options?.requestSignal?.aborted === true);
+    if (type === 'application/json') return deliverJson(await readText(res), transport, options);
+    res.resume();
+    throw report(transport, options, new SdkError(SdkErrorCode.ClientHttpUnexpectedContent, `Unexpected content type: ${res.headers['content-type']}`, { contentType: res.headers['content-type'] }));
+  };
+
+  const close = transport.close.bind(transport);
+  transport.close = async () => {
+    closed = true;
+    for (const req of open) req.destroy();
+    open.clear();
+    return close();
+  };
+}
+
+/** The message, when it is a single 2025-era one with nothing only the SDK's path knows how to send. */
+function plainPost(message: JSONRPCMessage | JSONRPCMessage[], options: TransportSendOptions | undefined): JSONRPCMessage | undefined {
+  if (Array.isArray(message) || options?.resumptionToken || options?.headers) return undefined;
+  if (isInitialize(message)) return undefined;
+  const meta = 'params' in message ? (message.params as { _meta?: Record<string, unknown> } | undefined)?._meta : undefined;
+  return meta?.[PROTOCOL_VERSION_META_KEY] === undefined ? message : undefined;
+}
+
+function post(target: LeanPostTarget, sdkHeaders: Headers, message: JSONRPCMessage, signal: AbortSignal | undefined, open: Set<{ destroy(): void }>): Promise<IncomingMessage> {
+  const body = JSON.stringify(message);
+  const headers: Record<string, string> = {};
+  sdkHeaders.forEach((value, name) => (headers[name] = value));
+  Object.assign(headers, callerHeaders(target.identityHeaders));
+  headers['content-type'] = 'application/json';
+  headers.accept = acceptBoth(headers.accept);
+  headers['content-length'] = String(Buffer.byteLength(body));
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const req = nodeRequest(target.url, { method: 'POST', headers }, (res) => {
+      // The response stream is what the request's lifetime now hangs on.
+      open.delete(req);
+      open.add(res);
+      res.once('close', () => open.delete(res));
+      resolve(res);
+    });
+    open.add(req);
+    const onAbort = () => req.destroy(signal!.reason instanceof Error ? signal!.reason : new Error(String(signal!.reason)));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    req.once('close', () => {
+      open.delete(req);
+      signal?.removeEventListener('abort', onAbort);
+    });
+    // Shaped like a failed fetch, so isConnectionLost reads `cause.code` the same way.
+    req.once('error', (err) => reject(signal?.aborted ? signal.reason : new TypeError('fetch failed', { cause: err })));
+    req.end(body);
+  });
+}
+
+function acceptBoth(configured: string | undefined): string {
+  const types = [...(configured?.split(',').map((s) => s.trim().toLowerCase()) ?? []), 'application/json', 'text/event-stream'];
+  return [...new Set(types.filter(Boolean))].join(', ');
+}
+
+function readText(res: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => (text += chunk));
+    res.once('end', () => resolve(text));
+    res.once('error', reject);
+  });
+}
+
+function deliverJson(text: string, transport: StreamableHTTPClientTransport, options: TransportSendOptions | undefined): void {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw report(transport, options, err as Error);
+  }
+  const messages = Array.isArray(data) ? data : [data];
+  if (!messages.every(isJsonRpcMessage)) throw report(transport, options, new Error(`Invalid JSON-RPC message from the upstream: ${text.slice(0, 200)}`));
+  for (const message of messages) transport.onmessage?.(message);
+}
+
+/**
+ * Reads a POST's SSE stream to its end, delivering each message. Like the
+ * SDK: a stream that ends without the answer is resumed when the server gave
+ * event ids, and otherwise reported through `onRequestStreamEnd`.
+ */
+function readEvents(res: IncomingMessage, transport: StreamableHTTPClientTransport, sdk: SdkInternals, options: TransportSendOptions | undefined, intentional: () => boolean): void {
+  const parser = new SseParser();
+  let lastEventId: string | undefined;
+  let answered = false;
+  const dispatch = (event: SseEvent) => {
+    if (event.id !== undefined) {
+      lastEventId = event.id;
+      options?.onresumptiontoken?.(event.id);
+    }
+    if (event.retry !== undefined) sdk._serverRetryMs = event.retry;
+    if (!event.data || (event.event && event.event !== 'message')) return;
+    let message: unknown;
+    try {
+      message = JSON.parse(event.data);
+    } catch (err) {
+      return transport.onerror?.(err as Error);
+    }
+    if (!isJsonRpcMessage(message)) return transport.onerror?.(new Error(`Invalid JSON-RPC message from the upstream: ${event.data.slice(0, 200)}`));
+    if (!('method' in message)) answered = true;
+    transport.onmessage?.(message);
+  };
+  const ended = (err?: Error) => {
+    if (intentional()) return;
+    if (err) transport.onerror?.(new Error(`SSE stream disconnected: ${err.message}`));
+    if (answered) return;
+    if (lastEventId === undefined) return options?.onRequestStreamEnd?.();
+    sdk._scheduleReconnection(
+      { resumptionToken: lastEventId, onresumptiontoken: options?.onresumptiontoken, requestSignal: options?.requestSignal, onRequestStreamEnd: options?.onRequestStreamEnd },
+      0,
+    );
+  };
+  res.setEncoding('utf8');
+  res.on('data', (chunk: string) => parser.feed(chunk, dispatch));
+  let done = false;
+  const finish = (err?: Error) => {
+    if (done) return;
+    done = true;
+    ended(err);
+  };
+  res.once('end', () => finish());
+  res.once('error', (err) => finish(err));
+  res.once('close', () => finish(res.complete ? undefined : new Error('terminated')));
+}
+
+interface SseEvent {
+  event?: string;
+  data: string;
+  id?: string;
+  retry?: number;
+}
+
+/** The text/event-stream format (WHATWG HTML §9.2), line by line across chunks. */
+class SseParser {
+  private buffer = '';
+  private data: string[] = [];
+  private event?: string;
+  private id?: string;
+  private retry?: number;
+
+  feed(chunk: string, dispatch: (event: SseEvent) => void): void {
+    this.buffer += chunk;
+    let start = 0;
+    for (;;) {
+      const nl = this.buffer.indexOf('\n', start);
+      const cr = this.buffer.indexOf('\r', start);
+      const end = nl === -1 ? cr : cr === -1 ? nl : Math.min(nl, cr);
+      if (end === -1) break;
+      // A CR at the very end may be the first half of CRLF: wait for the next chunk.
+      if (end === cr && end === this.buffer.length - 1) break;
+      this.line(this.buffer.slice(start, end), dispatch);
+      start = end + (this.buffer[end] === '\r' && this.buffer[end + 1] === '\n' ? 2 : 1);
+    }
+    this.buffer = this.buffer.slice(start);
+  }
+
+  private line(line: string, dispatch: (event: SseEvent) => void): void {
+    if (line === '') {
+      if (this.data.length > 0 || this.id !== undefined || this.retry !== undefined) {
+        dispatch({ event: this.event, data: this.data.join('\n'), id: this.id, retry: this.retry });
+      }
+      this.data = [];
+      this.event = undefined;
+      this.id = undefined;
+      this.retry = undefined;
+      return;
+    }
+    if (line.startsWith(':')) return;
+    const colon = line.indexOf(':');
+    const field = colon === -1 ? line : line.slice(0, colon);
+    let value = colon === -1 ? '' : line.slice(colon + 1);
+    if (value.startsWith(' ')) value = value.slice(1);
+    if (field === 'data') this.data.push(value);
+    else if (field === 'event') this.event = value;
+    else if (field === 'id' && !value.includes('\0')) this.id = value;
+    else if (field === 'retry' && /^\d+$/.test(value)) this.retry = Number(value);
+  }
+}
+
+function report(transport: StreamableHTTPClientTransport, options: TransportSendOptions | undefined, err: Error): Error {
+  if (!options?.requestSignal?.aborted) transport.onerror?.(err);
+  return err;
+}
