@@ -92,13 +92,8 @@ async function readBody(req: IncomingMessage, res: ServerResponse, limit: number
     sendJson(res, 413, rpcError(JsonRpc.INVALID_REQUEST, 'Request body too large'), { connection: 'close' });
   };
   if (Number(req.headers['content-length'] ?? 0) > limit) return void tooLarge();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) return void tooLarge();
-    chunks.push(chunk);
-  }
+  const { chunks, size } = await collect(req, limit);
+  if (size > limit) return void tooLarge();
   // express.json reads an empty body as {}.
   if (size === 0) return { body: {} };
   const text = (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)).toString('utf8');
@@ -111,4 +106,22 @@ async function readBody(req: IncomingMessage, res: ServerResponse, limit: number
   }
   sendJson(res, 400, rpcError(JsonRpc.PARSE_ERROR, 'Parse error'));
   return undefined;
+}
+
+/** The body's chunks, stopping once past `limit` (an async iterator per request costs more than the events). */
+function collect(req: IncomingMessage, limit: number): Promise<{ chunks: Buffer[]; size: number }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) return void chunks.push(chunk);
+      req.off('data', onData);
+      req.pause();
+      resolve({ chunks, size });
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve({ chunks, size }));
+    req.once('error', reject);
+  });
 }

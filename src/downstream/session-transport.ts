@@ -99,6 +99,7 @@ export class SessionHttpTransport implements Transport {
     const requestIds = messages.filter(isRequest).map((m) => m.id);
     if (requestIds.length === 0) {
       for (const message of messages) this.onmessage?.(message);
+      for (const id of cancelledIds(messages)) this.forget(id);
       res.writeHead(202).end();
       return;
     }
@@ -109,6 +110,18 @@ export class SessionHttpTransport implements Transport {
     const exchange = new Exchange(res, this.sessionId, requestIds, this.keepAliveMs);
     for (const id of requestIds) this.exchanges.set(id, exchange);
     for (const message of messages) this.onmessage?.(message);
+    for (const id of cancelledIds(messages)) this.forget(id);
+  }
+
+  /**
+   * A cancelled request is never answered (the server drops it), so its id
+   * is released here, and its exchange ends if it waits for nothing else.
+   */
+  private forget(id: RequestId): void {
+    const exchange = this.exchanges.get(id);
+    if (!exchange) return;
+    this.exchanges.delete(id);
+    exchange.cancel(id);
   }
 
   private openStandalone(req: IncomingMessage, res: ServerResponse): void {
@@ -155,7 +168,11 @@ export class SessionHttpTransport implements Transport {
       return;
     }
     const exchange = this.exchanges.get(requestId);
-    if (!exchange) throw new Error(`No connection established for request ID: ${String(requestId)}`);
+    if (!exchange) {
+      // A request (sampling, elicitation) fails at once; an answer or notification for a cancelled call has nowhere to go.
+      if (isRequest(message)) throw new Error(`No connection established for request ID: ${String(requestId)}`);
+      return;
+    }
     if (!isAnswer) return exchange.write(message);
     this.exchanges.delete(requestId);
     exchange.answer(requestId, message);
@@ -228,6 +245,11 @@ class Exchange {
     if (this.waiting.size === 0) this.finish();
   }
 
+  cancel(id: RequestId): void {
+    this.waiting.delete(id);
+    if (this.waiting.size === 0) this.end();
+  }
+
   end(): void {
     if (this.ended) return;
     if (!this.res.headersSent) this.openSse();
@@ -261,6 +283,17 @@ function reject(res: ServerResponse, status: number, code: number, message: stri
 
 function isJsonContentType(value: string | undefined): boolean {
   return value !== undefined && /^application\/(?:[\w.+-]*\+)?json\s*(?:;|$)/i.test(value.trim());
+}
+
+/** The request ids that `notifications/cancelled` messages name. */
+function cancelledIds(messages: JSONRPCMessage[]): RequestId[] {
+  const ids: RequestId[] = [];
+  for (const m of messages) {
+    if (!('method' in m) || m.method !== 'notifications/cancelled') continue;
+    const id = (m.params as { requestId?: unknown } | undefined)?.requestId;
+    if (typeof id === 'string' || typeof id === 'number') ids.push(id);
+  }
+  return ids;
 }
 
 /**

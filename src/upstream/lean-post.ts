@@ -220,25 +220,30 @@ interface SseEvent {
 /** The text/event-stream format (WHATWG HTML §9.2), line by line across chunks. */
 class SseParser {
   private buffer = '';
+  private first = true;
   private data: string[] = [];
   private event?: string;
   private id?: string;
   private retry?: number;
 
   feed(chunk: string, dispatch: (event: SseEvent) => void): void {
-    this.buffer += chunk;
-    let start = 0;
-    for (;;) {
-      const nl = this.buffer.indexOf('\n', start);
-      const cr = this.buffer.indexOf('\r', start);
-      const end = nl === -1 ? cr : cr === -1 ? nl : Math.min(nl, cr);
-      if (end === -1) break;
-      // A CR at the very end may be the first half of CRLF: wait for the next chunk.
-      if (end === cr && end === this.buffer.length - 1) break;
-      this.line(this.buffer.slice(start, end), dispatch);
-      start = end + (this.buffer[end] === '\r' && this.buffer[end + 1] === '\n' ? 2 : 1);
+    let text = this.buffer + chunk;
+    // The stream may start with a byte order mark, which is not part of the first line.
+    if (this.first) {
+      if (text.length === 0) return;
+      this.first = false;
+      if (text.startsWith('\uFEFF')) text = text.slice(1);
     }
-    this.buffer = this.buffer.slice(start);
+    // A CR at the very end may be the first half of CRLF: it waits for the next chunk.
+    const held = text.endsWith('\r') ? '\r' : '';
+    if (held) text = text.slice(0, -1);
+    if (text.includes('\r')) text = text.replace(/\r\n?/g, '\n');
+    let start = 0;
+    for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', start)) {
+      this.line(text.slice(start, end), dispatch);
+      start = end + 1;
+    }
+    this.buffer = text.slice(start) + held;
   }
 
   private line(line: string, dispatch: (event: SseEvent) => void): void {
