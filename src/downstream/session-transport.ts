@@ -128,9 +128,9 @@ export class SessionHttpTransport implements Transport {
     if (!(req.headers.accept ?? '').includes('text/event-stream')) {
       return reject(res, 406, JsonRpc.BAD_REQUEST, 'Not Acceptable: Client must accept text/event-stream');
     }
+    // A Last-Event-ID is ignored: nothing is stored to replay, and a reconnecting client is better served by a new
+    // stream than by a refusal that would end its notifications (the SDK transport without an event store does the same).
     if (!this.acceptsSessionHeaders(req, res)) return;
-    // Without an event store there is nothing to replay (the SDK transport answers the same).
-    if (req.headers['last-event-id']) return reject(res, 400, JsonRpc.BAD_REQUEST, 'Event store not configured');
     if (this.standalone && !this.standalone.ended) {
       return reject(res, 409, JsonRpc.BAD_REQUEST, 'Conflict: Only one SSE stream is allowed per session');
     }
