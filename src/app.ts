@@ -101,7 +101,7 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
     onFailure: (failMode) => metrics.rateLimitStoreFailure(failMode),
   });
   const metrics = createMetrics({
-    servers: config.servers.map((s) => s.name),
+    servers: () => upstreams.map((u) => u.name),
     profiles: Object.keys(settings.profiles),
     ruleIds: () => policy.engine.ruleIds,
     sources: {

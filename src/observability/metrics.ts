@@ -42,7 +42,8 @@ export interface Metrics {
 }
 
 export function createMetrics(options: {
-  servers: readonly string[];
+  /** The configured server names (read again when an unknown one shows up: a config reload may have added it). */
+  servers: () => Iterable<string>;
   /** Configured profile names: the only values the `profile` label takes (besides "" for the whole catalog). */
   profiles?: readonly string[];
   ruleIds: () => readonly string[];
@@ -50,8 +51,9 @@ export function createMetrics(options: {
 }): Metrics {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
-  const servers = new Set(options.servers);
-  const server = (name: string | undefined) => (name && servers.has(name) ? name : 'other');
+  let servers = new Set(options.servers());
+  const known = (name: string) => servers.has(name) || (servers = new Set([...servers, ...options.servers()])).has(name);
+  const server = (name: string | undefined) => (name && known(name) ? name : 'other');
   const method = (name: string) => (METHODS.has(name) ? name : 'other');
   const profiles = new Set(options.profiles ?? []);
   const profile = (name: string | undefined) => (name === undefined ? '' : profiles.has(name) ? name : 'other');

@@ -84,6 +84,10 @@ describe('config hot reload', () => {
     await eventually(() => toolNames(early), (names) => names.includes('beta__echo'), 10_000);
     expect(textOf(await early.callTool({ name: 'beta__echo', arguments: { text: 'new server' } }))).toBe('new server');
     expect(textOf(await early.callTool({ name: 'alpha__echo', arguments: { text: 'still here' } }))).toBe('still here');
+    // The added server has its own metrics label, not `other`.
+    const scrape = await (await fetch(gw.mcpUrl.replace(/\/mcp$/, '/metrics'))).text();
+    expect(scrape).toMatch(/switchboard_requests_total\{[^}]*server="beta"[^}]*\} 1/);
+    expect(scrape).not.toMatch(/switchboard_requests_total\{[^}]*server="other"/);
 
     const keys = gw.gateway.configRuntime.generation;
     writeFileSync(file, configOf(['alpha', 'beta'], KEY_2));
