@@ -4,6 +4,7 @@
  */
 import type { GatewaySettings } from '../config/schema.js';
 import type { Logger } from '../observability/log.js';
+import { CachedCredentialStore } from './cached-store.js';
 import { FileCredentialStore } from './file-store.js';
 import { RedisCredentialStore } from './redis-store.js';
 import type { CredentialStore } from './store.js';
@@ -17,8 +18,9 @@ export { RedisCredentialStore, type RedisCredentialStoreSettings } from './redis
 /** The store the settings describe; nothing is read or connected until it is first used. */
 export function createCredentialStore(settings: NonNullable<GatewaySettings['credentials']>, log: Logger): CredentialStore {
   const { key, store } = settings;
-  if (store.type === 'redis') return new RedisCredentialStore({ url: store.url, prefix: store.prefix, key }, log.child({ component: 'credentials' }));
-  return new FileCredentialStore(store.path, key);
+  const backing =
+    store.type === 'redis' ? new RedisCredentialStore({ url: store.url, prefix: store.prefix, key }, log.child({ component: 'credentials' })) : new FileCredentialStore(store.path, key);
+  return new CachedCredentialStore(backing);
 }
 
 /** Where the store lives, for messages (a Redis URL without its password). */

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CredentialStoreError, deriveCipher, type KdfParams } from '../../../src/credentials/crypto.js';
 import { FileCredentialStore } from '../../../src/credentials/file-store.js';
+import { CachedCredentialStore } from '../../../src/credentials/cached-store.js';
 import { createCredentialStore } from '../../../src/credentials/index.js';
 import type { UserCredential } from '../../../src/credentials/store.js';
 import { silentLogger } from '../../../src/observability/log.js';
@@ -255,10 +256,10 @@ describe('FileCredentialStore', () => {
     expect(await store.list()).toHaveLength(3);
   });
 
-  it('createCredentialStore builds a file store from settings', async () => {
+  it('createCredentialStore builds a (cached) file store from settings', async () => {
     const file = freshFile();
     const store = createCredentialStore({ key: KEY, store: { type: 'file', path: file } }, silentLogger);
-    expect(store).toBeInstanceOf(FileCredentialStore);
+    expect(store).toBeInstanceOf(CachedCredentialStore);
     await store.put(cred('alice', 'github'));
     expect(await new FileCredentialStore(file, KEY).get('alice', 'github')).toBeDefined();
     await store.close();

@@ -7,6 +7,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CredentialStoreError } from '../../../src/credentials/crypto.js';
+import { CachedCredentialStore } from '../../../src/credentials/cached-store.js';
 import { createCredentialStore } from '../../../src/credentials/index.js';
 import { RedisCredentialStore, type RedisCredentialStoreSettings } from '../../../src/credentials/redis-store.js';
 import type { UserCredential } from '../../../src/credentials/store.js';
@@ -207,10 +208,10 @@ describe('RedisCredentialStore', () => {
     expect((await live.get('bob', 'github'))?.principal).toBe('bob');
   });
 
-  it('createCredentialStore builds a Redis store from settings', async () => {
+  it('createCredentialStore builds a (cached) Redis store from settings', async () => {
     const prefix = `factory${seq++}:`;
     const s = createCredentialStore({ key: KEY, store: { type: 'redis', url: redis.url, prefix } }, silentLogger);
-    expect(s).toBeInstanceOf(RedisCredentialStore);
+    expect(s).toBeInstanceOf(CachedCredentialStore);
     await s.put(cred('alice', 'github'));
     expect(await store({ prefix }).get('alice', 'github')).toBeDefined();
     await s.close();
