@@ -15,9 +15,11 @@
  * resumed by the SDK's own reconnection (GET with Last-Event-ID), with the
  * server's `retry` interval.
  *
- * It uses three members the SDK does not publish (below, `SdkInternals`):
- * the headers the SDK would send, its reconnection, and its retry interval.
- * When they are missing (a future SDK), nothing is overlaid.
+ * It sends the headers the SDK would (the configured ones, the bearer token
+ * from the same AuthProvider, the session id and protocol version), plus
+ * the caller's identity headers. For a resumption it uses two members the
+ * SDK does not publish (`SdkInternals`): its reconnection and its retry
+ * interval. When they are missing (a future SDK), nothing is overlaid.
  */
 import type { IncomingMessage } from 'node:http';
 import {
@@ -25,6 +27,7 @@ import {
   SdkError,
   SdkErrorCode,
   SdkHttpError,
+  type AuthProvider,
   type JSONRPCMessage,
   type StreamableHTTPClientTransport,
   type TransportSendOptions,
@@ -34,7 +37,6 @@ import { callerHeaders } from './identity.js';
 import { nodeRequest } from './node-fetch.js';
 
 interface SdkInternals {
-  _commonHeaders(): Promise<Headers>;
   _scheduleReconnection(options: ReconnectOptions, attempt: number): void;
   _serverRetryMs?: number;
 }
@@ -49,6 +51,10 @@ interface ReconnectOptions {
 
 export interface LeanPostTarget {
   url: URL;
+  /** The server's configured headers (`requestInit.headers` of the SDK transport). */
+  headers: Record<string, string>;
+  /** The AuthProvider the SDK transport was given: asked for the bearer token before each POST, as the SDK does. */
+  auth?: AuthProvider;
   /** Headers naming the caller (`servers.<n>.identityHeaders`). */
   identityHeaders: Record<string, 'id' | 'groups' | 'scopes'>;
 }
@@ -56,7 +62,8 @@ export interface LeanPostTarget {
 /** Sends this connection's POSTs over node:http where it can; see the file comment. */
 export function postLean(transport: StreamableHTTPClientTransport, target: LeanPostTarget): void {
   const sdk = transport as unknown as SdkInternals;
-  if (typeof sdk._commonHeaders !== 'function' || typeof sdk._scheduleReconnection !== 'function') return;
+  if (typeof sdk._scheduleReconnection !== 'function') return;
+  const configured = lowerCased(target.headers);
   const sdkSend = transport.send.bind(transport);
   const open = new Set<{ destroy(): void }>();
   let closed = false;
@@ -64,8 +71,14 @@ export function postLean(transport: StreamableHTTPClientTransport, target: LeanP
   transport.send = async (outgoing, options) => {
     const message = closed ? undefined : plainPost(outgoing, options);
     if (!message) return sdkSend(outgoing, options);
-    const headers = await sdk._commonHeaders();
-    const res = await post(target, headers, message, options?.requestSignal, open).catch((err: unknown) => {
+    const headers = { ...configured };
+    const token = await target.auth?.token();
+    if (token) headers.authorization = `Bearer ${token}`;
+    if (transport.sessionId) headers['mcp-session-id'] = transport.sessionId;
+    if (transport.protocolVersion) headers['mcp-protocol-version'] = transport.protocolVersion;
+    // Last, as on the SDK's path (where identityFetch adds them to what the transport built).
+    Object.assign(headers, callerHeaders(target.identityHeaders));
+    const res = await post(target.url, headers, message, options?.requestSignal, open).catch((err: unknown) => {
       if (!options?.requestSignal?.aborted && !closed) transport.onerror?.(err as Error);
       throw err;
     });
@@ -104,17 +117,14 @@ function plainPost(message: JSONRPCMessage | JSONRPCMessage[], options: Transpor
   return meta?.[PROTOCOL_VERSION_META_KEY] === undefined ? message : undefined;
 }
 
-function post(target: LeanPostTarget, sdkHeaders: Headers, message: JSONRPCMessage, signal: AbortSignal | undefined, open: Set<{ destroy(): void }>): Promise<IncomingMessage> {
+function post(url: URL, headers: Record<string, string>, message: JSONRPCMessage, signal: AbortSignal | undefined, open: Set<{ destroy(): void }>): Promise<IncomingMessage> {
   const body = JSON.stringify(message);
-  const headers: Record<string, string> = {};
-  sdkHeaders.forEach((value, name) => (headers[name] = value));
-  Object.assign(headers, callerHeaders(target.identityHeaders));
   headers['content-type'] = 'application/json';
   headers.accept = acceptBoth(headers.accept);
   headers['content-length'] = String(Buffer.byteLength(body));
   if (signal?.aborted) return Promise.reject(signal.reason);
   return new Promise((resolve, reject) => {
-    const req = nodeRequest(target.url, { method: 'POST', headers }, (res) => {
+    const req = nodeRequest(url, { method: 'POST', headers }, (res) => {
       // The response stream is what the request's lifetime now hangs on.
       open.delete(req);
       open.add(res);
@@ -132,6 +142,10 @@ function post(target: LeanPostTarget, sdkHeaders: Headers, message: JSONRPCMessa
     req.once('error', (err) => reject(signal?.aborted ? signal.reason : new TypeError('fetch failed', { cause: err })));
     req.end(body);
   });
+}
+
+function lowerCased(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
 }
 
 function acceptBoth(configured: string | undefined): string {

@@ -170,7 +170,7 @@ async function connectStreamableHttp(spec: HttpServerSpec, options: ConnectOptio
     redirectPolicy: 'same-origin',
   });
   const connected = await handshake(options.makeClient(true), transport, 'streamable-http', options.timeoutMs);
-  postLean(transport, { url: new URL(spec.url), identityHeaders: options.config.identityHeaders });
+  postLean(transport, { url: new URL(spec.url), headers: spec.headers, auth: authProvider, identityHeaders: options.config.identityHeaders });
   return connected;
 }
 
