@@ -34,7 +34,11 @@ export function createPipeline(parts: { stages: Stage[]; terminal: Terminal; fin
 
   async function run(ctx: CallContext): Promise<Result> {
     try {
-      for (const stage of parts.stages) await stage.run(ctx);
+      for (const stage of parts.stages) {
+        // Most stages decide synchronously; only a pending one is awaited (a microtask per stage per call adds up).
+        const pending = stage.run(ctx);
+        if (pending) await pending;
+      }
       ctx.result = await parts.terminal.run(ctx);
       return ctx.result;
     } catch (err) {

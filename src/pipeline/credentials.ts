@@ -30,20 +30,23 @@ export interface CredentialSources {
 export function checkCredentials(sources: CredentialSources): Stage {
   return {
     name: 'credentials',
-    async run(ctx) {
+    run(ctx) {
       const server = ctx.target?.upstream.config;
       if (!server || server.credentials === 'static') return;
       if (server.credentials === 'token-exchange') return exchangeFor(ctx, server, sources.exchanger);
-      const userOAuth = sources.userOAuth!;
-      let credential = await userOAuth.accessToken(ctx.principal.id, server.name);
-      if (!credential) {
-        await askToSignIn(ctx, server, userOAuth);
-        credential = await userOAuth.accessToken(ctx.principal.id, server.name);
-        if (!credential) throw signInRequired(server.name, userOAuth.signInLink(ctx.principal.id, server.name));
-      }
-      ctx.credential = { kind: 'user-oauth', subject: credential.subject };
+      return userOAuthFor(ctx, server, sources.userOAuth!);
     },
   };
+}
+
+async function userOAuthFor(ctx: CallContext, server: ServerConfig, userOAuth: UserOAuth): Promise<void> {
+  let credential = await userOAuth.accessToken(ctx.principal.id, server.name);
+  if (!credential) {
+    await askToSignIn(ctx, server, userOAuth);
+    credential = await userOAuth.accessToken(ctx.principal.id, server.name);
+    if (!credential) throw signInRequired(server.name, userOAuth.signInLink(ctx.principal.id, server.name));
+  }
+  ctx.credential = { kind: 'user-oauth', subject: credential.subject };
 }
 
 async function exchangeFor(ctx: CallContext, server: ServerConfig, exchanger: TokenExchanger): Promise<void> {
