@@ -26,6 +26,7 @@ const BIN = path.join(GATEWAY_ROOT, 'bin/switchboard.js');
 const FIX_STDIO = path.join(root, 'test/fixtures/servers/stdio.mjs');
 const FIX_HTTP = path.join(root, 'test/fixtures/servers/http.mjs');
 const EVERYTHING = path.join(root, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
+const RELAY = path.join(here, 'lib/relay.mjs');
 const MCP_PROXY = path.join(root, 'node_modules/mcp-proxy/dist/bin/mcp-proxy.mjs');
 const SUPERGATEWAY = path.join(root, 'node_modules/supergateway/dist/index.js');
 const LOOPBACK = path.join(here, 'lib/loopback-listen.mjs');
@@ -251,9 +252,13 @@ async function httpUpstream(ctx) {
     mcpServers: { ks: { type: 'http', url: fixture.url } },
     gateway: { policies: emptyPolicyDir(ctx) },
   });
+  const relay = P.startProcess({ name: 'http-relay', command: NODE, args: [RELAY, fixture.url], cwd: root, logFile: path.join(ctx.tmp, 'http-relay.log') });
+  const relayUrl = (await P.waitForLog(relay, /LISTENING (\S+)/, 30_000))[1];
   const params = (name) => ({ name, arguments: { text: 'hello' } });
   const targets = [
     { key: 'httpDirect', label: 'direct (kitchen-sink HTTP, legacy)', open: { kind: 'http', url: fixture.url }, params: params('echo'), cpu: cpuOf(() => [fixture.proc.pid]) },
+    // The hop alone: what any HTTP proxy in the gateway's place costs on this machine before doing any work.
+    { key: 'httpRelay', label: 'do-nothing node:http relay (the hop)', baseline: 'httpDirect', open: { kind: 'http', url: relayUrl }, params: params('echo'), cpu: cpuOf(() => [relay.pid, fixture.proc.pid], () => relay.pid) },
     { key: 'httpGateway', label: 'through the gateway', baseline: 'httpDirect', open: { kind: 'http', url: gw.url }, params: params('ks__echo'), cpu: cpuOf(() => [gw.proc.pid, fixture.proc.pid], () => gw.proc.pid) },
   ];
   const calls = await measureGroup(ctx, targets);
