@@ -7,6 +7,13 @@
 import type { JSONRPCMessage, JSONRPCRequest, JSONRPCResponse } from '@modelcontextprotocol/server';
 
 /**
+ * The largest message an upstream may send (10 MiB, in characters of the
+ * decoded text on HTTP, bytes of the line on stdio): beyond it the message is
+ * dropped and its call fails, so one upstream cannot exhaust the gateway's memory.
+ */
+export const MAX_MESSAGE_CHARS = 10 * 1024 * 1024;
+
+/**
  * The JSON-RPC 2.0 envelope MCP uses: a request or notification (`method`,
  * optional `id`, object `params`), or a response (`id` with `result` object or
  * `error` {code, message}). What is inside `params` and `result` is checked

@@ -32,7 +32,7 @@ import {
   type StreamableHTTPClientTransport,
   type TransportSendOptions,
 } from '@modelcontextprotocol/client';
-import { isInitialize, isJsonRpcMessage } from '../json-rpc.js';
+import { isInitialize, isJsonRpcMessage, MAX_MESSAGE_CHARS } from '../json-rpc.js';
 import { callerHeaders } from './identity.js';
 import { nodeRequest } from './node-fetch.js';
 
@@ -95,7 +95,12 @@ export function postLean(transport: StreamableHTTPClientTransport, target: LeanP
     if (status === 202 || !('method' in message && 'id' in message)) return void res.resume();
     const type = (res.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (type === 'text/event-stream') return readEvents(res, transport, sdk, options, () => closed || options?.requestSignal?.aborted === true);
-    if (type === 'application/json') return deliverJson(await readText(res), transport, options);
+    if (type === 'application/json') {
+      const text = await readText(res).catch((err: Error) => {
+        throw report(transport, options, err);
+      });
+      return deliverJson(text, transport, options);
+    }
     res.resume();
     throw report(transport, options, new SdkError(SdkErrorCode.ClientHttpUnexpectedContent, `Unexpected content type: ${res.headers['content-type']}`, { contentType: res.headers['content-type'] }));
   };
@@ -157,10 +162,19 @@ function readText(res: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     let text = '';
     res.setEncoding('utf8');
-    res.on('data', (chunk: string) => (text += chunk));
+    res.on('data', (chunk: string) => {
+      text += chunk;
+      if (text.length <= MAX_MESSAGE_CHARS) return;
+      res.destroy();
+      reject(tooLarge());
+    });
     res.once('end', () => resolve(text));
     res.once('error', reject);
   });
+}
+
+function tooLarge(): Error {
+  return new Error(`The upstream sent a message larger than ${MAX_MESSAGE_CHARS} characters`);
 }
 
 function deliverJson(text: string, transport: StreamableHTTPClientTransport, options: TransportSendOptions | undefined): void {
@@ -201,18 +215,25 @@ function readEvents(res: IncomingMessage, transport: StreamableHTTPClientTranspo
     if (!('method' in message)) answered = true;
     transport.onmessage?.(message);
   };
+  let oversized = false;
   const ended = (err?: Error) => {
     if (intentional()) return;
     if (err) transport.onerror?.(new Error(`SSE stream disconnected: ${err.message}`));
     if (answered) return;
-    if (lastEventId === undefined) return options?.onRequestStreamEnd?.();
+    // An oversized event would come back just as large from a resumption.
+    if (lastEventId === undefined || oversized) return options?.onRequestStreamEnd?.();
     sdk._scheduleReconnection(
       { resumptionToken: lastEventId, onresumptiontoken: options?.onresumptiontoken, requestSignal: options?.requestSignal, onRequestStreamEnd: options?.onRequestStreamEnd },
       0,
     );
   };
   res.setEncoding('utf8');
-  res.on('data', (chunk: string) => parser.feed(chunk, dispatch));
+  res.on('data', (chunk: string) => {
+    parser.feed(chunk, dispatch);
+    if (parser.pending <= MAX_MESSAGE_CHARS) return;
+    oversized = true;
+    res.destroy(tooLarge());
+  });
   let done = false;
   const finish = (err?: Error) => {
     if (done) return;
@@ -235,6 +256,11 @@ interface SseEvent {
 class SseParser {
   private buffer = '';
   private first = true;
+  /** Characters of the event being read (unfinished line and data lines so far): what an upstream could grow without bound. */
+  get pending(): number {
+    return this.buffer.length + this.dataChars;
+  }
+  private dataChars = 0;
   private data: string[] = [];
   private event?: string;
   private id?: string;
@@ -266,6 +292,7 @@ class SseParser {
         dispatch({ event: this.event, data: this.data.join('\n'), id: this.id, retry: this.retry });
       }
       this.data = [];
+      this.dataChars = 0;
       this.event = undefined;
       this.id = undefined;
       this.retry = undefined;
@@ -276,7 +303,10 @@ class SseParser {
     const field = colon === -1 ? line : line.slice(0, colon);
     let value = colon === -1 ? '' : line.slice(colon + 1);
     if (value.startsWith(' ')) value = value.slice(1);
-    if (field === 'data') this.data.push(value);
+    if (field === 'data') {
+      this.data.push(value);
+      this.dataChars += value.length;
+    }
     else if (field === 'event') this.event = value;
     else if (field === 'id' && !value.includes('\0')) this.id = value;
     else if (field === 'retry' && /^\d+$/.test(value)) this.retry = Number(value);

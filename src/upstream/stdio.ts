@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { ReadBuffer, serializeMessage, type JSONRPCMessage, type Transport } from '@modelcontextprotocol/client';
 import { getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
 import type { StdioServerSpec } from '../config/schema.js';
+import { MAX_MESSAGE_CHARS } from '../json-rpc.js';
 
 const STDERR_TAIL_LINES = 20;
 const GRACE_MS = 2_000;
@@ -33,7 +34,7 @@ export class StdioUpstreamTransport implements Transport {
   private exited?: Promise<void>;
 
   constructor(private readonly options: StdioTransportOptions) {
-    this.buffer = new ReadBuffer({ maxBufferSize: options.maxMessageBytes ?? 10 * 1024 * 1024 });
+    this.buffer = new ReadBuffer({ maxBufferSize: options.maxMessageBytes ?? MAX_MESSAGE_CHARS });
   }
 
   get pid(): number | undefined {

@@ -902,7 +902,7 @@ describe('upstream: the lean POST path (lean-post.ts)', () => {
         tools: (s) => {
           s.registerTool('ok', { description: 'fine', inputSchema: z.object({ n: z.number() }) }, async ({ n }) => ({ content: [{ type: 'text', text: `ok ${n}` }] }));
           s.registerTool('moved', { description: 'reached through a redirect' }, async () => ({ content: [{ type: 'text', text: 'reached after the redirect' }] }));
-          for (const name of ['boom500', 'vanish', 'cut', 'locked', 'ghost']) {
+          for (const name of ['boom500', 'vanish', 'cut', 'locked', 'ghost', 'hugeSse', 'hugeJson']) {
             s.registerTool(name, { description: `answered by the front (${name})` }, async () => ({ content: [{ type: 'text', text: 'the SDK server should never see this' }] }));
           }
         },
@@ -939,6 +939,20 @@ describe('upstream: the lean POST path (lean-post.ts)', () => {
         case 'locked':
           res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'unauthorized' }));
           return true;
+        case 'hugeSse':
+        case 'hugeJson': {
+          // An answer past the gateway's 10 MiB message limit, sent until the gateway hangs up.
+          const filler = 'x'.repeat(1024 * 1024);
+          const sse = call.name === 'hugeSse';
+          res.writeHead(200, { 'content-type': sse ? 'text/event-stream' : 'application/json' });
+          res.on('error', () => {});
+          res.write(sse ? `event: message\ndata: {"jsonrpc":"2.0","id":${JSON.stringify(call.id)},"result":{"content":[{"type":"text","text":"` : `{"jsonrpc":"2.0","id":${JSON.stringify(call.id)},"result":{"content":[{"type":"text","text":"`);
+          for (let i = 0; i < 12 && !res.destroyed; i++) {
+            if (!res.write(filler)) await new Promise((resume) => res.once('drain', resume).once('close', resume));
+          }
+          if (!res.destroyed) res.end(sse ? '"}]}}\n\n' : '"}]}}');
+          return true;
+        }
         case 'ghost':
           // A resumable-looking stream (an event id, retry 30 ms) that ends unanswered, from a server that cannot resume it.
           res.writeHead(200, { 'content-type': 'text/event-stream' });
@@ -1182,6 +1196,11 @@ describe('upstream: the lean POST path (lean-post.ts)', () => {
     it('fails a call whose SSE stream is cut off mid-event at once', async () => {
       await expectPromptFailure('faulty__cut');
       expect(textOf(await client.callTool({ name: 'faulty__ok', arguments: { n: 4 } }))).toBe('ok 4');
+    });
+
+    it.each(['hugeSse', 'hugeJson'])('fails a call whose answer is larger than 10 MiB (%s) at once, and keeps serving', async (name) => {
+      await expectPromptFailure(`faulty__${name}`);
+      expect(textOf(await client.callTool({ name: 'faulty__ok', arguments: { n: 7 } }))).toBe('ok 7');
     });
 
     it('hands a 307 answer back to the SDK transport, which follows it (same origin) to the result', async () => {
