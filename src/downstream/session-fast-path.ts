@@ -20,6 +20,7 @@ import type { Logger } from '../observability/log.js';
 import type { View } from '../pipeline/view.js';
 import { headerValue, rpcError, scopeRefusal, sendJson, sendRefusal, type ProtectedResource, type ScopeShortfall } from './http-auth.js';
 import type { LegacyStreamableHttp } from './legacy-http.js';
+import { isJsonContentType } from './session-transport.js';
 
 export interface SessionFastPathOptions {
   /** Endpoint path → the view it serves. */
@@ -62,8 +63,8 @@ function plainJson(req: IncomingMessage): boolean {
   const encoding = req.headers['content-encoding'];
   if (encoding !== undefined && encoding.toLowerCase() !== 'identity') return false;
   const type = req.headers['content-type']?.toLowerCase();
-  if (!type || !/^application\/(?:[\w.+-]*\+)?json\s*(?:;|$)/.test(type)) return false;
-  const charset = /;\s*charset=([^;\s]+)/.exec(type)?.[1]?.replace(/"/g, '');
+  if (!isJsonContentType(type)) return false;
+  const charset = /;\s*charset=([^;\s]+)/.exec(type!)?.[1]?.replace(/"/g, '');
   return charset === undefined || charset === 'utf-8' || charset === 'utf8';
 }
 

@@ -26,6 +26,7 @@ import {
 } from '@modelcontextprotocol/server';
 import { JsonRpc } from '../errors.js';
 import { isInitialize, isRequest, isResponse } from '../json-rpc.js';
+import { rpcError, sendJson } from './http-auth.js';
 
 const MAX_BATCH = 100;
 const KEEP_ALIVE_MS = 15_000;
@@ -277,11 +278,11 @@ class Exchange {
 }
 
 function reject(res: ServerResponse, status: number, code: number, message: string): void {
-  const body = JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null });
-  res.writeHead(status, { 'content-type': 'application/json' }).end(body);
+  sendJson(res, status, rpcError(code, message));
 }
 
-function isJsonContentType(value: string | undefined): boolean {
+/** `application/json` or `application/<anything>+json`, with or without parameters. */
+export function isJsonContentType(value: string | undefined): boolean {
   return value !== undefined && /^application\/(?:[\w.+-]*\+)?json\s*(?:;|$)/i.test(value.trim());
 }
 
