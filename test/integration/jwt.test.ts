@@ -135,6 +135,32 @@ describe('a valid JWT', () => {
     }
   });
 
+  it("answers an open session's POST with a bad or missing credential 401 with the challenge, and another principal's 403", async () => {
+    const bearer = `Bearer ${await token({ scope: 'mcp' })}`;
+    const client = await connect({ Authorization: bearer });
+    try {
+      const session = { 'mcp-session-id': (client.transport as StreamableHTTPClientTransport).sessionId!, 'mcp-protocol-version': '2025-11-25' };
+      const ping = { jsonrpc: '2.0', id: 7, method: 'ping' };
+      const credentials: Record<string, string>[] = [{}, { Authorization: 'Bearer not-a-valid-token' }, { Authorization: 'Bearer sk-wrong' }];
+      for (const credential of credentials) {
+        const res = await post(ping, { ...credential, ...session });
+        expect(res.status).toBe(401);
+        expect(res.headers.get('www-authenticate')).toContain(`resource_metadata="${gw.url}/.well-known/oauth-protected-resource/mcp"`);
+        expect(((await res.json()) as { error: { data: { code: string } } }).error.data.code).toBe('UNAUTHENTICATED');
+      }
+      // A valid credential of someone else: the session id is not a credential.
+      const other = await post(ping, { Authorization: 'Bearer sk-1', ...session });
+      expect(other.status).toBe(403);
+      expect(((await other.json()) as { error: { code: number } }).error.code).toBe(-32600);
+      // The owner still gets through.
+      const own = await post(ping, { Authorization: bearer, ...session });
+      expect(own.status).toBe(200);
+      expect(await own.json()).toMatchObject({ id: 7, result: {} });
+    } finally {
+      await client.close();
+    }
+  });
+
   it('never reaches an upstream, which sees only its own credential', async () => {
     const clientToken = await token({ scope: 'mcp', groups: ['sales', 'eu'] });
     const client = await connect({ Authorization: `Bearer ${clientToken}` });
