@@ -12,6 +12,7 @@
  *   frame their SSE answers in unusual but valid ways.
  */
 import { randomUUID } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { once } from 'node:events';
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -367,6 +368,33 @@ describe('downstream: 2025-era Streamable HTTP sessions (session-transport.ts)',
       const body = JSON.parse(await res.text()) as Msg;
       expect(body).toEqual({ jsonrpc: '2.0', id, result: expect.objectContaining({ structuredContent: { text: 'hello json ✓ 日本 🎉' } }) });
       expect(textOf(body.result)).toBe('hello json ✓ 日本 🎉');
+    });
+
+    it('serves what the fast path leaves to express the same way: a gzip body, a body with a charset, a path with a trailing slash', async () => {
+      const body = JSON.stringify(call('gz-1', 'ks__echo', { text: 'compressed' }));
+      const gz = await fetch(gw.mcpUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-encoding': 'gzip', accept: ACCEPT, ...sessionHeaders(session) },
+        body: gzipSync(body),
+      });
+      expect(gz.status).toBe(200);
+      expect(textOf(((await messagesOf(gz))[0] as Msg).result)).toBe('compressed');
+      const latin = await rpc(session, call('cs-1', 'ks__echo', { text: 'charset' }), { 'content-type': 'application/json; charset=utf-8' });
+      expect(textOf(((await messagesOf(latin))[0] as Msg).result)).toBe('charset');
+      const slash = await fetch(`${gw.mcpUrl}/`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: ACCEPT, ...sessionHeaders(session) },
+        body: JSON.stringify(call('sl-1', 'ks__echo', { text: 'slash' })),
+      });
+      expect(textOf(((await messagesOf(slash))[0] as Msg).result)).toBe('slash');
+      // A body too large for the fast path's own read: 413, as express answers it.
+      const huge = await rpc(session, call('big-1', 'ks__echo', { text: 'x'.repeat(5 * 1024 * 1024) }));
+      expect(huge.status).toBe(413);
+      expect(await huge.json()).toMatchObject({ jsonrpc: '2.0', error: { code: -32600 }, id: null });
+      // Not JSON: 400 -32700, as express answers it.
+      const broken = await rpc(session, '{"jsonrpc": "2.0", "id": ');
+      expect(broken.status).toBe(400);
+      expect(await broken.json()).toMatchObject({ error: { code: -32700 }, id: null });
     });
 
     it('answers a tools/call whose tool sends progress as text/event-stream: the progress first, then the result', async () => {
