@@ -64,6 +64,9 @@ export function postLean(transport: StreamableHTTPClientTransport, target: LeanP
   const sdk = transport as unknown as SdkInternals;
   if (typeof sdk._scheduleReconnection !== 'function') return;
   const configured = lowerCased(target.headers);
+  // What every POST accepts, worked out once per connection.
+  configured.accept = acceptBoth(configured.accept);
+  configured['content-type'] = 'application/json';
   const sdkSend = transport.send.bind(transport);
   const open = new Set<{ destroy(): void }>();
   let closed = false;
@@ -72,7 +75,7 @@ export function postLean(transport: StreamableHTTPClientTransport, target: LeanP
     const message = closed ? undefined : plainPost(outgoing, options);
     if (!message) return sdkSend(outgoing, options);
     const headers = { ...configured };
-    const token = await target.auth?.token();
+    const token = target.auth ? await target.auth.token() : undefined;
     if (token) headers.authorization = `Bearer ${token}`;
     if (transport.sessionId) headers['mcp-session-id'] = transport.sessionId;
     if (transport.protocolVersion) headers['mcp-protocol-version'] = transport.protocolVersion;
@@ -124,8 +127,6 @@ function plainPost(message: JSONRPCMessage | JSONRPCMessage[], options: Transpor
 
 function post(url: URL, headers: Record<string, string>, message: JSONRPCMessage, signal: AbortSignal | undefined, open: Set<{ destroy(): void }>): Promise<IncomingMessage> {
   const body = JSON.stringify(message);
-  headers['content-type'] = 'application/json';
-  headers.accept = acceptBoth(headers.accept);
   headers['content-length'] = String(Buffer.byteLength(body));
   if (signal?.aborted) return Promise.reject(signal.reason);
   return new Promise((resolve, reject) => {
