@@ -242,14 +242,7 @@ class UserAuthProvider extends TwoLegProvider {
   }
 
   get clientMetadata(): OAuthClientMetadata {
-    return {
-      client_name: 'Switchboard',
-      redirect_uris: [this.redirectUrl],
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
-      token_endpoint_auth_method: this.configuredClient()?.client_secret ? 'client_secret_basic' : 'none',
-      ...(this.scope ? { scope: this.scope } : {}),
-    };
+    return this.codeFlowMetadata(Boolean(this.configuredClient()?.client_secret), this.scope);
   }
 
   clientInformation(): OAuthClientInformationMixed | undefined {

@@ -55,14 +55,7 @@ export class LoginProvider extends TwoLegProvider {
   }
 
   get clientMetadata(): OAuthClientMetadata {
-    return {
-      client_name: 'Switchboard',
-      redirect_uris: [this.redirectUrl],
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
-      token_endpoint_auth_method: this.oauth.clientSecret === undefined ? 'none' : 'client_secret_basic',
-      scope: this.oauth.scopes,
-    };
+    return this.codeFlowMetadata(this.oauth.clientSecret !== undefined, this.oauth.scopes);
   }
 
   clientInformation(): OAuthClientInformationMixed {

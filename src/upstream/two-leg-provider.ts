@@ -57,4 +57,16 @@ export abstract class TwoLegProvider implements OAuthClientProvider {
   saveResourceUrl(resourceUrl: string): void {
     this.resource = resourceUrl;
   }
+
+  /** The client both sign-ins register as (dynamic registration): code flow with refresh, a secret only when configured. */
+  protected codeFlowMetadata(hasClientSecret: boolean, scope: string | undefined): OAuthClientMetadata {
+    return {
+      client_name: 'Switchboard',
+      redirect_uris: [this.redirectUrl],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: hasClientSecret ? 'client_secret_basic' : 'none',
+      ...(scope ? { scope } : {}),
+    };
+  }
 }
