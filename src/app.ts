@@ -12,6 +12,7 @@ import { Catalog } from './catalog/catalog.js';
 import type { LoadedConfig, ServerConfig } from './config/schema.js';
 import { createHttpFront, type HttpFront } from './downstream/http.js';
 import { Hub } from './downstream/hub.js';
+import type { SessionRegistry } from './downstream/sessions.js';
 import { createAuditSink } from './observability/audit.js';
 import { createRateLimitBackend } from './stores/index.js';
 import { subjectTokenOf } from './auth/subject-tokens.js';
@@ -120,6 +121,7 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
     : undefined;
   const pipeline = inflight.track(
     buildPipeline({ catalog, pool, policy: () => policy.engine, limits: limits.store, audit, metrics, log, tracer, credentials: callers }),
+    () => hub.sessions,
   );
   const personal = upstreams.some((u) => u.perCaller)
     ? { upstreams, pool, separator: settings.separator, hasCredential: (principal: string, server: ServerConfig) => hasCallerCredential(callers, principal, server), log }
@@ -266,6 +268,7 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
         scopeShortfall: (who, message) => scopeShortfall(catalog, policy.engine, who, message),
         draining: () => draining,
         userOAuth: callers.userOAuth && { userOAuth: callers.userOAuth, onRevoked: (principal, server) => pool.dropCaller(principal, server) },
+        sessionLimitEvents: { refused: (reason) => metrics.sessionRefused(reason), evicted: (reason) => metrics.sessionEvicted(reason) },
       });
       const server = await listenOn(createServer(front.handle), host, port);
       server.keepAliveTimeout = 65_000;
@@ -366,12 +369,20 @@ class InFlight {
   count = 0;
   private waiters: (() => void)[] = [];
 
-  track(pipeline: Pipeline): Pipeline {
+  /**
+   * `sessions` also hears of each call, so that a session with one in flight
+   * counts as busy: never closed for a new session or by the idle sweep, and
+   * its child processes never reclaimed.
+   */
+  track(pipeline: Pipeline, sessions: () => Pick<SessionRegistry, 'callStarted' | 'callEnded'>): Pipeline {
     return async (ctx) => {
       this.count++;
+      const registry = sessions();
+      registry.callStarted(ctx.session.id);
       try {
         return await pipeline(ctx);
       } finally {
+        registry.callEnded(ctx.session.id);
         if (--this.count === 0) for (const wake of this.waiters.splice(0)) wake();
       }
     };

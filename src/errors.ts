@@ -44,6 +44,7 @@ export type ErrorCode =
   | 'REQUEST_NOT_ATTRIBUTABLE'
   | 'URL_ELICITATION_REQUIRED'
   | 'SIGN_IN_REQUIRED'
+  | 'TOO_MANY_SESSIONS'
   | 'CONFIG_INVALID';
 
 const jsonRpcCodeOf: Record<ErrorCode, number> = {
@@ -65,6 +66,8 @@ const jsonRpcCodeOf: Record<ErrorCode, number> = {
   REQUEST_NOT_ATTRIBUTABLE: -32011,
   URL_ELICITATION_REQUIRED: JsonRpc.URL_ELICITATION_REQUIRED,
   SIGN_IN_REQUIRED: -32012,
+  /** A new session refused: its principal (HTTP 429) or the gateway (HTTP 503) is at its session cap. */
+  TOO_MANY_SESSIONS: -32007,
   CONFIG_INVALID: JsonRpc.INTERNAL_ERROR,
 };
 

@@ -294,6 +294,25 @@ export const GatewaySchema = z
       .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, { error: 'a replica id is 1-63 letters, digits, "_" and "-"' })
       .optional()
       .describe('Names this replica in its session ids (<replicaId>.<uuid>), so a load balancer can send a legacy session back to the replica that holds it.'),
+    limits: z
+      .strictObject({
+        maxSessions: z
+          .int()
+          .positive()
+          .default(10000)
+          .describe(
+            'Open 2025-era sessions (Streamable HTTP and GET /sse, every endpoint and profile together) this gateway holds at most. Each costs a transport, an SDK server and, with isolation "session", a child process: 10000 is far above what one replica serves well and still bounds memory. At the cap, the principal holding the most sessions loses its least recently used idle one if it holds at least two more than the caller; otherwise the new session is refused with 503 and Retry-After.',
+          ),
+        maxSessionsPerPrincipal: z
+          .int()
+          .positive()
+          .default(100)
+          .describe(
+            'Open 2025-era sessions one principal (an API key, a JWT subject, or "anonymous" for every unauthenticated caller) may hold. A real client keeps one or a few; 100 leaves room for many agents behind one key while one leaked or buggy key cannot fill the gateway. At the cap the principal\'s own least recently used idle session is closed for the new one; if all of them are busy, 429 with Retry-After.',
+          ),
+      })
+      .prefault({})
+      .describe('Bounds on open sessions; refusals carry data.code TOO_MANY_SESSIONS.'),
     rateLimit: z
       .strictObject({
         store: z
@@ -593,6 +612,7 @@ export interface GatewaySettings {
   drainMs: number;
   shutdownDelayMs: number;
   replicaId?: string;
+  limits: { maxSessions: number; maxSessionsPerPrincipal: number };
   rateLimit: { store: RateLimitStoreSettings };
   /** Absolute. */
   policies: string;

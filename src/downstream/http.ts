@@ -18,12 +18,13 @@ import type { MetricsHandler } from './metrics-endpoint.js';
 import { checkHostAndOrigin, hostAndOriginCheck } from './origin.js';
 import type { SessionState } from './server.js';
 import { withSessionFastPath } from './session-fast-path.js';
+import { SessionLimiter, type SessionLimitEvents } from './session-limits.js';
 
 export interface HttpFrontOptions {
   hub: Hub;
   /** Who is calling, from the request's headers; throws UNAUTHENTICATED. */
   authenticate: HttpAuthenticator;
-  settings: Pick<GatewaySettings, 'listen' | 'path' | 'allowedOrigins' | 'allowedHosts' | 'maxBodyBytes' | 'profiles' | 'replicaId'>;
+  settings: Pick<GatewaySettings, 'listen' | 'path' | 'allowedOrigins' | 'allowedHosts' | 'maxBodyBytes' | 'profiles' | 'replicaId' | 'limits'>;
   log: Logger;
   /** The body of `/readyz`, and whether the gateway is ready. */
   readiness: () => { ready: boolean; body: unknown };
@@ -37,6 +38,8 @@ export interface HttpFrontOptions {
   draining?: () => boolean;
   /** Set when some server has credentials "user-oauth": the sign-in pages. */
   userOAuth?: Omit<OAuthRoutesOptions, 'authenticated' | 'log'>;
+  /** Told of each session refused or closed under gateway.limits (metrics). */
+  sessionLimitEvents?: SessionLimitEvents;
 }
 
 export type { ProtectedResource };
@@ -93,8 +96,10 @@ export function createHttpFront(options: HttpFrontOptions): HttpFront {
   app.use(express.json({ limit: settings.maxBodyBytes, type: ['application/json', 'application/*+json'] }));
 
   const newSessionId = sessionIds(settings.replicaId);
-  const legacy = new LegacyStreamableHttp(hub, log, newSessionId);
-  const sse = new LegacySse(hub, log, newSessionId);
+  // One limiter for both transports and every endpoint: the caps are the gateway's, not a profile's.
+  const limiter = new SessionLimiter(hub.sessions, settings.limits, log, options.sessionLimitEvents);
+  const legacy = new LegacyStreamableHttp(hub, log, newSessionId, limiter);
+  const sse = new LegacySse(hub, log, newSessionId, limiter);
   const modernHandlers: McpHttpHandler[] = [];
   for (const endpoint of endpointsOf(settings)) {
     const modern = createModernHandler(hub, endpoint.view);

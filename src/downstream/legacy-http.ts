@@ -16,6 +16,7 @@ import type { View } from '../pipeline/view.js';
 import { principalOf, rpcError, sendRefusal, sessionRefusal } from './http-auth.js';
 import type { Hub } from './hub.js';
 import type { SessionState } from './server.js';
+import { admissionRefusal, type SessionLimiter } from './session-limits.js';
 import { SessionHttpTransport } from './session-transport.js';
 
 /** 2025-era Streamable HTTP: one transport and one SDK server per session. */
@@ -25,7 +26,9 @@ export class LegacyStreamableHttp {
   constructor(
     private readonly hub: Hub,
     private readonly log: Logger,
-    private readonly newSessionId: () => string = randomUUID,
+    private readonly newSessionId: () => string,
+    /** Admits each new session under gateway.limits. */
+    private readonly limiter: SessionLimiter,
   ) {}
 
   /** Whether this replica holds the session. */
@@ -51,6 +54,17 @@ export class LegacyStreamableHttp {
   }
 
   private async open(req: Request, res: Response, view: View): Promise<void> {
+    const admission = this.limiter.admit(principalOf(res).id);
+    if (!admission.admitted) return sendRefusal(res, admissionRefusal(admission, (req.body as { id?: unknown }).id));
+    try {
+      await this.openAdmitted(req, res, view);
+    } finally {
+      // Registered by now (initialize is accepted synchronously), or refused by the transport.
+      admission.release();
+    }
+  }
+
+  private async openAdmitted(req: Request, res: Response, view: View): Promise<void> {
     const state: SessionState = { info: { id: '', transport: 'streamable-http', era: 'legacy', profile: view.profile }, principal: principalOf(res), view };
     const server = this.hub.createServer(state);
     const transport = new SessionHttpTransport({
@@ -100,10 +114,22 @@ export class LegacySse {
   constructor(
     private readonly hub: Hub,
     private readonly log: Logger,
-    private readonly newSessionId: () => string = randomUUID,
+    private readonly newSessionId: () => string,
+    /** Admits each new session under gateway.limits, as for Streamable HTTP. */
+    private readonly limiter: SessionLimiter,
   ) {}
 
-  async open(_req: Request, res: Response, view: View): Promise<void> {
+  async open(req: Request, res: Response, view: View): Promise<void> {
+    const admission = this.limiter.admit(principalOf(res).id);
+    if (!admission.admitted) return sendRefusal(res, admissionRefusal(admission));
+    try {
+      await this.openAdmitted(req, res, view);
+    } finally {
+      admission.release();
+    }
+  }
+
+  private async openAdmitted(_req: Request, res: Response, view: View): Promise<void> {
     const transport = new SSEServerTransport('/messages', res);
     nameSession(transport, this.newSessionId());
     const state: SessionState = { info: { id: transport.sessionId, transport: 'sse', era: 'legacy', profile: view.profile }, principal: principalOf(res), view };

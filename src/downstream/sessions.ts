@@ -1,10 +1,13 @@
 /**
- * Live downstream sessions: the registry, the idle sweep that closes
- * forgotten ones (deleting the map entry alone would leak the SSE stream and
- * its closures), and which session subscribed to which resource.
+ * Live downstream sessions: the registry (indexed by principal, with the
+ * calls each has in flight, for the session caps in session-limits.ts), the
+ * idle sweep that closes forgotten ones (deleting the map entry alone would
+ * leak the SSE stream and its closures), and which session subscribed to
+ * which resource.
  */
 import type { LoggingLevel, Server } from '@modelcontextprotocol/server';
 import type { Principal } from '../auth/principal.js';
+import type { Holding } from '../fair-share.js';
 import type { SessionInfo } from '../pipeline/index.js';
 import type { View } from '../pipeline/view.js';
 import type { Upstream } from '../upstream/upstream.js';
@@ -23,8 +26,17 @@ export interface Session {
   close(): Promise<void>;
 }
 
+/** An open session as the fair-share rule sees it (see fair-share.ts). */
+export interface SessionHolding extends Holding {
+  readonly session: Session;
+}
+
 export class SessionRegistry {
   private readonly sessions = new Map<string, Session>();
+  /** Principal id → its open sessions' ids: the per-principal cap is checked on every opening. */
+  private readonly byPrincipal = new Map<string, Set<string>>();
+  /** Session id → routed calls in flight (absent: none). A busy session is never evicted or swept. */
+  private readonly inFlight = new Map<string, number>();
   private sweeper?: NodeJS.Timeout;
 
   constructor(private readonly onRemoved: (session: Session) => void = () => {}) {}
@@ -40,18 +52,62 @@ export class SessionRegistry {
   }
 
   add(session: Session): void {
-    this.sessions.set(session.info.id, session);
+    const id = session.info.id;
+    this.sessions.set(id, session);
+    let own = this.byPrincipal.get(session.principal.id);
+    if (!own) this.byPrincipal.set(session.principal.id, (own = new Set()));
+    own.add(id);
   }
 
   remove(id: string): void {
     const session = this.sessions.get(id);
     if (!session) return;
     this.sessions.delete(id);
+    this.inFlight.delete(id);
+    const own = this.byPrincipal.get(session.principal.id);
+    own?.delete(id);
+    if (own?.size === 0) this.byPrincipal.delete(session.principal.id);
     this.onRemoved(session);
   }
 
   all(): Session[] {
     return [...this.sessions.values()];
+  }
+
+  /** Open sessions of one principal. */
+  countOf(principalId: string): number {
+    return this.byPrincipal.get(principalId)?.size ?? 0;
+  }
+
+  /** A routed call of the session started. Ids of no open session (stateless requests) are ignored. */
+  callStarted(id: string): void {
+    if (this.sessions.has(id)) this.inFlight.set(id, (this.inFlight.get(id) ?? 0) + 1);
+  }
+
+  /** A routed call of the session ended: it counts as activity, so the session is now the most recently used. */
+  callEnded(id: string): void {
+    const n = this.inFlight.get(id);
+    if (n === undefined) return;
+    if (n > 1) this.inFlight.set(id, n - 1);
+    else this.inFlight.delete(id);
+    const session = this.sessions.get(id);
+    if (session) session.lastActive = Date.now();
+  }
+
+  /** Whether the session has a routed call in flight. */
+  isBusy(id: string): boolean {
+    return this.inFlight.has(id);
+  }
+
+  /** Open sessions (of one principal, or all) with who holds each, whether it is idle and when it was last used. */
+  holdings(principalId?: string): SessionHolding[] {
+    const ids = principalId === undefined ? this.sessions.keys() : (this.byPrincipal.get(principalId) ?? []);
+    const out: SessionHolding[] = [];
+    for (const id of ids) {
+      const session = this.sessions.get(id)!;
+      out.push({ session, holder: session.principal.id, idle: !this.inFlight.has(id), lastUsed: session.lastActive });
+    }
+    return out;
   }
 
   countBy(): Record<string, number> {
@@ -63,11 +119,14 @@ export class SessionRegistry {
     return counts;
   }
 
-  /** Closes sessions idle for longer than `idleMs`, checking every `everyMs`. */
+  /**
+   * Closes sessions idle for longer than `idleMs`, checking every `everyMs`.
+   * One with a call in flight is not idle, however long the call takes.
+   */
   startSweeper(idleMs: number, everyMs = Math.min(60_000, Math.max(1_000, idleMs / 4))): void {
     this.sweeper = setInterval(() => {
       const cutoff = Date.now() - idleMs;
-      for (const session of this.all()) if (session.lastActive < cutoff) void session.close();
+      for (const session of this.all()) if (session.lastActive < cutoff && !this.isBusy(session.info.id)) void session.close();
     }, everyMs);
     this.sweeper.unref();
   }

@@ -38,6 +38,10 @@ export interface Metrics {
   rateLimitStoreFailure(failMode: 'open' | 'closed'): void;
   /** Callers' own upstream credentials: a sign-in, a refresh or a token exchange, and how it went. */
   callerCredential(server: string, event: 'signin' | 'refresh' | 'exchange', outcome: 'ok' | 'failed'): void;
+  /** A new session refused under gateway.limits: the principal's cap or the gateway's. */
+  sessionRefused(reason: 'principal' | 'gateway'): void;
+  /** An idle session closed to make room for a new one, under the same caps. */
+  sessionEvicted(reason: 'principal' | 'gateway'): void;
   render(): Promise<string>;
 }
 
@@ -114,6 +118,23 @@ export function createMetrics(options: {
     labelNames: ['server', 'event', 'outcome'],
     registers: [registry],
   });
+  const sessionsRefused = new client.Counter({
+    name: 'switchboard_sessions_refused_total',
+    help: 'New 2025-era sessions refused (TOO_MANY_SESSIONS), by the cap reached: "principal" (429) or "gateway" (503).',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  const sessionsEvicted = new client.Counter({
+    name: 'switchboard_sessions_evicted_total',
+    help: 'Idle sessions closed to admit a new one, by the cap reached: "principal" (its own oldest) or "gateway" (the heaviest holder\'s).',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  // Both series exist from the start, so an alert on their rate sees 0 rather than nothing.
+  for (const reason of ['principal', 'gateway']) {
+    sessionsRefused.inc({ reason }, 0);
+    sessionsEvicted.inc({ reason }, 0);
+  }
   const restarts = new client.Counter({
     name: 'switchboard_upstream_restarts_total',
     help: 'Times an upstream connection was lost after it had been ready.',
@@ -202,6 +223,12 @@ export function createMetrics(options: {
     },
     callerCredential(name, event, outcome) {
       callerCredentials.inc({ server: server(name), event, outcome });
+    },
+    sessionRefused(reason) {
+      sessionsRefused.inc({ reason });
+    },
+    sessionEvicted(reason) {
+      sessionsEvicted.inc({ reason });
     },
     render: () => registry.metrics(),
   };

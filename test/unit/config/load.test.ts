@@ -514,6 +514,7 @@ describe('parseConfig: gateway', () => {
       maxRequestTimeoutMs: 600000,
       drainMs: 10000,
       shutdownDelayMs: 0,
+      limits: { maxSessions: 10000, maxSessionsPerPrincipal: 100 },
       rateLimit: { store: { type: 'memory', maxKeys: 100000 } },
       tracing: { enabled: false, serviceName: 'switchboard' },
       policies: path.resolve('policies'),

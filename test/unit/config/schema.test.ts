@@ -103,6 +103,7 @@ describe('GatewaySchema', () => {
       maxRequestTimeoutMs: 600000,
       drainMs: 10000,
       shutdownDelayMs: 0,
+      limits: { maxSessions: 10000, maxSessionsPerPrincipal: 100 },
       rateLimit: { store: { type: 'memory', maxKeys: 100000 } },
       tracing: { enabled: false, serviceName: 'switchboard' },
       servers: {},

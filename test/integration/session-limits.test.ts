@@ -1,0 +1,218 @@
+/**
+ * gateway.limits through real HTTP with API keys: a key at its session cap
+ * trades its oldest idle session for a new one (the old one's next request
+ * gets 404) and is refused with 429 + Retry-After + TOO_MANY_SESSIONS when
+ * every session has a call in flight; other keys are unaffected; GET /sse
+ * and profile endpoints count against the same caps; at the gateway's cap
+ * only the heaviest holder gives way, else 503.
+ */
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport as LegacySseTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { StreamableHTTPClientTransport as LegacyHttpTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { hashKey } from '../../src/auth/api-keys.js';
+import { FIXTURES, nodeServer, startGateway, type RunningGateway } from '../helpers/gateway.js';
+
+const ACCEPT = 'application/json, text/event-stream';
+const VERSION = { 'mcp-protocol-version': '2025-11-25' };
+const KEYS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank'] as const;
+type Key = (typeof KEYS)[number];
+const secret = (key: Key) => `${key}-secret-key`;
+const auth = (key: Key) => ({ authorization: `Bearer ${secret(key)}` });
+const apiKeys = KEYS.map((id) => ({ id, sha256: hashKey(secret(id)), scopes: [], groups: [] }));
+const STDIO = nodeServer(path.join(FIXTURES, 'stdio.mjs'));
+
+interface RpcError {
+  error: { code: number; data: { code: string; reason?: string } };
+}
+
+function initialize(url: string, key: Key, clientInfo: Record<string, unknown> = { name: 'raw', version: '1' }): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: ACCEPT, ...auth(key) },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo } }),
+  });
+}
+
+/** Opens a raw Streamable HTTP session and returns its id. */
+async function openSession(url: string, key: Key): Promise<string> {
+  const res = await initialize(url, key);
+  expect(res.status).toBe(200);
+  await res.text();
+  return res.headers.get('mcp-session-id')!;
+}
+
+/** A session's tools/list, for its HTTP status. */
+async function listStatus(url: string, key: Key, session: string): Promise<number> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: ACCEPT, 'mcp-session-id': session, ...VERSION, ...auth(key) },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }),
+  });
+  await res.text();
+  return res.status;
+}
+
+/** A refusal: its status, Retry-After and JSON-RPC error (none when it was not refused: an SSE stream is not read). */
+async function refusalOf(res: Response): Promise<{ status: number; retryAfter: string | null; error?: RpcError['error'] }> {
+  if (res.ok) await res.body?.cancel();
+  return { status: res.status, retryAfter: res.headers.get('retry-after'), error: res.ok ? undefined : ((await res.json()) as RpcError).error };
+}
+
+/** A raw GET /sse session: its id, and a promise that settles when the gateway ends its stream. */
+async function openSse(base: string, key: Key): Promise<{ id: string; ended: Promise<void>; close(): void }> {
+  const controller = new AbortController();
+  const res = await fetch(`${base}/sse`, { headers: { accept: 'text/event-stream', ...auth(key) }, signal: controller.signal });
+  expect(res.status).toBe(200);
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  while (!/sessionId=[^\s&]+/.test(text)) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error('SSE stream ended before its endpoint event');
+    text += decoder.decode(value, { stream: true });
+  }
+  const ended = (async () => {
+    for (;;) if ((await reader.read().catch(() => ({ done: true }))).done) return;
+  })();
+  return { id: /sessionId=([^\s&]+)/.exec(text)![1]!, ended, close: () => controller.abort() };
+}
+
+/** A v1 client of `key` (Streamable HTTP or SSE) with a tools/call in flight until the returned stop is called. */
+async function busyClient(url: string, key: Key, transport: 'http' | 'sse' = 'http'): Promise<{ client: LegacyClient; stop(): Promise<void> }> {
+  const client = new LegacyClient({ name: 'busy', version: '1' });
+  const requestInit = { headers: auth(key) };
+  await client.connect(transport === 'http' ? new LegacyHttpTransport(new URL(url), { requestInit }) : new LegacySseTransport(new URL(url), { requestInit }));
+  const controller = new AbortController();
+  let started!: () => void;
+  const inFlight = new Promise<void>((resolve) => (started = resolve));
+  // The first progress notification proves the call is in flight at the gateway.
+  const call = client.callTool({ name: 'ks__progress', arguments: { steps: 1000 } }, undefined, { signal: controller.signal, onprogress: () => started() }).catch(() => {});
+  await inFlight;
+  return {
+    client,
+    stop: async () => {
+      controller.abort();
+      await call;
+      await client.close();
+    },
+  };
+}
+
+async function metric(gw: RunningGateway, name: string, reason: string): Promise<number> {
+  const text = await (await fetch(`${gw.url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{reason="${reason}"}`));
+  return Number(line?.split(' ')[1] ?? NaN);
+}
+
+describe('gateway.limits.maxSessionsPerPrincipal', () => {
+  let gw: RunningGateway;
+
+  beforeAll(async () => {
+    gw = await startGateway({
+      mcpServers: { ks: STDIO },
+      gateway: { auth: { apiKeys }, limits: { maxSessionsPerPrincipal: 2 }, profiles: { p: { servers: ['ks'] } } },
+    });
+  });
+  afterAll(async () => gw?.close());
+
+  it("closes the key's oldest idle session for a new one; that session's next request gets 404", async () => {
+    const before = await metric(gw, 'switchboard_sessions_evicted_total', 'principal');
+    const first = await openSession(gw.mcpUrl, 'alice');
+    const second = await openSession(gw.mcpUrl, 'alice');
+    const third = await openSession(gw.mcpUrl, 'alice');
+    expect(await listStatus(gw.mcpUrl, 'alice', first)).toBe(404);
+    expect(await listStatus(gw.mcpUrl, 'alice', second)).toBe(200);
+    expect(await listStatus(gw.mcpUrl, 'alice', third)).toBe(200);
+    expect(gw.gateway.hub.sessions.countOf('alice')).toBe(2);
+    expect(await metric(gw, 'switchboard_sessions_evicted_total', 'principal')).toBe(before + 1);
+  });
+
+  it('refuses with 429, Retry-After and TOO_MANY_SESSIONS when every session of the key is busy; another key is unaffected', async () => {
+    const busy = [await busyClient(gw.mcpUrl, 'bob'), await busyClient(gw.mcpUrl, 'bob')];
+    try {
+      const before = await metric(gw, 'switchboard_sessions_refused_total', 'principal');
+      const refused = await refusalOf(await initialize(gw.mcpUrl, 'bob'));
+      expect(refused).toMatchObject({ status: 429, retryAfter: '5', error: { code: -32007, data: { code: 'TOO_MANY_SESSIONS', reason: 'principal' } } });
+      expect(await metric(gw, 'switchboard_sessions_refused_total', 'principal')).toBe(before + 1);
+      const other = await openSession(gw.mcpUrl, 'carol');
+      expect(await listStatus(gw.mcpUrl, 'carol', other)).toBe(200);
+      // The busy sessions were left alone.
+      expect(gw.gateway.hub.sessions.countOf('bob')).toBe(2);
+    } finally {
+      await Promise.all(busy.map((b) => b.stop()));
+    }
+  });
+
+  it('counts sessions of every endpoint together: a profile session displaces the oldest on /mcp', async () => {
+    const main = await openSession(gw.mcpUrl, 'dave');
+    const profileUrl = `${gw.url}/mcp/p`;
+    const onProfile = await openSession(profileUrl, 'dave');
+    const again = await openSession(profileUrl, 'dave');
+    expect(await listStatus(gw.mcpUrl, 'dave', main)).toBe(404);
+    expect(await listStatus(profileUrl, 'dave', onProfile)).toBe(200);
+    expect(await listStatus(profileUrl, 'dave', again)).toBe(200);
+  });
+
+  it('GET /sse obeys the same cap: it displaces the oldest idle session', async () => {
+    const sse = await openSse(gw.url, 'erin');
+    const http = await openSession(gw.mcpUrl, 'erin');
+    const newer = await openSse(gw.url, 'erin');
+    try {
+      // The displaced SSE session's POSTs are unknown, and its stream ends.
+      const post = await fetch(`${gw.url}/messages?sessionId=${sse.id}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...auth('erin') },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
+      });
+      expect(post.status).toBe(404);
+      await sse.ended;
+      expect(await listStatus(gw.mcpUrl, 'erin', http)).toBe(200);
+    } finally {
+      newer.close();
+    }
+  });
+
+  it('GET /sse is refused with 429, Retry-After and TOO_MANY_SESSIONS when every session of the key is busy', async () => {
+    const busy = [await busyClient(`${gw.url}/sse`, 'frank', 'sse'), await busyClient(`${gw.url}/sse`, 'frank', 'sse')];
+    try {
+      const refused = await refusalOf(await fetch(`${gw.url}/sse`, { headers: { accept: 'text/event-stream', ...auth('frank') } }));
+      expect(refused).toMatchObject({ status: 429, retryAfter: '5', error: { code: -32007, data: { code: 'TOO_MANY_SESSIONS', reason: 'principal' } } });
+      expect(gw.gateway.hub.sessions.countOf('frank')).toBe(2);
+    } finally {
+      await Promise.all(busy.map((b) => b.stop()));
+    }
+  });
+});
+
+describe('gateway.limits.maxSessions', () => {
+  let gw: RunningGateway;
+
+  beforeAll(async () => {
+    gw = await startGateway({ mcpServers: { ks: STDIO }, gateway: { auth: { apiKeys }, limits: { maxSessions: 3, maxSessionsPerPrincipal: 3 } } });
+  });
+  afterAll(async () => gw?.close());
+
+  it('takes an idle session only from a holder with at least two more than the caller, else refuses with 503', async () => {
+    const [a1, a2, a3] = [await openSession(gw.mcpUrl, 'alice'), await openSession(gw.mcpUrl, 'alice'), await openSession(gw.mcpUrl, 'alice')];
+    // Full. bob holds none and alice three: alice's oldest gives way.
+    const b1 = await openSession(gw.mcpUrl, 'bob');
+    expect(await listStatus(gw.mcpUrl, 'alice', a1)).toBe(404);
+    // alice two, bob one: carol (none) takes alice's next oldest.
+    const c1 = await openSession(gw.mcpUrl, 'carol');
+    expect(await listStatus(gw.mcpUrl, 'alice', a2)).toBe(404);
+    expect(await metric(gw, 'switchboard_sessions_evicted_total', 'gateway')).toBe(2);
+
+    // One each: nobody holds two more than dave, so dave is refused and nobody loses a session.
+    const refused = await refusalOf(await initialize(gw.mcpUrl, 'dave'));
+    expect(refused).toMatchObject({ status: 503, retryAfter: '5', error: { code: -32007, data: { code: 'TOO_MANY_SESSIONS', reason: 'gateway' } } });
+    expect(await metric(gw, 'switchboard_sessions_refused_total', 'gateway')).toBe(1);
+    for (const [key, id] of [['alice', a3], ['bob', b1], ['carol', c1]] as const) expect(await listStatus(gw.mcpUrl, key, id)).toBe(200);
+
+    // A caller may always trade its own idle session.
+    const a4 = await openSession(gw.mcpUrl, 'alice');
+    expect(await listStatus(gw.mcpUrl, 'alice', a3)).toBe(404);
+    expect(await listStatus(gw.mcpUrl, 'alice', a4)).toBe(200);
+  });
+});
