@@ -100,6 +100,13 @@ async function busyClient(url: string, key: Key, transport: 'http' | 'sse' = 'ht
   };
 }
 
+/** How many sessions the principal that holds session `id` has open (read without touching the session). */
+function sessionsOfHolder(gw: RunningGateway, id: string): number {
+  const registry = gw.gateway.hub.sessions;
+  const holder = registry.all().find((s) => s.info.id === id)?.principal.id;
+  return holder === undefined ? 0 : registry.countOf(holder);
+}
+
 async function metric(gw: RunningGateway, name: string, reason: string): Promise<number> {
   const text = await (await fetch(`${gw.url}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(`${name}{reason="${reason}"}`));
@@ -125,7 +132,7 @@ describe('gateway.limits.maxSessionsPerPrincipal', () => {
     expect(await listStatus(gw.mcpUrl, 'alice', first)).toBe(404);
     expect(await listStatus(gw.mcpUrl, 'alice', second)).toBe(200);
     expect(await listStatus(gw.mcpUrl, 'alice', third)).toBe(200);
-    expect(gw.gateway.hub.sessions.countOf('alice')).toBe(2);
+    expect(sessionsOfHolder(gw, third)).toBe(2);
     expect(await metric(gw, 'switchboard_sessions_evicted_total', 'principal')).toBe(before + 1);
   });
 
@@ -133,13 +140,15 @@ describe('gateway.limits.maxSessionsPerPrincipal', () => {
     const busy = [await busyClient(gw.mcpUrl, 'bob'), await busyClient(gw.mcpUrl, 'bob')];
     try {
       const before = await metric(gw, 'switchboard_sessions_refused_total', 'principal');
+      const open = gw.gateway.hub.sessions.size;
       const refused = await refusalOf(await initialize(gw.mcpUrl, 'bob'));
       expect(refused).toMatchObject({ status: 429, retryAfter: '5', error: { code: -32007, data: { code: 'TOO_MANY_SESSIONS', reason: 'principal' } } });
       expect(await metric(gw, 'switchboard_sessions_refused_total', 'principal')).toBe(before + 1);
       const other = await openSession(gw.mcpUrl, 'carol');
       expect(await listStatus(gw.mcpUrl, 'carol', other)).toBe(200);
-      // The busy sessions were left alone.
-      expect(gw.gateway.hub.sessions.countOf('bob')).toBe(2);
+      // Nobody lost a session for the refused one; carol's is the only new one.
+      expect(gw.gateway.hub.sessions.size).toBe(open + 1);
+      expect(sessionsOfHolder(gw, (busy[0]!.client.transport as LegacyHttpTransport).sessionId!)).toBe(2);
     } finally {
       await Promise.all(busy.map((b) => b.stop()));
     }
@@ -177,9 +186,10 @@ describe('gateway.limits.maxSessionsPerPrincipal', () => {
   it('GET /sse is refused with 429, Retry-After and TOO_MANY_SESSIONS when every session of the key is busy', async () => {
     const busy = [await busyClient(`${gw.url}/sse`, 'frank', 'sse'), await busyClient(`${gw.url}/sse`, 'frank', 'sse')];
     try {
+      const open = gw.gateway.hub.sessions.size;
       const refused = await refusalOf(await fetch(`${gw.url}/sse`, { headers: { accept: 'text/event-stream', ...auth('frank') } }));
       expect(refused).toMatchObject({ status: 429, retryAfter: '5', error: { code: -32007, data: { code: 'TOO_MANY_SESSIONS', reason: 'principal' } } });
-      expect(gw.gateway.hub.sessions.countOf('frank')).toBe(2);
+      expect(gw.gateway.hub.sessions.size).toBe(open);
     } finally {
       await Promise.all(busy.map((b) => b.stop()));
     }
@@ -216,3 +226,4 @@ describe('gateway.limits.maxSessions', () => {
     expect(await listStatus(gw.mcpUrl, 'alice', a4)).toBe(200);
   });
 });
+

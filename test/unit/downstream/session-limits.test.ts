@@ -6,7 +6,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Server } from '@modelcontextprotocol/server';
-import { principalOf } from '../../../src/auth/principal.js';
+import { ANONYMOUS } from '../../../src/auth/principal.js';
 import { admissionRefusal, SessionLimiter, type Admission, type SessionLimitReason } from '../../../src/downstream/session-limits.js';
 import { SessionRegistry, type Session } from '../../../src/downstream/sessions.js';
 import { createLogger } from '../../../src/observability/log.js';
@@ -30,7 +30,8 @@ function setup(maxSessions: number, maxSessionsPerPrincipal: number) {
     const id = `${principal}-${next++}`;
     const session: Session = {
       info: { id, transport: 'streamable-http', era: 'legacy' },
-      principal: principalOf({ id: principal }),
+      // Only the id matters to the registry.
+      principal: { ...ANONYMOUS, id: principal },
       view: WHOLE_CATALOG,
       server: {} as Server,
       lastActive: Date.now(),
