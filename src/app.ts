@@ -25,6 +25,7 @@ import { createMetrics } from './observability/metrics.js';
 import { createTracer } from './observability/trace.js';
 import { metricsEndpoint, metricsOnlyApp } from './downstream/metrics-endpoint.js';
 import type { Logger } from './observability/log.js';
+import { probeGuard } from './downstream/origin.js';
 import { PolicyRuntime } from './policy-runtime.js';
 import { ConfigRuntime } from './config-runtime.js';
 import { buildPipeline, type Pipeline } from './pipeline/index.js';
@@ -219,11 +220,12 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
         upstreams: Object.fromEntries(
           upstreams.map((u) => [
             u.name,
-            { state: u.state, transport: u.config.spec.type, wire: u.wire, restarts: u.restarts, error: u.state === 'ready' ? undefined : u.lastError, ...counts[u.name] },
+            { state: u.state, transport: u.config.spec.type, wire: u.wire, restarts: u.restarts, error: u.state === 'ready' ? undefined : u.errorClass, ...counts[u.name] },
           ]),
         ),
         skipped: current.skipped,
-        rateLimitStore: limits.health(),
+        // State only: an error text can name hosts or quote a child's stderr (it goes to the log).
+        rateLimitStore: stateOnly(limits.health()),
         ready: enabled.filter((u) => u.state === 'ready').length,
         total: enabled.length,
         sessions: hub.sessions.countBy(),
@@ -274,7 +276,7 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
       server.keepAliveTimeout = 65_000;
       const metricsServer =
         separateMetrics && metricsHandler
-          ? await listenOn(createServer(metricsOnlyApp(metricsHandler)), settings.metrics.host ?? host, settings.metrics.port!)
+          ? await listenOn(createServer(metricsOnlyApp(metricsHandler, probeGuard({ ...settings, listen: { host: settings.metrics.host ?? host } }))), settings.metrics.host ?? host, settings.metrics.port!)
           : undefined;
       http = { front, server, metricsServer };
       const address = server.address() as AddressInfo;
@@ -436,4 +438,9 @@ function reportConflicts(catalog: Catalog, log: Logger): void {
     if (c.reason === 'collision') log.warn('name collision: first server in config order wins', { kind: c.kind, name: c.name, exposedFrom: c.winner, hiddenFrom: c.hidden });
     else log.warn('name not exposed: not a valid MCP tool name', { kind: c.kind, name: c.name, server: c.hidden[0] });
   }
+}
+
+function stateOnly<T extends { error?: string }>(health: T): Omit<T, 'error'> {
+  const { error: _logged, ...state } = health;
+  return state;
 }

@@ -7,6 +7,7 @@
 import { UriTemplate, type Prompt, type Resource, type ResourceTemplateType, type Tool } from '@modelcontextprotocol/client';
 import type { Upstream } from '../upstream/upstream.js';
 import { exposeName, exposeUri, isValidToolName, splitUri } from './names.js';
+import { canonicalUri } from './uri.js';
 
 export interface Routed<T> {
   upstream: Upstream;
@@ -35,13 +36,22 @@ export interface CatalogEntry {
 
 type Table<T> = Map<string, Routed<T>>;
 
+/** Where a resource URI goes: both strings canonical. */
+export interface ResourceRoute {
+  upstream: Upstream;
+  original: string;
+  exposed: string;
+}
+
 export class Catalog {
   private tools: Table<Tool> = new Map();
   private prompts: Table<Prompt> = new Map();
   private resources: Table<Resource> = new Map();
   private templates: Table<ResourceTemplateType> = new Map();
   private compiledTemplates: { template: UriTemplate; routed: Routed<ResourceTemplateType> }[] = [];
+  /** Prefixes lower-cased: the prefix is part of an exposed URI's scheme, which is case-insensitive. */
   private byPrefix = new Map<string, Upstream>();
+  private prefixesLower = new Set<string>();
   conflicts: CatalogConflict[] = [];
   /** Increments on every rebuild; sessions compare it to know what changed. */
   version = 0;
@@ -70,7 +80,8 @@ export class Catalog {
         return [];
       }
     });
-    this.byPrefix = new Map(this.upstreams.filter((u) => u.config.prefix !== '').map((u) => [u.config.prefix, u]));
+    this.byPrefix = new Map(this.upstreams.filter((u) => u.config.prefix !== '').map((u) => [u.config.prefix.toLowerCase(), u]));
+    this.prefixesLower = new Set(this.byPrefix.keys());
     this.conflicts = conflicts;
     this.version++;
   }
@@ -113,19 +124,31 @@ export class Catalog {
   }
 
   /**
-   * Routes a resource URI: a listed resource first, then the server whose
-   * prefix it carries, then a template of an unprefixed server that matches.
+   * Routes a resource URI in its canonical form (see uri.ts): the server
+   * whose prefix it carries (matched without regard to case, like a URI
+   * scheme), else a listed resource, a template of an unprefixed server that
+   * matches, or the only unprefixed server. `original` and `exposed` are the
+   * canonical strings every later step decides on and forwards; `invalid`
+   * says why a URI cannot be decided on.
    */
-  resolveResource(uri: string): { upstream: Upstream; original: string } | undefined {
-    const listed = this.resources.get(uri);
-    if (listed) return listed;
-    const split = splitUri(uri, new Set(this.byPrefix.keys()));
-    if (split) return { upstream: this.byPrefix.get(split.prefix)!, original: split.uri };
+  resolveResource(uri: string): ResourceRoute | { invalid: string } | undefined {
+    const split = splitUri(uri, this.prefixesLower);
+    if (split) {
+      const upstream = this.byPrefix.get(split.prefix)!;
+      const inner = canonicalUri(split.uri);
+      if (!inner.ok) return { invalid: inner.reason };
+      return { upstream, original: inner.uri, exposed: exposeUri(upstream.config.prefix, inner.uri) };
+    }
+    const whole = canonicalUri(uri);
+    if (!whole.ok) return { invalid: whole.reason };
+    const canonical = whole.uri;
+    const listed = this.resources.get(canonical);
+    if (listed && listed.upstream.config.prefix === '') return { upstream: listed.upstream, original: canonical, exposed: canonical };
     for (const { template, routed } of this.compiledTemplates) {
-      if (routed.upstream.config.prefix === '' && template.match(uri)) return { upstream: routed.upstream, original: uri };
+      if (routed.upstream.config.prefix === '' && template.match(canonical)) return { upstream: routed.upstream, original: canonical, exposed: canonical };
     }
     const unprefixed = this.upstreams.filter((u) => u.config.prefix === '' && u.state === 'ready');
-    return unprefixed.length === 1 ? { upstream: unprefixed[0]!, original: uri } : undefined;
+    return unprefixed.length === 1 ? { upstream: unprefixed[0]!, original: canonical, exposed: canonical } : undefined;
   }
 
   /**

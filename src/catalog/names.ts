@@ -19,13 +19,14 @@ export function exposeUri(prefix: string, uri: string): string {
 
 /**
  * Splits an exposed URI into the prefix it starts with and the upstream's own
- * URI, if it starts with one of the known prefixes. URIs may contain `+`
+ * URI, if it starts with one of the known (lower-case) prefixes. URIs may contain `+`
  * themselves (`git+https:`), so only a known prefix counts.
  */
 export function splitUri(uri: string, knownPrefixes: ReadonlySet<string>): { prefix: string; uri: string } | undefined {
   const plus = uri.indexOf('+');
   if (plus <= 0) return undefined;
-  const prefix = uri.slice(0, plus);
+  // Part of the URI scheme, so matched without regard to case (known prefixes are lower-case then).
+  const prefix = uri.slice(0, plus).toLowerCase();
   return knownPrefixes.has(prefix) ? { prefix, uri: uri.slice(plus + 1) } : undefined;
 }
 

@@ -147,6 +147,7 @@ export function parseConfig(raw: unknown, file: string, env: Env = process.env):
       isolation: s.isolation,
       maxProcesses: s.maxProcesses,
       trustAnnotations: s.trustAnnotations ?? false,
+      forwardMeta: s.forwardMeta ?? [],
       identityHeaders: s.identityHeaders ?? {},
       credentials: s.credentials,
       userOAuth: s.userOAuth,
@@ -388,8 +389,9 @@ function crossCheck(data: Obj, key: 'mcpServers' | 'servers', add: Report): void
 
     const skipped = entry.url === '' && entry.command === undefined;
     if (!validPrefix || prefix === '' || skipped) continue;
-    const other = owners.get(prefix);
-    if (other === undefined) owners.set(prefix, name);
+    // Case-insensitive: a resource URI's prefix is part of its scheme.
+    const other = owners.get(prefix.toLowerCase());
+    if (other === undefined) owners.set(prefix.toLowerCase(), name);
     else
       add(
         own.prefix === undefined ? [key, name] : [...ownPath, 'prefix'],

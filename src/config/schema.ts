@@ -115,6 +115,12 @@ export const ServerSettingsSchema = z.strictObject({
     .describe('stdio only: "shared" (one child for all sessions) or "session" (one child per session).'),
   maxProcesses: z.int().positive().default(50).describe('Bound on children with isolation "session".'),
   trustAnnotations: z.boolean().optional().describe('Trust this server\'s tool annotations (e.g. readOnlyHint).'),
+  forwardMeta: z
+    .array(z.string().min(1))
+    .optional()
+    .describe(
+      'Keys of a request\'s _meta that reach this server besides the protocol\'s own (io.modelcontextprotocol/*, progressToken) and W3C trace context; a trailing "/*" allows a namespace. Others are dropped: an upstream must not read identity or tenant hints a client made up.',
+    ),
   identityHeaders: z
     .record(z.string().regex(/^[A-Za-z0-9-]+$/, { error: 'a header name is letters, digits and "-"' }), z.enum(['id', 'groups', 'scopes']))
     .optional()
@@ -540,6 +546,8 @@ export interface ServerConfig {
   isolation: 'shared' | 'session';
   maxProcesses: number;
   trustAnnotations: boolean;
+  /** Client `_meta` keys forwarded besides the protocol's own (exact keys, or `ns/*`). */
+  forwardMeta: string[];
   /** Headers carrying the caller's identity to an HTTP upstream: header name → principal field. */
   identityHeaders: Record<string, 'id' | 'groups' | 'scopes'>;
   /** Whose credential reaches the upstream: the configured one, each user's own, or the caller's exchanged. */

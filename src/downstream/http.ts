@@ -15,7 +15,7 @@ import type { Hub } from './hub.js';
 import { LegacySse, LegacyStreamableHttp, sessionIds } from './legacy-http.js';
 import { mountOAuthRoutes, type OAuthRoutesOptions } from './oauth-routes.js';
 import type { MetricsHandler } from './metrics-endpoint.js';
-import { checkHostAndOrigin, hostAndOriginCheck } from './origin.js';
+import { checkHostAndOrigin, hostAndOriginCheck, probeGuard } from './origin.js';
 import type { SessionState } from './server.js';
 import { withSessionFastPath } from './session-fast-path.js';
 import { SessionLimiter, type SessionLimitEvents } from './session-limits.js';
@@ -66,14 +66,16 @@ export function createHttpFront(options: HttpFrontOptions): HttpFront {
 
   // Draining (shutting down): new work is refused before anything else runs; see refuseWhileDraining.
   if (options.draining) app.use(refuseWhileDraining(options.draining, settings.maxBodyBytes));
-  app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
-  app.get('/readyz', (_req, res) => {
+  // Probes and scrapers come from other hosts by IP, so on a public bind they
+  // sit before the Host check. On a loopback bind they come from this host:
+  // there the check applies, so a DNS-rebinding page cannot read them.
+  const probes = probeGuard(settings);
+  app.get('/healthz', probes, (_req, res) => void res.json({ status: 'ok' }));
+  app.get('/readyz', probes, (_req, res) => {
     const { ready, body } = options.readiness();
     res.status(ready ? 200 : 503).json(body);
   });
-
-  // Probes and scrapers come from other hosts by IP: these sit before the Host check.
-  if (options.metrics) app.get('/metrics', options.metrics);
+  if (options.metrics) app.get('/metrics', probes, options.metrics);
   const pr = options.protectedResource;
   if (pr) {
     // Public, and fetched cross-origin by browser-based clients: before the Host/Origin check, with CORS.

@@ -14,6 +14,7 @@ import { JsonRpc } from '../errors.js';
 import type { Logger } from '../observability/log.js';
 import type { View } from '../pipeline/view.js';
 import { principalOf, rpcError, sendRefusal, sessionRefusal } from './http-auth.js';
+import { boundClientInfo } from './client-info.js';
 import type { Hub } from './hub.js';
 import type { SessionState } from './server.js';
 import { admissionRefusal, type SessionLimiter } from './session-limits.js';
@@ -83,7 +84,7 @@ export class LegacyStreamableHttp {
       void this.hub.sessions.get(id)?.close();
     };
     await server.connect(transport);
-    await transport.handleRequest(req, res, req.body);
+    await transport.handleRequest(req, res, boundClientInfo(req.body));
   }
 }
 
@@ -151,6 +152,7 @@ export class LegacySse {
     if (!transport || !session) return sendRefusal(res, { status: 404, body: rpcError(JsonRpc.SESSION_NOT_FOUND, 'Session not found') });
     const refusal = sessionRefusal(this.hub, transport.sessionId, principalOf(res), session.view);
     if (refusal) return sendRefusal(res, refusal);
-    await transport.handlePostMessage(req, res, req.body);
+    // An SSE session's initialize arrives here, after GET /sse opened it.
+    await transport.handlePostMessage(req, res, boundClientInfo(req.body));
   }
 }

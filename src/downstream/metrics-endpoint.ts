@@ -2,7 +2,7 @@
  * `GET /metrics` in Prometheus text format, on the main port or its own, and
  * optionally behind a key (compared by hash, like API keys).
  */
-import express, { type Express, type Request, type Response } from 'express';
+import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
 import { hashKey } from '../auth/api-keys.js';
 import type { Metrics } from '../observability/metrics.js';
 
@@ -24,10 +24,10 @@ export function metricsEndpoint(metrics: Metrics, sha256?: string): MetricsHandl
 }
 
 /** A listener that serves only /metrics (and /healthz for its own probe). */
-export function metricsOnlyApp(handler: MetricsHandler): Express {
+export function metricsOnlyApp(handler: MetricsHandler, guard: RequestHandler = (_req, _res, next) => next()): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.get('/metrics', handler);
-  app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
+  app.get('/metrics', guard, handler);
+  app.get('/healthz', guard, (_req, res) => void res.json({ status: 'ok' }));
   return app;
 }

@@ -2,7 +2,8 @@
  * DNS-rebinding protection for every HTTP request. On a loopback bind the
  * Host header must name loopback (a rebinding page's Host is its own domain);
  * an Origin header, when present, must be loopback, the request's own host,
- * or explicitly allowed. Failures are 403 with a JSON-RPC error body.
+ * or explicitly allowed. Failures are 403 (400 for a Host header that is not
+ * a host at all) with a JSON-RPC error body.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
@@ -16,17 +17,35 @@ export interface OriginSettings {
   allowedOrigins: string[];
 }
 
+/** Why a request's Host or Origin header is refused: 400 for a Host that is not a host, 403 for one not allowed. */
+export interface HostProblem {
+  status: 400 | 403;
+  message: string;
+}
+
+/**
+ * A Host header as RFC 9110 allows it: a name, an IPv4 address or a bracketed
+ * IPv6 address, and an optional numeric port. Anything else (`localhost:abc`,
+ * `localhost:1@evil.com`) is not a host, and must not be read as one.
+ */
+const HOST_SYNTAX = /^(?:\[[0-9a-f:.]+\]|[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.?)(?::\d{1,5})?$/i;
+
+export function isLoopbackBind(host: string): boolean {
+  return LOOPBACK.has(host) || host.startsWith('127.');
+}
+
 /** What is wrong with a request's Host or Origin header, if anything. */
-export function hostAndOriginCheck(settings: OriginSettings): (headers: IncomingHttpHeaders) => string | undefined {
-  const loopbackBind = LOOPBACK.has(settings.listen.host) || settings.listen.host.startsWith('127.');
+export function hostAndOriginCheck(settings: OriginSettings): (headers: IncomingHttpHeaders) => HostProblem | undefined {
+  const loopbackBind = isLoopbackBind(settings.listen.host);
   const allowedHosts = new Set(settings.allowedHosts.map((h) => h.toLowerCase()));
   const allowedOrigins = new Set(settings.allowedOrigins.map(normaliseOrigin));
   return (headers) => {
+    if (headers.host !== undefined && !HOST_SYNTAX.test(headers.host)) return { status: 400, message: 'Malformed Host header' };
     const host = hostnameOf(headers.host);
     const hostOk = allowedHosts.has(host) || (loopbackBind ? isLoopback(host) : allowedHosts.size === 0);
-    if (!hostOk) return `Host '${headers.host ?? ''}' is not allowed`;
+    if (!hostOk) return { status: 403, message: `Host '${headers.host ?? ''}' is not allowed` };
     const origin = headers.origin;
-    if (origin !== undefined && !originAllowed(origin, host, allowedOrigins)) return `Origin '${origin}' is not allowed`;
+    if (origin !== undefined && !originAllowed(origin, host, allowedOrigins)) return { status: 403, message: `Origin '${origin}' is not allowed` };
     return undefined;
   };
 }
@@ -34,10 +53,16 @@ export function hostAndOriginCheck(settings: OriginSettings): (headers: Incoming
 export function checkHostAndOrigin(settings: OriginSettings) {
   const problem = hostAndOriginCheck(settings);
   return function hostAndOrigin(req: Request, res: Response, next: NextFunction): void {
-    const message = problem(req.headers);
-    if (message) return forbid(res, message);
+    const found = problem(req.headers);
+    if (found) return refuse(res, found);
     next();
   };
+}
+
+/** The Host/Origin check for health and metrics endpoints: on a loopback bind only (see http.ts). */
+export function probeGuard(settings: OriginSettings) {
+  const check = checkHostAndOrigin(settings);
+  return isLoopbackBind(settings.listen.host) ? check : (_req: Request, _res: Response, next: NextFunction) => next();
 }
 
 function originAllowed(origin: string, requestHost: string, allowed: Set<string>): boolean {
@@ -68,6 +93,6 @@ function normaliseOrigin(value: string): string {
   return value.trim().toLowerCase().replace(/\/+$/, '');
 }
 
-function forbid(res: Response, message: string): void {
-  res.status(403).json({ jsonrpc: '2.0', error: { code: JsonRpc.INVALID_REQUEST, message }, id: null });
+function refuse(res: Response, problem: HostProblem): void {
+  res.status(problem.status).json({ jsonrpc: '2.0', error: { code: JsonRpc.INVALID_REQUEST, message: problem.message }, id: null });
 }

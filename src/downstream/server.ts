@@ -184,7 +184,9 @@ async function runCall(
 ): Promise<Result> {
   // Only the last subscriber's unsubscribe reaches a shared upstream.
   if (method === 'resources/unsubscribe') {
-    const removed = deps.subscriptions.remove(state.info.id, String(params.uri ?? ''));
+    // Subscriptions are held under the canonical exposed URI, as subscribe recorded them.
+    const routed = typeof params.uri === 'string' ? deps.catalog.resolveResource(params.uri) : undefined;
+    const removed = deps.subscriptions.remove(state.info.id, routed && 'exposed' in routed ? routed.exposed : String(params.uri ?? ''));
     if (removed && !removed.last) return {};
   }
   const meta = params._meta as { progressToken?: string | number } | undefined;

@@ -27,7 +27,7 @@ export interface SessionFastPathOptions {
   endpoints: Map<string, View>;
   legacy: LegacyStreamableHttp;
   authenticate: HttpAuthenticator;
-  hostAndOriginProblem: (headers: IncomingMessage['headers']) => string | undefined;
+  hostAndOriginProblem: (headers: IncomingMessage['headers']) => unknown;
   maxBodyBytes: number;
   draining?: () => boolean;
   protectedResource?: ProtectedResource;

@@ -26,6 +26,8 @@ export interface AuditRecord {
   decision: 'allow' | 'deny' | 'none';
   ruleId?: string;
   reason?: string;
+  /** Rule conditions that failed to evaluate on this request (fail closed: a deny or require among them denied). */
+  conditionErrors?: { ruleId: string; error: string }[];
   code?: string;
   outcome: 'ok' | 'error' | 'denied';
   error?: string;

@@ -33,6 +33,8 @@ export interface Metrics {
   /** One forwarded request, end to end, and the upstream's part of it. */
   request(labels: { server?: string; method: string; outcome: string; profile?: string }, seconds: number, upstreamSeconds?: number): void;
   policyDecision(effect: 'allow' | 'deny', rule: string | undefined): void;
+  /** A rule's condition failed to evaluate on a request (a deny or require then denies: fail closed). */
+  policyConditionError(rule: string): void;
   rateLimited(server: string): void;
   /** A decision the shared rate-limit store could not make, answered by its fail mode. */
   rateLimitStoreFailure(failMode: 'open' | 'closed'): void;
@@ -92,6 +94,12 @@ export function createMetrics(options: {
     name: 'switchboard_rate_limited_total',
     help: 'Requests refused by a rate limit.',
     labelNames: ['server'],
+    registers: [registry],
+  });
+  const conditionErrors = new client.Counter({
+    name: 'switchboard_policy_condition_errors_total',
+    help: 'Rule conditions that failed to evaluate on a request, by rule (a deny or require then denied).',
+    labelNames: ['rule'],
     registers: [registry],
   });
   const storeFailures = new client.Counter({
@@ -233,3 +241,6 @@ export function createMetrics(options: {
     render: () => registry.metrics(),
   };
 }
+    policyConditionError(rule) {
+      conditionErrors.inc({ rule: knownRules().has(rule) ? rule : 'other' });
+    },

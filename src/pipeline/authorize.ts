@@ -38,7 +38,11 @@ export function denial(decision: Decision): GatewayError {
   return new GatewayError(code, message, data);
 }
 
-/** What the policy engine sees of a request: original names, never the exposed ones. */
+/**
+ * What the policy engine sees of a request: the forwarded request (original
+ * names, the canonical URI, the arguments exactly as sent), never the
+ * client's raw params. A completion is decided as the use of its ref.
+ */
 export function decisionInput(ctx: CallContext): DecisionInput {
   const target = ctx.target!;
   const upstream = target.upstream;
@@ -51,11 +55,11 @@ export function decisionInput(ctx: CallContext): DecisionInput {
   switch (ctx.method) {
     case 'tools/call':
       input.tool = { name: target.original, annotations: target.annotations ?? {} };
-      input.args = argumentsOf(ctx.params);
+      input.args = argumentsOf(ctx.forwarded);
       break;
     case 'prompts/get':
       input.prompt = { name: target.original };
-      input.args = argumentsOf(ctx.params);
+      input.args = argumentsOf(ctx.forwarded);
       break;
     case 'completion/complete':
       if (target.kind === 'prompt') input.prompt = { name: target.original };
@@ -69,7 +73,7 @@ export function decisionInput(ctx: CallContext): DecisionInput {
   return input;
 }
 
-function argumentsOf(params: Record<string, unknown>): Record<string, unknown> {
-  const args = params.arguments;
-  return args && typeof args === 'object' && !Array.isArray(args) ? (args as Record<string, unknown>) : {};
+/** The forwarded arguments (upstreamParams has refused any that are not an object). */
+function argumentsOf(forwarded: Record<string, unknown> | undefined): Record<string, unknown> {
+  return (forwarded?.arguments as Record<string, unknown> | undefined) ?? {};
 }

@@ -61,6 +61,8 @@ export interface CallContext {
   progressToken?: string | number;
   startedAt: number;
   target?: Target;
+  /** The params exactly as they go upstream (original name, canonical URI, filtered _meta): what policy and the audit see. */
+  forwarded?: Record<string, unknown>;
   decisionInput?: DecisionInput;
   decision?: Decision;
   /** The connection the request went out on (shared, or the session's own). */

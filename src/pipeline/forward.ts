@@ -1,6 +1,6 @@
 /**
- * The terminal stage: sends the request to its upstream with the original
- * name or URI, everything else untouched, and relays progress back under the
+ * The terminal stage: sends the request exactly as resolve-route built it
+ * (`ctx.forwarded`, what policy decided on), and relays progress back under the
  * client's own token. Cancellation flows through the signal: the SDK sends
  * `notifications/cancelled` upstream when the downstream request is aborted.
  */
@@ -22,7 +22,7 @@ export function forward(pool: ConnectionPool): Terminal {
       const connection = await pool.acquire(target.upstream, ctx.session, ctx.principal.id);
       ctx.connection = connection;
       const result = await timed(ctx, () =>
-        connection.request(ctx.method, upstreamParams(ctx), {
+        connection.request(ctx.method, ctx.forwarded!, {
           signal: ctx.signal,
           origin: ctx.origin,
           logLevel: ctx.logLevel,
@@ -30,7 +30,7 @@ export function forward(pool: ConnectionPool): Terminal {
           onprogress: ctx.progressToken === undefined ? undefined : (p) => void relayProgress(ctx, p),
         }),
       );
-      return ctx.method === 'resources/read' ? exposeContentUris(result, target.upstream.config.prefix) : result;
+      return exposeResultUris(ctx.method, result, target.upstream.config.prefix);
     },
   };
 }
@@ -45,46 +45,35 @@ async function timed<T>(ctx: CallContext, upstreamPart: () => Promise<T>): Promi
   }
 }
 
-/** The client's params with only the gateway-owned parts rewritten. */
-function upstreamParams(ctx: CallContext): Record<string, unknown> {
-  const { original } = ctx.target!;
-  const params: Record<string, unknown> = { ...ctx.params };
-  switch (ctx.method) {
-    case 'tools/call':
-    case 'prompts/get':
-      params.name = original;
-      break;
-    case 'completion/complete': {
-      const ref = { ...(params.ref as Record<string, unknown>) };
-      if (ref.type === 'ref/prompt') ref.name = original;
-      else ref.uri = original;
-      params.ref = ref;
-      break;
-    }
-    default:
-      params.uri = original;
+/**
+ * URIs in a result name what a client can read again through the gateway:
+ * the exposed form. That holds for read contents, and for resource links and
+ * embedded resources in tool results and prompt messages (an unprefixed
+ * one would be routed to another server, or to none).
+ */
+function exposeResultUris(method: string, result: Result, prefix: string): Result {
+  if (prefix === '') return result;
+  const expose = (item: unknown) => exposeItemUri(item, prefix);
+  const r = result as { contents?: unknown; content?: unknown; messages?: unknown };
+  if (method === 'resources/read' && Array.isArray(r.contents)) return { ...result, contents: r.contents.map(expose) };
+  if (method === 'tools/call' && Array.isArray(r.content)) return { ...result, content: r.content.map(expose) };
+  if (method === 'prompts/get' && Array.isArray(r.messages)) {
+    return { ...result, messages: r.messages.map((m: Record<string, unknown>) => (isObject(m) && isObject(m.content) ? { ...m, content: expose(m.content) } : m)) };
   }
-  // The upstream gets the SDK's own progress token; ours maps back in relayProgress.
-  const meta = params._meta as Record<string, unknown> | undefined;
-  if (meta && 'progressToken' in meta) {
-    const { progressToken: _dropped, ...rest } = meta;
-    if (Object.keys(rest).length > 0) params._meta = rest;
-    else delete params._meta;
-  }
-  // Traced: the gateway's span is the upstream's parent, not the caller's.
-  if (ctx.trace) params._meta = { ...(params._meta as Record<string, unknown> | undefined), traceparent: ctx.trace.traceparent };
-  return params;
+  return result;
 }
 
-/** Read contents name the URI a client can read again: the exposed one. */
-function exposeContentUris(result: Result, prefix: string): Result {
-  const contents = (result as { contents?: unknown }).contents;
-  if (prefix === '' || !Array.isArray(contents)) return result;
-  return {
-    ...result,
-    contents: contents.map((c: Record<string, unknown>) => (typeof c.uri === 'string' ? { ...c, uri: exposeUri(prefix, c.uri) } : c)),
-  };
+/** One content item: a resource link's or an embedded resource's `uri`, or a read content's own. */
+function exposeItemUri(item: unknown, prefix: string): unknown {
+  if (!isObject(item)) return item;
+  if (item.type === 'resource' && isObject(item.resource) && typeof item.resource.uri === 'string') {
+    return { ...item, resource: { ...item.resource, uri: exposeUri(prefix, item.resource.uri) } };
+  }
+  if ((item.type === 'resource_link' || item.type === undefined) && typeof item.uri === 'string') return { ...item, uri: exposeUri(prefix, item.uri) };
+  return item;
 }
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function relayProgress(ctx: CallContext, progress: { progress: number; total?: number; message?: string }): Promise<void> {
   return ctx.origin

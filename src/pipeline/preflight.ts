@@ -10,6 +10,7 @@ import type { Decision } from '../policy/types.js';
 import { decisionInput, type DecisionMaker } from './authorize.js';
 import type { CallContext, RoutedMethod, SessionInfo } from './context.js';
 import { resolve } from './resolve-route.js';
+import { upstreamParams } from './upstream-request.js';
 
 const CHECKED = new Set<string>(['tools/call', 'prompts/get', 'resources/read', 'resources/subscribe']);
 
@@ -22,13 +23,13 @@ export function scopeShortfall(
   const m = message as { method?: unknown; params?: unknown } | undefined;
   if (!m || typeof m.method !== 'string' || !CHECKED.has(m.method)) return undefined;
   const params = (m.params && typeof m.params === 'object' ? m.params : {}) as Record<string, unknown>;
-  let target: CallContext['target'];
+  const ctx = { method: m.method as RoutedMethod, params, principal: who.principal, session: who.session } as CallContext;
   try {
-    target = resolve(catalog, { method: m.method as RoutedMethod, params });
+    ctx.target = resolve(catalog, ctx);
+    ctx.forwarded = upstreamParams(ctx, ctx.target, ctx.target.upstream.config.forwardMeta);
   } catch {
-    return undefined; // the pipeline answers unknown names
+    return undefined; // the pipeline answers unknown names and bad shapes
   }
-  const ctx = { method: m.method as RoutedMethod, params, target, principal: who.principal, session: who.session } as CallContext;
   const decision = policy.decide(decisionInput(ctx));
   return decision.code === 'INSUFFICIENT_SCOPE' ? decision : undefined;
 }

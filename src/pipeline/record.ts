@@ -27,6 +27,7 @@ function auditRecord(ctx: CallContext, includeArgs: boolean): AuditRecord {
   const code = error instanceof GatewayError ? error.code : undefined;
   const refused = code === 'POLICY_DENIED' || code === 'INSUFFICIENT_SCOPE' || code === 'RATE_LIMITED';
   const decisionData = error instanceof GatewayError ? error.data : undefined;
+  const errors = conditionErrors(ctx);
   return {
     time: new Date().toISOString(),
     requestId: ctx.requestId,
@@ -43,11 +44,18 @@ function auditRecord(ctx: CallContext, includeArgs: boolean): AuditRecord {
     decision: refused ? 'deny' : ctx.decision ? 'allow' : 'none',
     ruleId: (decisionData?.ruleId as string | undefined) ?? ctx.decision?.ruleId,
     reason: (decisionData?.reason as string | undefined) ?? ctx.decision?.reason,
+    // Conditions that could not be evaluated (each denied if it was a deny or require).
+    ...(errors.length > 0 ? { conditionErrors: errors } : {}),
     code,
     outcome: error === undefined ? 'ok' : refused ? 'denied' : 'error',
     error: error === undefined || refused ? undefined : error instanceof Error ? error.message : String(error),
     ...(ctx.credential ? { credential: ctx.credential.kind, ...(ctx.credential.subject ? { upstreamSubject: ctx.credential.subject } : {}) } : {}),
     latencyMs: Math.round((performance.now() - ctx.startedAt) * 1000) / 1000,
-    ...(includeArgs ? { args: ctx.params.arguments } : {}),
+    // The arguments as forwarded (validated, exactly what the upstream got), never the raw params.
+    ...(includeArgs ? { args: ctx.forwarded?.arguments } : {}),
   };
+}
+
+function conditionErrors(ctx: CallContext): { ruleId: string; error: string }[] {
+  return (ctx.decision?.trace ?? []).filter((t) => t.outcome === 'condition-error').map((t) => ({ ruleId: t.ruleId, error: t.detail ?? '' }));
 }

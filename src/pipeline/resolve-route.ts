@@ -1,13 +1,17 @@
 /**
- * Finds the upstream and original name behind an exposed name or URI. Runs
- * before policy because policy needs the real server and the tool's
- * annotations; an unknown name gets the spec's error and touches nothing.
+ * Finds the upstream and original name behind an exposed name or URI (a URI
+ * in its canonical form), and builds the request exactly as it will be
+ * forwarded (`ctx.forwarded`): policy, the audit record and forward all use
+ * that one object. Runs before policy because policy needs the real server
+ * and the tool's annotations; an unknown name, or a shape the gateway cannot
+ * decide on, gets the spec's error and touches nothing.
  */
 import type { Catalog } from '../catalog/catalog.js';
 import { unknownPrompt, unknownResource, unknownTool, upstreamUnavailable, GatewayError } from '../errors.js';
 import type { Stage } from './chain.js';
 import type { View } from './view.js';
 import type { CallContext, Target } from './context.js';
+import { plainObject, stringParam, upstreamParams } from './upstream-request.js';
 
 export function resolveRoute(catalog: Catalog): Stage {
   return {
@@ -16,6 +20,7 @@ export function resolveRoute(catalog: Catalog): Stage {
       const target = resolve(catalog, ctx);
       if (ctx.view && !inView(catalog, ctx.view, target)) throw outsideView(target);
       ctx.target = target;
+      ctx.forwarded = upstreamParams(ctx, target, target.upstream.config.forwardMeta);
     },
   };
 }
@@ -25,7 +30,7 @@ export function resolve(catalog: Catalog, ctx: Pick<CallContext, 'method' | 'par
   const { params } = ctx;
   switch (ctx.method) {
     case 'tools/call': {
-      const name = String(params.name ?? '');
+      const name = stringParam(params.name, 'name');
       const routed = catalog.resolveTool(name);
       if (!routed) {
         const perCaller = catalog.resolvePerCaller(name);
@@ -36,7 +41,7 @@ export function resolve(catalog: Catalog, ctx: Pick<CallContext, 'method' | 'par
       return { upstream: routed.upstream, exposed: name, original: routed.original, kind: 'tool', annotations };
     }
     case 'prompts/get': {
-      const name = String(params.name ?? '');
+      const name = stringParam(params.name, 'name');
       const routed = catalog.resolvePrompt(name);
       if (!routed) {
         const perCaller = catalog.resolvePerCaller(name);
@@ -48,10 +53,8 @@ export function resolve(catalog: Catalog, ctx: Pick<CallContext, 'method' | 'par
     case 'resources/read':
     case 'resources/subscribe':
     case 'resources/unsubscribe': {
-      const uri = String(params.uri ?? '');
-      const routed = catalog.resolveResource(uri);
-      if (!routed) throw unknownResource(uri);
-      return { upstream: routed.upstream, exposed: uri, original: routed.original, kind: 'resource' };
+      const uri = stringParam(params.uri, 'uri');
+      return { ...resourceRoute(catalog, uri), kind: 'resource' };
     }
     case 'completion/complete':
       return resolveCompletion(catalog, params.ref);
@@ -82,23 +85,32 @@ function outsideView(target: Target): GatewayError {
  */
 function notListed(catalog: Catalog, name: string, unknown: (name: string) => GatewayError): GatewayError {
   const owner = catalog.serverOfName(name);
-  if (owner && owner.state !== 'ready' && owner.state !== 'disabled') return upstreamUnavailable(owner.name, owner.lastError ?? owner.state);
+  if (owner && owner.state !== 'ready' && owner.state !== 'disabled') return upstreamUnavailable(owner.name, owner.errorClass ?? owner.state);
   return unknown(name);
 }
 
+/** A completion is about its ref: a prompt, or a resource template (or resource) by its URI. */
 function resolveCompletion(catalog: Catalog, ref: unknown): Target {
-  const r = (ref ?? {}) as { type?: string; name?: string; uri?: string };
+  const r = plainObject(ref, 'ref');
   if (r.type === 'ref/prompt') {
-    const name = String(r.name ?? '');
+    const name = stringParam(r.name, 'ref.name');
     const routed = catalog.resolvePrompt(name);
-    if (!routed) throw unknownPrompt(name);
+    if (!routed) throw notListed(catalog, name, unknownPrompt);
     return { upstream: routed.upstream, exposed: name, original: routed.original, kind: 'prompt' };
   }
   if (r.type === 'ref/resource') {
-    const uri = String(r.uri ?? '');
-    const routed = catalog.resolveTemplate(uri) ?? catalog.resolveResource(uri);
-    if (!routed) throw unknownResource(uri);
-    return { upstream: routed.upstream, exposed: uri, original: routed.original, kind: 'resource' };
+    const uri = stringParam(r.uri, 'ref.uri');
+    const template = catalog.resolveTemplate(uri);
+    if (template) return { upstream: template.upstream, exposed: uri, original: template.original, kind: 'resource' };
+    return { ...resourceRoute(catalog, uri), kind: 'resource' };
   }
-  throw new GatewayError('INVALID_PARAMS', 'completion/complete needs a ref of type ref/prompt or ref/resource');
+  throw new GatewayError('INVALID_PARAMS', 'completion/complete needs a ref of type ref/prompt or ref/resource', { field: 'ref.type' });
+}
+
+/** A resource URI's route in canonical form; a URI that cannot be canonicalised is refused (-32602), not passed. */
+function resourceRoute(catalog: Catalog, uri: string): Omit<Target, 'kind'> {
+  const routed = catalog.resolveResource(uri);
+  if (!routed) throw unknownResource(uri);
+  if ('invalid' in routed) throw new GatewayError('INVALID_PARAMS', `Invalid resource URI: ${routed.invalid}`, { uri, reason: routed.invalid });
+  return routed;
 }

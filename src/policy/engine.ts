@@ -44,7 +44,7 @@ export class PolicyEngine {
   }
 
   decide(input: DecisionInput, options: { listing?: boolean; explain?: boolean } = {}): Decision {
-    const use = USE_METHOD[input.method];
+    const use = useMethodOf(input);
     const listing = options.listing ?? use !== undefined;
     const method = (listing ? use : undefined) ?? input.method;
     const kind = KIND_OF[method];
@@ -100,7 +100,8 @@ export class PolicyEngine {
     if (own.length > 0) add(`servers.${name}.rateLimit`, `servers.${name}.rateLimit`, own);
     for (const rule of this.limited) {
       if (!appliesTo(rule, name, [input.method], kind) || !targets(rule, kind, input)) continue;
-      if (rule.when && ev.test(rule.when) !== true) continue;
+      // A condition that errors applies the limit (fail closed), like a deny.
+      if (rule.when && ev.test(rule.when) === false) continue;
       add(rule.id, `${rule.id}.rateLimit`, rule.rateLimit);
     }
     return ruleId === undefined ? out : { ...out, ruleId };
@@ -120,14 +121,21 @@ export class PolicyEngine {
     let decided: Decision | undefined;
     for (const rule of rules) {
       if (!scoped(rule)) continue;
-      // A deny whose condition fails to evaluate does not deny: errors must not lock everyone out.
+      // Fail closed: a deny whose condition cannot be evaluated on this
+      // request (a wrong argument type, a missing key) denies. The caller
+      // controls the input, so skipping it would let them choose to pass.
       const when = rule.when ? ev.test(rule.when) : true;
-      if (when !== true) {
+      if (when === false || when === 'unknown') {
         ev.noteSkipped(rule, when);
         continue;
       }
-      ev.note(rule, 'matched', undefined, decided === undefined);
-      decided ??= deny(ev, 'POLICY_DENIED', rule.id, `denied by policy rule "${rule.id}"${about(rule)}`);
+      if (typeof when === 'object') {
+        ev.note(rule, 'condition-error', when.error, true);
+        decided ??= { ...deny(ev, 'POLICY_DENIED', rule.id, `policy rule "${rule.id}" could not be evaluated on this request, so it denies${about(rule)}`), conditionError: when.error };
+      } else {
+        ev.note(rule, 'matched', undefined, decided === undefined);
+        decided ??= deny(ev, 'POLICY_DENIED', rule.id, `denied by policy rule "${rule.id}"${about(rule)}`);
+      }
       if (!ev.explain) return decided;
     }
     const ro = readOnlyDenial(this.set, this.trusted, ev);
@@ -165,7 +173,9 @@ export class PolicyEngine {
       }
       const detail = typeof cond === 'object' ? `condition error: ${cond.error}` : 'condition is false';
       ev.note(rule, typeof cond === 'object' ? 'condition-error' : 'failed', detail, true);
-      failed ??= deny(ev, 'POLICY_DENIED', rule.id, `policy rule "${rule.id}" requires a condition that does not hold${about(rule)}`);
+      failed ??= typeof cond === 'object'
+        ? { ...deny(ev, 'POLICY_DENIED', rule.id, `policy rule "${rule.id}" could not be evaluated on this request, so it denies${about(rule)}`), conditionError: cond.error }
+        : deny(ev, 'POLICY_DENIED', rule.id, `policy rule "${rule.id}" requires a condition that does not hold${about(rule)}`);
       if (!ev.explain) return failed;
     }
     // Scopes are reported only when they are all that is missing: getting them must help.
@@ -209,6 +219,16 @@ function deny(ev: Evaluation, code: 'POLICY_DENIED' | 'INSUFFICIENT_SCOPE', rule
   return ruleId === undefined
     ? { allowed: false, code, reason, trace: ev.trace }
     : { allowed: false, code, ruleId, reason, trace: ev.trace };
+}
+
+/**
+ * The method whose rules decide `input`: a list entry is decided as the call
+ * that would use it, and a completion as the use of its ref (the values it
+ * returns name what the prompt or template exposes).
+ */
+function useMethodOf(input: DecisionInput): string | undefined {
+  if (input.method === 'completion/complete') return input.prompt ? 'prompts/get' : 'resources/read';
+  return USE_METHOD[input.method];
 }
 
 const about = (rule: CompiledRule): string => (rule.description ? `: ${rule.description}` : '');

@@ -55,6 +55,8 @@ export interface RateLimitSpec {
   /** CEL string expression; default `principal.id + '/' + server.name`. */
   key?: string;
 }
+  /** Set when a deny or require could not be evaluated on this request and so denied (fail closed). */
+  conditionError?: string;
 
 /** A compiled glob list. */
 export interface Matcher {

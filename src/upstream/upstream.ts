@@ -98,7 +98,10 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
   wire?: ConnectedClient['wire'];
   era?: ProtocolEra;
   /** Unique per connection: subscriptions are counted per connection. */
+  /** The last failure in full, for the log and the operator's CLI; it may hold the child's stderr, so it is never published. */
   readonly id: string;
+  /** The last failure as a bounded class: what /readyz and clients are told. */
+  errorClass?: UpstreamErrorClass;
 
   private connected?: ConnectedClient;
   private listener?: ModernListener;
@@ -178,7 +181,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
   async request(method: string, params: Record<string, unknown> | undefined, options: RequestOptions = {}): Promise<Result> {
     if (this.perCaller && this.asCallerWith === undefined) throw upstreamUnavailable(this.name, 'this server is reached through each caller\'s own connection');
     const client = this.connected?.client;
-    if (!client || this.state !== 'ready') throw upstreamUnavailable(this.name, this.lastError ?? this.state);
+    if (!client || this.state !== 'ready') throw upstreamUnavailable(this.name, this.errorClass ?? this.state);
     if (this.listener) {
       const answered = await this.answerForModern(this.listener, method, params);
       if (answered) return answered;
@@ -280,7 +283,8 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
       this.emit('lists', Object.keys(LIST_METHODS) as ListKind[]);
     } catch (err) {
       this.lastError = describe(err);
-      this.log.warn('upstream failed to connect', { server: this.name, error: this.lastError });
+      this.errorClass = classifyError(err);
+      this.log.warn('upstream failed to connect', { server: this.name, error: this.lastError, errorClass: this.errorClass });
       const connected = this.connected;
       this.connected = undefined;
       if (connected) await disconnectUpstream(connected);
@@ -292,7 +296,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
   /** Connects once (a session's own connection); rejects if that fails. */
   async open(): Promise<void> {
     await this.connect();
-    if (this.state !== 'ready') throw upstreamUnavailable(this.name, this.lastError ?? this.state);
+    if (this.state !== 'ready') throw upstreamUnavailable(this.name, this.errorClass ?? this.state);
   }
 
   private onDisconnected(connected: ConnectedClient, reason = 'connection closed'): void {
@@ -317,6 +321,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     this.log.info('upstream reconnect scheduled', { server: this.name, inMs: delay });
     this.reconnectTimer = setTimeout(() => void this.connect(), delay);
     this.reconnectTimer.unref();
+    this.errorClass = 'disconnected';
   }
 
   private makeClient(negotiate: boolean): Client {
@@ -441,4 +446,19 @@ function emptyLists(): UpstreamLists {
 
 function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** Bounded, publishable kinds of failure (the message itself may quote a child's stderr or a URL with a token). */
+export type UpstreamErrorClass = 'spawn-failed' | 'unreachable' | 'timeout' | 'unauthorized' | 'disconnected' | 'connect-failed';
+
+/** The class of a connect failure, read from the error's code and message; `connect-failed` when nothing more is known. */
+export function classifyError(err: unknown): UpstreamErrorClass {
+  const code = (err as { code?: unknown; cause?: { code?: unknown } } | undefined)?.code ?? (err as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+  const message = describe(err).split('; stderr:')[0] ?? '';
+  if (code === 'ENOENT' || code === 'EACCES' || /\bspawn\b/.test(message)) return 'spawn-failed';
+  if (/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ECONNRESET|EAI_AGAIN|fetch failed/.test(`${String(code)} ${message}`)) return 'unreachable';
+  if (/timed? ?out|timeout/i.test(message)) return 'timeout';
+  if (/\b(401|403)\b|unauthori[sz]ed|forbidden|login|sign[- ]in/i.test(message)) return 'unauthorized';
+  if (/closed|exited|ended/i.test(message)) return 'disconnected';
+  return 'connect-failed';
 }

@@ -105,7 +105,9 @@ describe('an upstream that cannot start', () => {
   it('is reported in /readyz while the others serve', async () => {
     const body = (await (await fetch(`${gw.url}/readyz`)).json()) as { upstreams: Record<string, { state: string; error?: string }> };
     expect(body.upstreams.broken!.state).not.toBe('ready');
-    expect(body.upstreams.broken!.error).toMatch(/ENOENT|does-not-exist/);
+    // A class, never the message: it can quote the child's stderr (see the stderr-tail test in governance).
+    expect(body.upstreams.broken!.error).toBe('spawn-failed');
+    expect(gw.gateway.upstreams.find((u) => u.name === 'broken')!.lastError).toMatch(/ENOENT|does-not-exist/);
     expect(body.upstreams.fine!.state).toBe('ready');
     const client = await connectLegacy(gw.mcpUrl);
     try {

@@ -227,3 +227,34 @@ describe('gateway.limits.maxSessions', () => {
   });
 });
 
+describe('clientInfo', () => {
+  let gw: RunningGateway;
+  const padded = (name: string) => ({ name, version: '1.0.0', title: 'Padded', description: 'x'.repeat(2048), websiteUrl: `https://example.com/${'y'.repeat(2048)}` });
+  const stored = (name: string) => gw.gateway.hub.sessions.all().map((s) => s.server.getClientVersion()).find((info) => info?.name === name);
+
+  beforeAll(async () => {
+    gw = await startGateway({ mcpServers: { ks: STDIO }, gateway: { auth: { apiKeys } } });
+  });
+  afterAll(async () => gw?.close());
+
+  it('keeps at most 1 KiB of an oversized clientInfo (name, version, title), and the session works', async () => {
+    const client = new LegacyClient(padded('padded-http'));
+    await client.connect(new LegacyHttpTransport(new URL(gw.mcpUrl), { requestInit: { headers: auth('alice') } }));
+    try {
+      expect(stored('padded-http')).toEqual({ name: 'padded-http', version: '1.0.0', title: 'Padded' });
+      expect((await client.callTool({ name: 'ks__echo', arguments: { text: 'hi' } })).content).toEqual([{ type: 'text', text: 'hi' }]);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('bounds it the same over GET /sse + POST /messages', async () => {
+    const client = new LegacyClient(padded('padded-sse'));
+    await client.connect(new LegacySseTransport(new URL(`${gw.url}/sse`), { requestInit: { headers: auth('bob') } }));
+    try {
+      expect(stored('padded-sse')).toEqual({ name: 'padded-sse', version: '1.0.0', title: 'Padded' });
+    } finally {
+      await client.close();
+    }
+  });
+});

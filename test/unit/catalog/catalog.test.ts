@@ -15,6 +15,7 @@ function upstream(name: string, lists: Partial<UpstreamLists>, prefix = name, st
     isolation: 'shared',
     maxProcesses: 1,
     trustAnnotations: false,
+    forwardMeta: [],
     identityHeaders: {},
     credentials: 'static',
   };
@@ -79,9 +80,16 @@ describe('Catalog', () => {
     const fs = upstream('fs', { resourceTemplates: [{ uriTemplate: 'file:///{path}', name: 'f' }] }, '');
     const other = upstream('other', { resourceTemplates: [{ uriTemplate: 'mem://{id}', name: 'm' }] }, '');
     const catalog = new Catalog([fs, other], '__');
-    expect(catalog.resolveResource('mem://42')?.upstream).toBe(other);
-    expect(catalog.resolveResource('file:///etc')?.upstream).toBe(fs);
+    expect(catalog.resolveResource('mem://42')).toMatchObject({ upstream: other });
+    expect(catalog.resolveResource('file:///etc')).toMatchObject({ upstream: fs });
     expect(catalog.resolveResource('nope://x')).toBeUndefined();
+  });
+
+  it('routes URIs in canonical form: prefix and scheme without regard to case, dot segments resolved', () => {
+    const gh = upstream('github', {}, 'GitHub');
+    const catalog = new Catalog([gh], '__');
+    expect(catalog.resolveResource('github+REPO://X/a/./b/../c')).toEqual({ upstream: gh, original: 'repo://x/a/c', exposed: 'GitHub+repo://x/a/c' });
+    expect(catalog.resolveResource('GITHUB+repo:a/../b')).toMatchObject({ invalid: expect.any(String) });
   });
 
   it('lists entries with read-only hints for the catalog command', () => {

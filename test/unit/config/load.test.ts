@@ -470,6 +470,7 @@ describe('parseConfig: servers', () => {
       isolation: 'shared',
       maxProcesses: 50,
       trustAnnotations: false,
+      forwardMeta: [],
       identityHeaders: {},
       credentials: 'static',
     });

@@ -150,6 +150,7 @@ describe('issue helpers', () => {
       'isolation',
       'maxProcesses',
       'trustAnnotations',
+      'forwardMeta',
       'identityHeaders',
       'credentials',
       'userOAuth',

@@ -7,7 +7,7 @@ describe('CEL variables', () => {
   it.each([
     ["'ops' in principal.groups", { principal: { groups: ['ops'] } }],
     ["principal.scopes.exists(s, s.startsWith('repo.'))", { principal: { scopes: ['repo.read'] } }],
-    ["principal.claims.tenant == 'acme' && principal.id.endsWith('@acme.com')", { principal: { id: 'jo@acme.com', claims: { tenant: 'acme' } } }],
+    ["principal.claims.tenant == 'acme' && principal.id.endsWith('@acme.com')", { principal: { id: 'jwt:https://idp.acme.com#jo@acme.com', kind: 'jwt', subject: 'jo@acme.com', claims: { tenant: 'acme' } } }],
     ["server.name == 'srv' && server.transport == 'stdio'", {}],
     ["tool.name.matches('^ec.o$') && tool.annotations.readOnlyHint == true", { tool: { name: 'echo', annotations: { readOnlyHint: true } } }],
     ["resource.uri.startsWith('file:') && method == 'resources/read'", { method: 'resources/read', tool: undefined, resource: { uri: 'file:///x' } }],
@@ -33,11 +33,26 @@ rules:
   const engine = engineOf(policy, 'deny');
   const call = (tool: string) => engine.decide(input({ tool: { name: tool }, args: {} }));
 
-  it('do not trigger a deny', () => {
-    // Nothing allows "a" (default deny), but it is the default that refuses, not the rule.
+  it('make a deny deny (fail closed: the caller controls the input that made it fail)', () => {
     const d = call('a');
-    expect(d.ruleId).toBeUndefined();
+    expect(d).toMatchObject({ allowed: false, code: 'POLICY_DENIED', ruleId: 'deny-on-flag', conditionError: expect.stringMatching(/flag/) });
     expect(d.trace).toContainEqual(expect.objectContaining({ ruleId: 'deny-on-flag', outcome: 'condition-error', detail: expect.stringMatching(/flag/) }));
+    // Under a default of allow too: the rule denies, not the default.
+    expect(engineOf(policy, 'allow').decide(input({ tool: { name: 'a' }, args: {} }))).toMatchObject({ allowed: false, ruleId: 'deny-on-flag' });
+  });
+
+  it('make a deny deny when an argument has another type than the condition expects', () => {
+    const e = engineOf(`rules: [ { id: etc, when: "has(args.path) && args.path.startsWith('/etc')", effect: deny } ]`);
+    expect(e.decide(input({ args: { path: '/etc/passwd' } })).allowed).toBe(false);
+    expect(e.decide(input({ args: { path: ['/etc/passwd'] } }))).toMatchObject({ allowed: false, ruleId: 'etc' });
+    expect(e.decide(input({ args: { path: 42 } }))).toMatchObject({ allowed: false, ruleId: 'etc' });
+    expect(e.decide(input({ args: { path: '/tmp/x' } })).allowed).toBe(true);
+  });
+
+  it('apply a rate limit whose condition errors', () => {
+    const e = engineOf(`rules: [ { id: big, when: "args.size > 10", effect: allow, rateLimit: [ { limit: 1, per: minute } ] } ]`, 'allow');
+    expect(e.rateLimitsFor(input({ args: { size: 'huge' } })).ruleId).toBe('big');
+    expect(e.rateLimitsFor(input({ args: { size: 1 } })).ruleId).toBeUndefined();
   });
 
   it('do not allow', () => {
@@ -153,7 +168,7 @@ servers:
   it('the server limits, keyed by principal and server', () => {
     const r = engine.rateLimitsFor(input());
     expect(r.limits).toEqual([{ limit: 60, per: 'minute' }, { limit: 1000, per: 'hour' }]);
-    expect(r.keys).toEqual(['servers.srv.rateLimit[0]|p/srv', 'servers.srv.rateLimit[1]|p/srv']);
+    expect(r.keys).toEqual(['servers.srv.rateLimit[0]|apikey:p/srv', 'servers.srv.rateLimit[1]|apikey:p/srv']);
     expect(r.ruleId).toBe('servers.srv.rateLimit');
   });
 
@@ -161,12 +176,12 @@ servers:
     const r = engine.rateLimitsFor(input({ tool: { name: 'render' }, principal: { claims: { tenant: 'acme' }, groups: ['guests'] } }));
     expect(r.sources).toEqual(['servers.srv.rateLimit[0]', 'servers.srv.rateLimit[1]', 'expensive.rateLimit[0]', 'guests-slow.rateLimit[0]']);
     expect(r.keys[2]).toBe('expensive.rateLimit[0]|acme');
-    expect(r.keys[3]).toBe('guests-slow.rateLimit[0]|p/srv');
+    expect(r.keys[3]).toBe('guests-slow.rateLimit[0]|apikey:p/srv');
   });
 
   it('a key that fails to evaluate falls back to the default key', () => {
     const r = engine.rateLimitsFor(input({ tool: { name: 'render' } }));
-    expect(r.keys[2]).toBe('expensive.rateLimit[0]|p/srv');
+    expect(r.keys[2]).toBe('expensive.rateLimit[0]|apikey:p/srv');
   });
 
   it('none for a server without limits', () => {
@@ -181,4 +196,24 @@ servers: { s: { mode: allowlist, readOnly: true, allowTools: [x], denyTools: [y]
 groups: { g: { readOnly: true } }
 `);
   expect([...e.ruleIds].sort()).toEqual(['a', 'groups.g.readOnly', 'servers.s.allowTools', 'servers.s.denyTools', 'servers.s.mode', 'servers.s.rateLimit', 'servers.s.readOnly']);
+});
+
+describe('completions', () => {
+  const e = engineOf(`
+rules:
+  - { id: no-p, match: { prompts: [secret] }, effect: deny }
+  - { id: no-t, match: { resources: ["db://rows/*"] }, effect: deny }
+  - { id: by-arg, match: { prompts: [argy] }, when: "args.x == 'y'", effect: deny }
+`);
+  const complete = (over: InputOverrides) => e.decide(input({ method: 'completion/complete', tool: undefined, args: {}, ...over }));
+
+  it('are decided as the use of their ref: a prompt as prompts/get, a template as a read', () => {
+    expect(complete({ prompt: { name: 'secret' } })).toMatchObject({ allowed: false, ruleId: 'no-p' });
+    expect(complete({ resource: { uri: 'db://rows/{id}' } })).toMatchObject({ allowed: false, ruleId: 'no-t' });
+    expect(complete({ prompt: { name: 'open' } }).allowed).toBe(true);
+  });
+
+  it('like a list entry: a deny that depends on arguments does not refuse them', () => {
+    expect(complete({ prompt: { name: 'argy' } }).allowed).toBe(true);
+  });
 });
