@@ -90,16 +90,16 @@ export function createMetrics(options: {
     labelNames: ['effect', 'rule'],
     registers: [registry],
   });
-  const limited = new client.Counter({
-    name: 'switchboard_rate_limited_total',
-    help: 'Requests refused by a rate limit.',
-    labelNames: ['server'],
-    registers: [registry],
-  });
   const conditionErrors = new client.Counter({
     name: 'switchboard_policy_condition_errors_total',
     help: 'Rule conditions that failed to evaluate on a request, by rule (a deny or require then denied).',
     labelNames: ['rule'],
+    registers: [registry],
+  });
+  const limited = new client.Counter({
+    name: 'switchboard_rate_limited_total',
+    help: 'Requests refused by a rate limit.',
+    labelNames: ['server'],
     registers: [registry],
   });
   const storeFailures = new client.Counter({
@@ -223,6 +223,9 @@ export function createMetrics(options: {
       const known = rule === undefined ? 'default' : knownRules().has(rule) ? rule : 'other';
       decisions.inc({ effect, rule: known });
     },
+    policyConditionError(rule) {
+      conditionErrors.inc({ rule: knownRules().has(rule) ? rule : 'other' });
+    },
     rateLimited(name) {
       limited.inc({ server: server(name) });
     },
@@ -241,6 +244,3 @@ export function createMetrics(options: {
     render: () => registry.metrics(),
   };
 }
-    policyConditionError(rule) {
-      conditionErrors.inc({ rule: knownRules().has(rule) ? rule : 'other' });
-    },

@@ -45,6 +45,8 @@ export interface Decision {
   /** For humans: safe to show the caller. */
   reason: string;
   missingScopes?: string[];
+  /** Set when a deny or require could not be evaluated on this request and so denied (fail closed). */
+  conditionError?: string;
   /** Every rule looked at with `explain`; otherwise only the entries that decided or failed. */
   trace: RuleTrace[];
 }
@@ -55,8 +57,6 @@ export interface RateLimitSpec {
   /** CEL string expression; default `principal.id + '/' + server.name`. */
   key?: string;
 }
-  /** Set when a deny or require could not be evaluated on this request and so denied (fail closed). */
-  conditionError?: string;
 
 /** A compiled glob list. */
 export interface Matcher {
