@@ -9,7 +9,7 @@
  *
  * The browser does not carry the MCP client's credential, so the sign-in link
  * the user is sent holds a one-time ticket bound to the principal (random,
- * 10 minutes, single use); the `state` of the authorization request binds the
+ * 10 minutes, single use, a few per principal); the `state` of the authorization request binds the
  * callback to that ticket.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -20,9 +20,9 @@ import {
   type AuthorizationServerMetadata,
   type OAuthClientInformationMixed,
 } from '@modelcontextprotocol/client';
-import { LRUCache } from 'lru-cache';
 import type { ServerConfig } from '../config/schema.js';
 import type { Logger } from '../observability/log.js';
+import { PerPrincipalStore } from './sign-in-tickets.js';
 import type { CredentialStore, UserCredential } from './store.js';
 import { tokenFields, UserAuthProvider } from './user-auth-provider.js';
 
@@ -30,6 +30,8 @@ import { tokenFields, UserAuthProvider } from './user-auth-provider.js';
 export { subjectOf } from './user-auth-provider.js';
 
 const TICKET_TTL_MS = 10 * 60_000;
+/** Sign-in links (and authorization requests in flight) one principal may hold at once; a new one drops their oldest. */
+export const TICKETS_PER_PRINCIPAL = 5;
 /** A token is refreshed before use once this close to expiry: a minute, or a quarter of its lifetime if shorter. */
 const REFRESH_AHEAD_MS = 60_000;
 const refreshAhead = (c: UserCredential) => Math.min(REFRESH_AHEAD_MS, Math.max(0, ((c.expiresAt ?? 0) - c.obtainedAt) / 4));
@@ -64,8 +66,8 @@ interface Pending extends Ticket {
 
 export class UserOAuth {
   private readonly servers: Map<string, ServerConfig>;
-  private readonly tickets = new LRUCache<string, Ticket>({ max: 10_000, ttl: TICKET_TTL_MS });
-  private readonly pending = new LRUCache<string, Pending>({ max: 10_000, ttl: TICKET_TTL_MS });
+  private readonly tickets = new PerPrincipalStore<Ticket>({ max: 10_000, perPrincipal: TICKETS_PER_PRINCIPAL, ttlMs: TICKET_TTL_MS });
+  private readonly pending = new PerPrincipalStore<Pending>({ max: 10_000, perPrincipal: TICKETS_PER_PRINCIPAL, ttlMs: TICKET_TTL_MS });
   /** Dynamically registered clients, per server (registered once per process). */
   private readonly registered = new Map<string, OAuthClientInformationMixed>();
   /** One refresh at a time per credential. */
@@ -92,8 +94,7 @@ export class UserOAuth {
 
   /** First leg (GET /oauth/start/<server>?ticket=…): the authorization server's URL to redirect the browser to. */
   async begin(server: string, ticketValue: string): Promise<URL> {
-    const ticket = this.tickets.get(ticketValue);
-    this.tickets.delete(ticketValue);
+    const ticket = this.tickets.take(ticketValue);
     if (!ticket || ticket.server !== server) throw new SignInError('This sign-in link is unknown, used or expired. Ask your client for a new one.');
     const config = this.servers.get(server)!;
     const provider = new UserAuthProvider(config, this.options.publicUrl(), this.registered);
@@ -107,8 +108,7 @@ export class UserOAuth {
   /** Second leg (GET /oauth/callback?code&state): exchanges the code and stores the user's tokens. */
   async complete(query: URLSearchParams): Promise<{ principal: string; server: string }> {
     const state = query.get('state') ?? '';
-    const pending = this.pending.get(state);
-    this.pending.delete(state);
+    const pending = this.pending.take(state);
     if (!pending) throw new SignInError('This authorization response is unknown or expired. Start again from your client.');
     const error = query.get('error');
     if (error) throw new SignInError(`The authorization server refused: ${error}.`);
