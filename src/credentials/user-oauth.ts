@@ -9,8 +9,12 @@
  *
  * The browser does not carry the MCP client's credential, so the sign-in link
  * the user is sent holds a one-time ticket bound to the principal (random,
- * 10 minutes, single use, a few per principal); the `state` of the authorization request binds the
- * callback to that ticket.
+ * 10 minutes, single use, a few per principal). Opening it shows which
+ * gateway identity the account will be linked to before anything starts.
+ * The `state` of the authorization request binds the callback to that
+ * ticket, and a cookie binds it to the browser that started it (see
+ * browser-binding.ts), so a link to the authorization server is worthless in
+ * anyone else's browser.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
@@ -22,6 +26,7 @@ import {
 } from '@modelcontextprotocol/client';
 import type { ServerConfig } from '../config/schema.js';
 import type { Logger } from '../observability/log.js';
+import { BINDING_TTL_S, bindingMatches, newBrowserBinding } from './browser-binding.js';
 import { PerPrincipalStore } from './sign-in-tickets.js';
 import type { CredentialStore, UserCredential } from './store.js';
 import { tokenFields, UserAuthProvider } from './user-auth-provider.js';
@@ -29,7 +34,7 @@ import { tokenFields, UserAuthProvider } from './user-auth-provider.js';
 // Read by token exchange too.
 export { subjectOf } from './user-auth-provider.js';
 
-const TICKET_TTL_MS = 10 * 60_000;
+const TICKET_TTL_MS = BINDING_TTL_S * 1000;
 /** Sign-in links (and authorization requests in flight) one principal may hold at once; a new one drops their oldest. */
 export const TICKETS_PER_PRINCIPAL = 5;
 /** A token is refreshed before use once this close to expiry: a minute, or a quarter of its lifetime if shorter. */
@@ -62,6 +67,15 @@ interface Ticket {
 
 interface Pending extends Ticket {
   provider: UserAuthProvider;
+  /** SHA-256 of the cookie value given to the browser that started it. */
+  browserHash: Buffer;
+}
+
+/** The first leg's outcome: where the browser goes, and the cookie value it must carry back. */
+export interface Begun {
+  authorizationUrl: URL;
+  state: string;
+  browserNonce: string;
 }
 
 export class UserOAuth {
@@ -83,6 +97,11 @@ export class UserOAuth {
     return this.servers.has(server);
   }
 
+  /** The gateway's public base URL (no trailing slash). */
+  publicUrl(): string {
+    return this.options.publicUrl();
+  }
+
   /** A one-time link that starts `principal`'s authorization of `server`. */
   signInLink(principal: string, server: string): SignInLink {
     const ticket = randomBytes(24).toString('base64url');
@@ -92,35 +111,62 @@ export class UserOAuth {
     return { url, elicitationId };
   }
 
-  /** First leg (GET /oauth/start/<server>?ticket=…): the authorization server's URL to redirect the browser to. */
-  async begin(server: string, ticketValue: string): Promise<URL> {
+  /** Who a sign-in link would connect, for the page shown before it starts (GET /oauth/start): the ticket stays unused. */
+  ticketHolder(server: string, ticketValue: string): string {
+    const ticket = this.tickets.peek(ticketValue);
+    if (!ticket || ticket.server !== server) throw unknownTicket();
+    return ticket.principal;
+  }
+
+  /**
+   * First leg (POST /oauth/start/<server>?ticket=…, the start page's
+   * "Continue"): uses the ticket up and returns the authorization server's
+   * URL, and the value the browser's binding cookie must hold.
+   */
+  async begin(server: string, ticketValue: string): Promise<Begun> {
     const ticket = this.tickets.take(ticketValue);
-    if (!ticket || ticket.server !== server) throw new SignInError('This sign-in link is unknown, used or expired. Ask your client for a new one.');
+    if (!ticket || ticket.server !== server) throw unknownTicket();
     const config = this.servers.get(server)!;
     const provider = new UserAuthProvider(config, this.options.publicUrl(), this.registered);
     const url = config.spec.type === 'stdio' ? '' : config.spec.url;
     const result = await auth(provider, { serverUrl: url, scope: config.userOAuth?.scopes?.join(' ') });
-    if (result !== 'REDIRECT' || !provider.authorizationUrl) throw new SignInError('The upstream did not ask for authorization.');
-    this.pending.set(provider.expectedState, { ...ticket, provider });
-    return provider.authorizationUrl;
+    if (result !== 'REDIRECT' || !provider.authorizationUrl) throw new SignInError('no-authorization', 'The upstream did not ask for authorization.');
+    const binding = newBrowserBinding();
+    this.pending.set(provider.expectedState, { ...ticket, provider, browserHash: binding.hash });
+    return { authorizationUrl: provider.authorizationUrl, state: provider.expectedState, browserNonce: binding.nonce };
   }
 
-  /** Second leg (GET /oauth/callback?code&state): exchanges the code and stores the user's tokens. */
-  async complete(query: URLSearchParams): Promise<{ principal: string; server: string }> {
+  /**
+   * Second leg (GET /oauth/callback?code&state): checks the browser is the
+   * one that started (`browserNonce`: its binding cookie's value), exchanges
+   * the code and stores the user's tokens.
+   */
+  async complete(query: URLSearchParams, browserNonce: string | undefined): Promise<{ principal: string; server: string }> {
     const state = query.get('state') ?? '';
+    // Used up whatever follows: a state is answered once.
     const pending = this.pending.take(state);
-    if (!pending) throw new SignInError('This authorization response is unknown or expired. Start again from your client.');
-    const error = query.get('error');
-    if (error) throw new SignInError(`The authorization server refused: ${error}.`);
-    const code = query.get('code');
-    if (!code) throw new SignInError('The redirect carried no authorization code.');
+    if (!pending) throw new SignInError('unknown-state', 'This authorization response is unknown or expired. Start again from your client.');
     const { provider, principal, server } = pending;
+    if (!bindingMatches(pending.browserHash, browserNonce)) {
+      // Someone else's sign-in finished in this browser (or it keeps no cookies): linking now would give them this account.
+      this.options.log.warn('sign-in refused: the authorization response reached another browser than the one that started it', { principal, server });
+      this.options.onEvent?.(server, 'signin', 'failed');
+      throw new SignInError(
+        'browser-mismatch',
+        'This sign-in was not started in this browser, so nothing was connected. If you want to connect your account, start again from your own client, in this browser (with cookies allowed).',
+        403,
+      );
+    }
+    const error = query.get('error');
+    if (error) throw new SignInError('authorization-refused', `The authorization server refused: ${error}.`);
+    const code = query.get('code');
+    if (!code) throw new SignInError('no-code', 'The redirect carried no authorization code.');
     try {
       await auth(provider, { serverUrl: provider.url, authorizationCode: code, iss: query.get('iss') ?? undefined, scope: provider.scope });
     } catch (err) {
       this.options.onEvent?.(server, 'signin', 'failed');
       // Its details come from the redirect, which may be forged: say what happened, not what it said.
-      if (err instanceof IssuerMismatchError) throw new SignInError('The redirect came from another authorization server than the one the sign-in started with.');
+      if (err instanceof IssuerMismatchError) throw new SignInError('issuer-mismatch', 'The redirect came from another authorization server than the one the sign-in started with.');
       throw err;
     }
     await this.options.store.put(provider.credentialFor(principal));
@@ -215,7 +261,20 @@ export class UserOAuth {
   }
 }
 
-/** A sign-in that cannot go on; its message is shown to the user in their browser. */
+/** A sign-in that cannot go on; its message is shown to the user in their browser, with its stable code. */
 export class SignInError extends Error {
   override readonly name = 'SignInError';
+
+  constructor(
+    readonly code: string,
+    message: string,
+    /** The HTTP status of the page that says so. */
+    readonly status: 400 | 403 = 400,
+  ) {
+    super(message);
+  }
+}
+
+function unknownTicket(): SignInError {
+  return new SignInError('unknown-ticket', 'This sign-in link is unknown, used or expired. Ask your client for a new one.');
 }

@@ -7,7 +7,10 @@
  * credentials "user-oauth": each principal authorises once through the
  * gateway's sign-in link (URL-mode elicitation), the upstream then sees that
  * person; tokens are refreshed, revocable, survive a restart and are stored
- * encrypted. credentials "token-exchange": the caller's JWT is exchanged
+ * encrypted. A link's start page names the gateway identity the account goes
+ * to, and the sign-in is bound to the browser that pressed Continue: the
+ * tests play browsers (cookie jars) to show an attacker's authorization URL
+ * links nothing in a victim's. credentials "token-exchange": the caller's JWT is exchanged
  * (RFC 8693) for one whose audience is the upstream, and never reaches it.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -27,7 +30,16 @@ import { startGateway, type RunningGateway } from '../helpers/gateway.js';
 type AuthServer = Awaited<ReturnType<typeof startAuthorizationServer>>;
 type Upstream = Awaited<ReturnType<typeof startBearerUpstream>>;
 
-const KEYS = { alice: 'alice-key-0123456789', bob: 'bob-key-0123456789', carol: 'carol-key-0123456789' };
+/** A gateway identity whose name is HTML, to see it escaped. */
+const EVE = '<i>eve</i> & "co"';
+const KEYS = {
+  alice: 'alice-key-0123456789',
+  bob: 'bob-key-0123456789',
+  carol: 'carol-key-0123456789',
+  dave: 'dave-key-0123456789',
+  mallory: 'mallory-key-0123456789',
+  [EVE]: 'eve-key-0123456789',
+};
 const CREDENTIALS_KEY = 'test-credentials-key-0123456789abcdef';
 const textOf = (r: unknown) => (r as { content: { text: string }[] }).content[0]!.text;
 /** `switchboard_caller_credentials_total` for server crm, from a /metrics scrape. */
@@ -55,12 +67,52 @@ async function legacyClient(gw: RunningGateway, key: string, urlElicitation = tr
   return client;
 }
 
-/** What a user does with the sign-in link in a browser: the gateway's page, the AS's login and consent, the callback. */
-async function signIn(link: string, user: string): Promise<string> {
-  const start = await fetch(link, { redirect: 'manual' });
-  expect(start.status).toBe(302);
-  const callback = await authorizeAs(start.headers.get('location')!, user);
-  const done = await fetch(callback, { redirect: 'manual' });
+/** One browser's cookies for the gateway (name → value; every cookie the gateway sets is scoped to /oauth). */
+type Browser = Map<string, string>;
+
+/** A GET or POST as a browser sends it: its cookies, and for a form POST the `Origin` of the page it came from. */
+async function browse(browser: Browser, url: string, init: { method?: string; headers?: Record<string, string> } = {}): Promise<Response> {
+  const cookie = [...browser].map(([name, value]) => `${name}=${value}`).join('; ');
+  const response = await fetch(url, { redirect: 'manual', method: init.method, headers: { ...(cookie ? { cookie } : {}), ...init.headers } });
+  for (const line of response.headers.getSetCookie()) {
+    const [pair = ''] = line.split(';');
+    const eq = pair.indexOf('=');
+    if (/;\s*Max-Age=0(;|$)/i.test(line)) browser.delete(pair.slice(0, eq));
+    else browser.set(pair.slice(0, eq), pair.slice(eq + 1));
+  }
+  return response;
+}
+
+/** The gateway's start page for a sign-in link, and the name it shows (the gateway identity the account goes to). */
+async function startPage(link: string): Promise<{ status: number; page: string; principal?: string; code?: string }> {
+  const response = await fetch(link, { redirect: 'manual' });
+  const page = await response.text();
+  return { status: response.status, page, principal: principalShown(page), code: errorCode(page) };
+}
+
+/** What `<strong id="principal">` holds on a gateway page (HTML entities as sent). */
+const principalShown = (page: string) => /<strong id="principal">([^<]*)<\/strong>/.exec(page)?.[1];
+/**
+ * Matches the principal id of the API key `id` as a page shows it (HTML-escaped): whatever namespace the gateway
+ * gives ids (`apikey:<id>`), it ends with the key's id.
+ */
+const principalOfKey = (id: string) => expect.stringMatching(new RegExp(`(^|:)${htmlEscaped(id).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
+const htmlEscaped = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+/** The stable code of a gateway error page. */
+const errorCode = (page: string) => /data-code="([^"]*)"/.exec(page)?.[1];
+
+/** The start page's "Continue" in `browser`: the authorization server's URL it is sent to. */
+async function continueSignIn(browser: Browser, link: string): Promise<string> {
+  const start = await browse(browser, link, { method: 'POST', headers: { origin: new URL(link).origin, 'sec-fetch-site': 'same-origin' } });
+  expect(start.status, await start.text()).toBe(303);
+  return start.headers.get('location')!;
+}
+
+/** What a user does with the sign-in link in a browser: the gateway's page and its Continue, the AS's login and consent, the callback. */
+async function signIn(link: string, user: string, browser: Browser = new Map()): Promise<string> {
+  expect((await startPage(link)).status).toBe(200);
+  const callback = await authorizeAs(await continueSignIn(browser, link), user);
+  const done = await browse(browser, callback);
   const page = await done.text();
   expect(done.status, page).toBe(200);
   return page;
@@ -115,6 +167,7 @@ describe('credentials "user-oauth"', () => {
     expect(textOf(await alice.callTool({ name: 'crm__whoami', arguments: {} }))).toBe('alice');
     // A used link does not work twice.
     expect((await fetch(elicitation.url, { redirect: 'manual' })).status).toBe(400);
+    expect((await fetch(elicitation.url, { redirect: 'manual', method: 'POST' })).status).toBe(400);
   });
 
   it('keeps principals apart: each authorises separately and the upstream sees each one\'s own subject and tool list', async () => {
@@ -196,6 +249,151 @@ describe('credentials "user-oauth"', () => {
     } finally {
       await client.close();
     }
+  });
+});
+
+describe('credentials "user-oauth": sign-in links are bound to one person and one browser', () => {
+  let gw: RunningGateway;
+  let dir: string;
+  /** Per API key, a client that cannot open URLs: each call it makes without an account brings a fresh link in the error. */
+  const clients = new Map<string, LegacyClient>();
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'switchboard-binding-'));
+    const config = userOAuthConfig() as { gateway: { credentials: { store: { path: string } } } };
+    config.gateway.credentials.store.path = path.join(dir, 'credentials.json');
+    gw = await startGateway(config);
+  });
+  afterAll(async () => {
+    await Promise.allSettled([...clients.values()].map((c) => c.close()));
+    await gw?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function clientFor(key: string): Promise<LegacyClient> {
+    let client = clients.get(key);
+    if (!client) clients.set(key, (client = await legacyClient(gw, key, false)));
+    return client;
+  }
+
+  /** A new sign-in link for the caller with `key`. */
+  async function linkFor(key: string): Promise<string> {
+    const err = (await (await clientFor(key)).callTool({ name: 'crm__whoami', arguments: {} }).catch((e: unknown) => e)) as McpError;
+    expect(err).toBeInstanceOf(McpError);
+    expect((err.data as { code: string }).code).toBe('SIGN_IN_REQUIRED');
+    return (err.data as { url: string }).url;
+  }
+
+  /** The upstream account the caller with `key` acts as, or undefined when they have none connected (asked to sign in). */
+  async function upstreamAccountOf(key: string): Promise<string | undefined> {
+    const outcome = await (await clientFor(key)).callTool({ name: 'crm__whoami', arguments: {} }).catch((e: unknown) => e);
+    if (!(outcome instanceof McpError)) return textOf(outcome);
+    expect((outcome.data as { code: string }).code).toBe('SIGN_IN_REQUIRED');
+    return undefined;
+  }
+
+  it("refuses an authorization response that reaches another browser than the one that started it: an attacker's link links nothing", async () => {
+    const failedBefore = counter(await (await fetch(`${gw.url}/metrics`)).text(), 'signin', 'failed');
+    const attacker: Browser = new Map();
+    const victim: Browser = new Map();
+    // The attacker starts a sign-in with their own link and sends the authorization server's URL on to the victim,
+    // who has a sign-in of her own under way in her browser, and approves with her upstream account.
+    const lure = await continueSignIn(attacker, await linkFor(KEYS.mallory));
+    await continueSignIn(victim, await linkFor(KEYS.alice));
+    const refused = await browse(victim, await authorizeAs(lure, 'alice'));
+    expect(refused.status).toBe(403);
+    expect(errorCode(await refused.text())).toBe('browser-mismatch');
+    // A forged cookie of the right name does not pass either.
+    const secondLure = await continueSignIn(attacker, await linkFor(KEYS.mallory));
+    const forged: Browser = new Map([...victim, ...[...attacker.keys()].map((name): [string, string] => [name, 'A'.repeat(43)])]);
+    const forgedResponse = await browse(forged, await authorizeAs(secondLure, 'alice'));
+    expect(forgedResponse.status).toBe(403);
+    expect(errorCode(await forgedResponse.text())).toBe('browser-mismatch');
+    // Nothing was linked, for either of them; operators see the refusals.
+    expect(await upstreamAccountOf(KEYS.mallory)).toBeUndefined();
+    expect(await upstreamAccountOf(KEYS.alice)).toBeUndefined();
+    expect(counter(await (await fetch(`${gw.url}/metrics`)).text(), 'signin', 'failed')).toBe(failedBefore + 2);
+  });
+
+  it('links the account to the principal whose link it was, in the browser that started it; both pages name that principal', async () => {
+    const link = await linkFor(KEYS.bob);
+    const start = await startPage(link);
+    expect(start.status).toBe(200);
+    expect(start.principal).toEqual(principalOfKey('bob'));
+    const browser: Browser = new Map();
+    const authorizationUrl = await continueSignIn(browser, link);
+    // One cookie: random, short-lived, for the /oauth paths only, out of scripts' reach, not sent on cross-site subrequests.
+    expect(browser.size).toBe(1);
+    const [name, value] = [...browser][0]!;
+    expect(name).toMatch(/^switchboard_signin_[\w-]+$/);
+    expect(value).toMatch(/^[\w-]{43}$/);
+    expect(new URL(authorizationUrl).searchParams.get('state')).not.toContain(value);
+    const done = await browse(browser, await authorizeAs(authorizationUrl, 'bob'));
+    const page = await done.text();
+    expect(done.status, page).toBe(200);
+    expect(principalShown(page)).toEqual(principalOfKey('bob'));
+    expect(browser.size).toBe(0); // cleared by the callback
+    expect(await upstreamAccountOf(KEYS.bob)).toBe('bob');
+  });
+
+  it('sets the binding cookie HttpOnly, SameSite=Lax, Path=/oauth, for at most 10 minutes, and clears it after the callback', async () => {
+    const link = await linkFor(KEYS.dave);
+    const headers = { origin: new URL(link).origin, 'sec-fetch-site': 'same-origin' };
+    const start = await fetch(link, { method: 'POST', redirect: 'manual', headers });
+    expect(start.status).toBe(303);
+    const [set] = start.headers.getSetCookie();
+    const attributes = set!.split(';').slice(1).map((a) => a.trim().toLowerCase());
+    expect(attributes).toEqual(expect.arrayContaining(['httponly', 'samesite=lax', 'path=/oauth']));
+    expect(attributes).not.toContain('secure'); // the gateway here is plain http on loopback
+    const maxAge = Number(attributes.find((a) => a.startsWith('max-age='))!.slice('max-age='.length));
+    expect(maxAge).toBeGreaterThan(0);
+    expect(maxAge).toBeLessThanOrEqual(600);
+    const cookie = set!.split(';')[0]!;
+    const done = await fetch(await authorizeAs(start.headers.get('location')!, 'dave'), { redirect: 'manual', headers: { cookie } });
+    expect(done.status).toBe(200);
+    const [cleared] = done.headers.getSetCookie();
+    expect(cleared!.split(';')[0]).toBe(`${cookie.split('=')[0]}=`);
+    expect(cleared!.toLowerCase()).toContain('max-age=0');
+    expect(cleared!.toLowerCase()).toContain('path=/oauth');
+  });
+
+  it("names the principal on the start page with its HTML escaped, and starts nothing until Continue", async () => {
+    const link = await linkFor(KEYS[EVE]);
+    const start = await startPage(link);
+    expect(start.status).toBe(200);
+    expect(start.principal).toEqual(principalOfKey(EVE));
+    expect(start.principal).toContain('&#60;i&#62;eve&#60;/i&#62; &#38; &#34;co&#34;');
+    expect(start.page).not.toContain('<i>');
+    expect(start.page).toMatch(/<form method="post">/);
+    // Viewing the page (a person, or a chat app's link preview) uses nothing up and sets nothing.
+    const again = await fetch(link, { redirect: 'manual' });
+    expect(again.status).toBe(200);
+    expect(again.headers.getSetCookie()).toEqual([]);
+    expect(again.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+  });
+
+  it("refuses a Continue posted from another site: no cookie, no redirect, and the link still works", async () => {
+    const link = await linkFor(KEYS.mallory);
+    // Another page on the same host (another port) passes the gateway's DNS-rebinding check, not this one.
+    const posts: Record<string, string>[] = [{ 'sec-fetch-site': 'cross-site' }, { origin: 'http://127.0.0.1:1', 'sec-fetch-site': 'same-site' }, { origin: 'http://127.0.0.1:1' }];
+    for (const headers of posts) {
+      const response = await fetch(link, { method: 'POST', redirect: 'manual', headers });
+      expect(response.status).toBe(403);
+      expect(errorCode(await response.text())).toBe('cross-site');
+      expect(response.headers.getSetCookie()).toEqual([]);
+    }
+    expect(await startPage(link)).toMatchObject({ status: 200, principal: principalOfKey('mallory') });
+  });
+
+  it("keeps at most 5 sign-in links per principal: one principal's 50 drop that principal's oldest, never another's", async () => {
+    const others = await linkFor(KEYS.alice);
+    const links: string[] = [];
+    for (let i = 0; i < 50; i++) links.push(await linkFor(KEYS.carol));
+    expect(await startPage(others)).toMatchObject({ status: 200, principal: principalOfKey('alice') });
+    for (const link of links.slice(-5)) expect(await startPage(link)).toMatchObject({ status: 200, principal: principalOfKey('carol') });
+    for (const link of [links[0]!, links[44]!]) expect(await startPage(link)).toMatchObject({ status: 400, code: 'unknown-ticket' });
+    // The survivors still sign in.
+    await signIn(links[49]!, 'carol');
+    expect(await upstreamAccountOf(KEYS.carol)).toBe('carol');
   });
 });
 
