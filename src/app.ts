@@ -68,7 +68,7 @@ export interface GatewayOptions {
 export function createGateway(config: LoadedConfig, log: Logger, options: GatewayOptions = {}): Gateway {
   const { gateway: settings } = config;
   // Policies load first: a broken policy set stops the gateway before anything starts.
-  const policy = new PolicyRuntime(config, log);
+  const policy = new PolicyRuntime(config, log, (reason) => metrics.policyReloadRefused(reason));
   const audit = createAuditSink(settings.audit, options.auditWrite);
   // The canonical URL of the MCP endpoint: configured, else this server's own (known once listening).
   let boundUrl: string | undefined;
@@ -199,7 +199,8 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
       currentAuthenticator = authenticatorFor(next.gateway.auth);
       changes.push('gateway.auth');
     }
-    const policyInputs = (c: LoadedConfig) => JSON.stringify([c.gateway.policies, c.gateway.defaultEffect, c.servers.map((s) => [s.name, s.trustAnnotations])]);
+    const policyInputs = (c: LoadedConfig) =>
+      JSON.stringify([c.gateway.policies, c.gateway.defaultEffect, c.servers.map((s) => [s.name, s.trustAnnotations]), c.skipped.map((s) => s.name)]);
     if (policyInputs(current) !== policyInputs(next)) {
       policy.useConfig(next);
       changes.push('policies');
@@ -231,6 +232,8 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
         sessions: hub.sessions.countBy(),
         sessionConnections: pool.openCount,
         conflicts: catalog.conflicts,
+        // A refused reload keeps the last good set in force: `stale` says why and since when.
+        policy: { rules: policy.engine.ruleIds.length, files: policy.engine.files.length, generation: policy.generation, ...(policy.stale ? { stale: policy.stale } : {}) },
         profiles: Object.values(settings.profiles).map((p) => ({ name: p.name, path: p.path, enabled: p.enabled, servers: p.servers ?? 'all', disclosure: p.disclosure })),
       },
     };

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { LoadedConfig } from './config/schema.js';
 import { ConfigError } from './errors.js';
-import { createPolicyEngine } from './policy-runtime.js';
+import { createPolicyEngine, knownNames } from './policy-runtime.js';
 import { loadPolicyTests, runPolicyTests, testPrincipal } from './policy/tests-runner.js';
 import type { DecisionInput, Principal } from './policy/types.js';
 import type { ParsedArgs } from './cli-args.js';
@@ -15,7 +15,7 @@ import type { ParsedArgs } from './cli-args.js';
 export function policyTest(config: LoadedConfig): number {
   const engine = createPolicyEngine(config);
   const suites = loadPolicyTests(config.gateway.policies);
-  const results = runPolicyTests(engine, suites);
+  const results = runPolicyTests(engine, suites, knownNames(config));
   for (const r of results) {
     const where = path.relative(process.cwd(), r.file) || r.file;
     process.stdout.write(`${r.passed ? 'ok  ' : 'FAIL'} ${where}: ${r.name}\n`);

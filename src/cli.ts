@@ -134,6 +134,7 @@ function validate(args: ParsedArgs): number {
   process.stderr.write(`${config.file}: valid (${enabled.length} server(s) enabled, ${config.skipped.length} skipped)\n`);
   process.stderr.write(`${config.gateway.policies}: ${policy.ruleIds.length} rule(s)\n`);
   for (const warning of config.warnings) process.stderr.write(`warning: ${warning}\n`);
+  for (const w of policy.warnings) process.stderr.write(`warning: ${w.file} ${w.path}: ${w.message}${w.fix ? `\n  fix: ${w.fix}` : ''}\n`);
   return 0;
 }
 

@@ -35,6 +35,8 @@ export interface Metrics {
   policyDecision(effect: 'allow' | 'deny', rule: string | undefined): void;
   /** A rule's condition failed to evaluate on a request (a deny or require then denies: fail closed). */
   policyConditionError(rule: string): void;
+  /** A policy reload refused (the last good set stays in force): invalid, no files left, or files lost. */
+  policyReloadRefused(reason: 'invalid' | 'no-files' | 'lost-files'): void;
   rateLimited(server: string): void;
   /** A decision the shared rate-limit store could not make, answered by its fail mode. */
   rateLimitStoreFailure(failMode: 'open' | 'closed'): void;
@@ -96,6 +98,13 @@ export function createMetrics(options: {
     labelNames: ['rule'],
     registers: [registry],
   });
+  const reloadsRefused = new client.Counter({
+    name: 'switchboard_policy_reload_refused_total',
+    help: 'Policy reloads refused, by reason (invalid, no-files, lost-files): the last good policy set stayed in force.',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  for (const reason of ['invalid', 'no-files', 'lost-files']) reloadsRefused.inc({ reason }, 0);
   const limited = new client.Counter({
     name: 'switchboard_rate_limited_total',
     help: 'Requests refused by a rate limit.',
@@ -222,6 +231,9 @@ export function createMetrics(options: {
     policyDecision(effect, rule) {
       const known = rule === undefined ? 'default' : knownRules().has(rule) ? rule : 'other';
       decisions.inc({ effect, rule: known });
+    },
+    policyReloadRefused(reason) {
+      reloadsRefused.inc({ reason });
     },
     policyConditionError(rule) {
       conditionErrors.inc({ rule: knownRules().has(rule) ? rule : 'other' });

@@ -43,6 +43,16 @@ export class PolicyEngine {
     this.ruleIds = [...set.rules.map((r) => r.id), ...settingIds(set)];
   }
 
+  /** The policy files this engine was built from. */
+  get files(): readonly string[] {
+    return this.set.files;
+  }
+
+  /** Load-time warnings of the policy set. */
+  get warnings(): NonNullable<PolicySet['warnings']> {
+    return this.set.warnings ?? [];
+  }
+
   decide(input: DecisionInput, options: { listing?: boolean; explain?: boolean } = {}): Decision {
     const use = useMethodOf(input);
     const listing = options.listing ?? use !== undefined;

@@ -10,6 +10,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { formatPath } from '../config/load.js';
+import { closestKey } from '../config/schema.js';
+import { isGlob } from './glob.js';
 import { parseYamlText } from '../config/raw.js';
 import { compileFile, type FileInput, type FileParts, type ServerParts } from './compile.js';
 import { collector, mapZodIssue } from './issues.js';
@@ -24,8 +26,18 @@ export const isPolicyTestsFile = (name: string): boolean => /\.tests\.ya?ml$/i.t
 
 export const emptyPolicySet = (): PolicySet => ({ files: [], rules: [], servers: {}, groups: {} });
 
+/**
+ * What the configuration knows, to check policy files against: a rule or
+ * setting that names a server the config does not have never applies, so it
+ * is an error (with a did-you-mean). Globs are not checked: they are how a
+ * rule targets servers added later. Undefined: nothing is checked.
+ */
+export interface KnownNames {
+  servers: ReadonlySet<string>;
+}
+
 /** Every policy file in `dir`, sorted by name. A missing directory is an empty set, not an error. */
-export function loadPolicyDir(dir: string): PolicySet {
+export function loadPolicyDir(dir: string, known?: KnownNames): PolicySet {
   const abs = path.resolve(dir);
   const names = listDir(abs, isPolicyFile);
   if (names === undefined) return emptyPolicySet();
@@ -37,6 +49,7 @@ export function loadPolicyDir(dir: string): PolicySet {
     const part = text === undefined ? undefined : parseFile(text, file, issues);
     if (part) parts.push(part);
   }
+  if (known) for (const part of parts) checkServerNames(part, known, issues);
   return assemble(parts, issues);
 }
 
@@ -82,6 +95,12 @@ export function parseYaml(text: string, file: string, issues: ConfigIssue[]): un
 }
 
 function parseFile(text: string, file: string, issues: ConfigIssue[]): FileParts | undefined {
+  // An empty file is what a truncate-then-write edit or a half-copied deploy
+  // looks like: it is not read as "no rules" (write `rules: []` for that).
+  if (text.trim() === '' || text.split('\n').every((line) => /^\s*(#.*)?$/.test(line))) {
+    issues.push({ file, path: '', message: 'the policy file is empty', fix: 'if it is meant to hold no rules, write "rules: []"; otherwise finish writing it' });
+    return undefined;
+  }
   const raw = parseYaml(text, file, issues);
   if (raw === undefined) return undefined;
   const add = collector(file, raw, issues);
@@ -113,12 +132,50 @@ function validEntries<T>(value: unknown, schema: { safeParse(v: unknown): { succ
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** Exact server names in rules' `match.servers` and in `servers:` settings must be configured servers. */
+function checkServerNames(part: FileParts, known: KnownNames, issues: ConfigIssue[]): void {
+  const candidates = [...known.servers];
+  const unknown = (name: string, at: (string | number)[], what: string) => {
+    const guess = closestKey(name, candidates);
+    issues.push({
+      file: part.file,
+      path: formatPath(at),
+      message: `${what} names the server "${name}", which the configuration does not have, so it would never apply`,
+      fix: `${guess ? `did you mean "${guess}"? ` : ''}use a configured server (${candidates.join(', ') || 'none'}); for a server added later, list it in the config with "url": "" or "enabled": false, or match it with a glob`,
+    });
+  };
+  for (const { rule, index } of part.rules) {
+    rule.match.servers?.globs.forEach((name, j) => {
+      if (!isGlob(name) && !known.servers.has(name)) unknown(name, ['rules', index, 'match', 'servers', j], `rule "${rule.id}"`);
+    });
+  }
+  for (const name of Object.keys(part.servers)) if (!known.servers.has(name)) unknown(name, ['servers', name], `the "servers" block`);
+}
+
+/**
+ * Conditions of deny and require rules that read `args` without checking a
+ * type: a call with another type denies (the condition errors and fails
+ * closed), which may surprise the author; a guard makes the intent explicit.
+ */
+function unguardedArgs(rules: readonly CompiledRule[]): ConfigIssue[] {
+  return rules
+    .filter((r) => r.effect !== 'allow' && [r.when, r.condition].some((e) => e?.usesArgs && !/\btype\s*\(/.test(e.source)))
+    .map((r) => ({
+      file: r.file,
+      path: `rule "${r.id}"`,
+      message: 'its condition reads args without checking their type: a call that sends another type (a list for a string) is denied',
+      fix: `guard it so another type is decided on purpose, e.g. "has(args.path) && (type(args.path) != string || args.path.startsWith('/etc'))"`,
+    }));
+}
+
 function assemble(parts: FileParts[], issues: ConfigIssue[]): PolicySet {
   const rules = collectRules(parts, issues);
   const servers = mergeSettings(parts, 'servers', issues);
   const groups = mergeSettings(parts, 'groups', issues);
   if (issues.length > 0) throw new ConfigError(issues);
   const set: PolicySet = { files: parts.map((p) => p.file), rules, servers: {}, groups: groups.values };
+  const warnings = unguardedArgs(rules);
+  if (warnings.length > 0) set.warnings = warnings;
   for (const [name, s] of Object.entries(servers.values)) {
     set.servers[name] = toServerPolicy(s);
     rules.push(...derivedRules(name, s, servers.files));

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import type { PolicyEngine } from './engine.js';
 import { collector, mapZodIssue, type Add } from './issues.js';
-import { isPolicyTestsFile, listDir, parseYaml, readText } from './load.js';
+import { isPolicyTestsFile, listDir, parseYaml, readText, type KnownNames } from './load.js';
 import { PolicyTestsFileSchema, type PolicyTestsFile } from './schema.js';
 import type { DecisionInput, Principal } from './types.js';
 
@@ -112,7 +112,8 @@ export function testPrincipal(p: Partial<Principal>): Principal {
   return { id: p.id ?? 'test', scopes: p.scopes ?? [], groups: p.groups ?? [], claims: p.claims ?? {} };
 }
 
-export function runPolicyTests(engine: PolicyEngine, suites: readonly PolicyTestSuite[]): PolicyTestResult[] {
+/** `known`: the configuration's server names; a case about another server fails (its rules could never apply). */
+export function runPolicyTests(engine: PolicyEngine, suites: readonly PolicyTestSuite[], known?: KnownNames): PolicyTestResult[] {
   const results: PolicyTestResult[] = [];
   for (const suite of suites) {
     for (const c of suite.cases) {
@@ -120,7 +121,10 @@ export function runPolicyTests(engine: PolicyEngine, suites: readonly PolicyTest
       const actual: PolicyTestResult['actual'] = { effect: decision.allowed ? 'allow' : 'deny', reason: decision.reason };
       if (decision.ruleId !== undefined) actual.ruleId = decision.ruleId;
       if (decision.code !== undefined) actual.code = decision.code;
+      if (decision.conditionError !== undefined) actual.reason += ` (condition error: ${decision.conditionError})`;
       const diff = diffOf(c.expect, actual);
+      const server = c.request.server.name;
+      if (known && !known.servers.has(server)) diff.unshift(`server: "${server}" is not a server of the configuration (known: ${[...known.servers].join(', ') || 'none'})`);
       results.push({ file: suite.file, name: c.name, passed: diff.length === 0, expected: c.expect, actual, diff });
     }
   }

@@ -121,6 +121,8 @@ export interface GroupPolicy {
 /** Every policy file of a directory, compiled. `allowTools`/`denyTools` appear in `rules` as derived rules. */
 export interface PolicySet {
   files: string[];
+  /** What loads but may not mean what its author thinks (shown by validate, logged at load). */
+  warnings?: { file: string; path: string; message: string; fix?: string }[];
   rules: CompiledRule[];
   servers: Record<string, ServerPolicy>;
   groups: Record<string, GroupPolicy>;

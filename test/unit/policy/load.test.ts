@@ -1,3 +1,5 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -46,9 +48,35 @@ describe('loadPolicyDir', () => {
     expect(loadPolicyDir(fixture('no-such-dir'))).toEqual({ files: [], rules: [], servers: {}, groups: {} });
   });
 
-  it('an empty file is an empty policy', () => {
-    expect(parse('').rules).toEqual([]);
-    expect(parse('# only a comment\n').rules).toEqual([]);
+  it('an empty file is an error, not an empty policy (a truncated file must not drop every rule)', () => {
+    for (const text of ['', '\n  \n', '# only a comment\n']) {
+      const issue = issuesOf(() => parse(text))[0]!;
+      expect(issue).toMatchObject({ file: FILE, path: '' });
+      expect(issue.fix).toContain('rules: []');
+    }
+    expect(parse('rules: []\n').rules).toEqual([]);
+  });
+
+  it('a server name the configuration does not have is an error with a did-you-mean; globs are not checked', () => {
+    const known = { servers: new Set(['memory', 'everything']) };
+    const dir = mkdtempSync(path.join(tmpdir(), 'policies-'));
+    writeFileSync(
+      path.join(dir, 'p.yaml'),
+      'rules:\n  - { id: r, match: { servers: [memroy, "later-*"] }, effect: deny }\nservers:\n  everythin: { rateLimit: [ { limit: 1, per: minute } ] }\n',
+    );
+    const issues = issuesOf(() => loadPolicyDir(dir, known));
+    expect(issues.map((i) => i.path).sort()).toEqual(['rules[0].match.servers[0]', 'servers.everythin']);
+    expect(issues.find((i) => i.path === 'servers.everythin')!.fix).toContain('did you mean "everything"?');
+    expect(issues.find((i) => i.path === 'rules[0].match.servers[0]')!.fix).toContain('did you mean "memory"?');
+    // Without the configuration's names (a policy file on its own), nothing is checked.
+    expect(loadPolicyDir(dir).rules).toHaveLength(1);
+  });
+
+  it('warns about deny conditions that read args without a type guard', () => {
+    const set = parse(
+      'rules:\n  - { id: a, when: "args.path.startsWith(\'/etc\')", effect: deny }\n  - { id: b, when: "has(args.n) && (type(args.n) != double || args.n > 3)", effect: deny }\n  - { id: c, when: "args.x == 1", effect: allow }\n',
+    );
+    expect(set.warnings?.map((w) => w.path)).toEqual(['rule "a"']);
   });
 
   it('a duplicate rule id across files names both files', () => {
