@@ -94,6 +94,8 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
     log,
     (connection) => connection.on('notification', (notification, origins) => hub.upstreamNotification(connection, notification, origins)),
     (server, principal) => callerAuth(server, principal, callers),
+    // At maxProcesses an idle session's child may go to another session; one with a call in flight never does.
+    { sessionBusy: (id): boolean => hub.sessions.isBusy(id), onReclaimed: (server) => metrics.processReclaimed(server) },
   );
   // Where users are sent to connect their own upstream accounts.
   const publicUrl = () => (settings.publicUrl ?? (settings.auth.resource ? new URL(settings.auth.resource).origin : boundUrl ?? `http://${settings.listen.host}:${settings.listen.port}`)).replace(/\/+$/, '');

@@ -46,6 +46,8 @@ export interface Metrics {
   sessionRefused(reason: 'principal' | 'gateway'): void;
   /** An idle session closed to make room for a new one, under the same caps. */
   sessionEvicted(reason: 'principal' | 'gateway'): void;
+  /** An idle session's child process (isolation "session") stopped at maxProcesses so another session could have one. */
+  processReclaimed(server: string): void;
   render(): Promise<string>;
 }
 
@@ -152,6 +154,12 @@ export function createMetrics(options: {
     sessionsRefused.inc({ reason }, 0);
     sessionsEvicted.inc({ reason }, 0);
   }
+  const processesReclaimed = new client.Counter({
+    name: 'switchboard_upstream_processes_reclaimed_total',
+    help: 'Idle sessions\' child processes (isolation "session") stopped at maxProcesses so another session could have one.',
+    labelNames: ['server'],
+    registers: [registry],
+  });
   const restarts = new client.Counter({
     name: 'switchboard_upstream_restarts_total',
     help: 'Times an upstream connection was lost after it had been ready.',
@@ -252,6 +260,9 @@ export function createMetrics(options: {
     },
     sessionEvicted(reason) {
       sessionsEvicted.inc({ reason });
+    },
+    processReclaimed(name) {
+      processesReclaimed.inc({ server: server(name) });
     },
     render: () => registry.metrics(),
   };

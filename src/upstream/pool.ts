@@ -6,10 +6,20 @@
  * (`isolation: "session"`, one child process per session, bounded by
  * `maxProcesses`). 2026-07-28 upstreams are always shared: their input
  * requests come back inside the call's own result.
+ *
+ * At `maxProcesses`, idle sessions must not lock everyone else out: the
+ * fair-share rule (fair-share.ts) stops one idle session's child, the
+ * heaviest principal's least recently used, and only another principal's
+ * if it holds at least two more children of that server than the caller.
+ * A child is idle when its session has no call in flight (asked through
+ * `sessionBusy`). The session that lost it gets a fresh child on its next
+ * call, reclaimed the same way, or UPSTREAM_UNAVAILABLE (maxProcesses) when
+ * none can be: the old child's own state is gone either way.
  */
 import type { AuthProvider } from '@modelcontextprotocol/client';
 import { LRUCache } from 'lru-cache';
 import { GatewayError } from '../errors.js';
+import { pickReclaim, type Holding } from '../fair-share.js';
 import type { Logger } from '../observability/log.js';
 import { Upstream } from './upstream.js';
 
@@ -22,13 +32,40 @@ export interface SessionRef {
 /** A caller's own credential for a server that acts as its callers (undefined: none configured). */
 export type CallerAuthFactory = (config: Upstream['config'], principal: string) => AuthProvider | undefined;
 
+/** How sessions' children are reclaimed at maxProcesses (set by app.ts). */
+export interface ReclaimOptions {
+  /** Whether the session has a call in flight: its children are then never stopped. Without it, none are reclaimed. */
+  sessionBusy?: (sessionId: string) => boolean;
+  /** A child was stopped so another session could have one. */
+  onReclaimed?: (server: string) => void;
+}
+
 /** Callers' own connections kept open at most, and how long one may sit idle. */
 const MAX_CALLER_CONNECTIONS = 1_000;
 const CALLER_IDLE_MS = 30 * 60_000;
 
+/** One session's own connection to one server. */
+interface OwnConnection {
+  pending: Promise<Upstream>;
+  /** Opened: a child still starting is never reclaimed. */
+  opened: boolean;
+  lastUsed: number;
+}
+
+/** A session's own connections, and the principal they count against. */
+interface SessionConnections {
+  principal: string;
+  byServer: Map<string, OwnConnection>;
+}
+
+interface ChildHolding extends Holding {
+  sessionId: string;
+  own: OwnConnection;
+}
+
 export class ConnectionPool {
-  /** session id → server name → that session's own connection (or the pending open). */
-  private readonly perSession = new Map<string, Map<string, Promise<Upstream>>>();
+  /** session id → its own connections by server name (or their pending opens). */
+  private readonly perSession = new Map<string, SessionConnections>();
   /** principal + server → that caller's own connection, for servers that act as their callers. */
   private readonly perCaller = new LRUCache<string, Promise<Upstream>>({
     max: MAX_CALLER_CONNECTIONS,
@@ -42,6 +79,7 @@ export class ConnectionPool {
     /** Wires a new session-bound connection's events (set by app.ts). */
     private readonly onOpened: (connection: Upstream) => void = () => {},
     private readonly callerAuth: CallerAuthFactory = () => undefined,
+    private readonly reclaim: ReclaimOptions = {},
   ) {}
 
   /** The connection this session's call to `shared`'s server must use. */
@@ -49,10 +87,11 @@ export class ConnectionPool {
     if (shared.perCaller && principal !== undefined && !this.ownedBySession(shared, session)) return this.callerConnection(shared, principal);
     if (!this.needsOwnConnection(shared, session)) return shared;
     let mine = this.perSession.get(session.id);
-    if (!mine) this.perSession.set(session.id, (mine = new Map()));
-    const existing = mine.get(shared.name);
-    if (existing) return existing.then((c) => (c.state === 'ready' ? c : this.reopen(shared, session, principal)));
-    return this.open(shared, session, principal);
+    if (!mine) this.perSession.set(session.id, (mine = { principal: principal ?? '', byServer: new Map() }));
+    const existing = mine.byServer.get(shared.name);
+    if (!existing) return this.open(shared, session, principal);
+    existing.lastUsed = Date.now();
+    return existing.pending.then((c) => (c.state === 'ready' ? c : this.reopen(shared, session, existing, principal)));
   }
 
   /** A caller's own connection to a server that acts as its callers, opened on first use and shared by their sessions. */
@@ -76,10 +115,10 @@ export class ConnectionPool {
   /** Closes every session's and caller's own connection to a server (it was removed or changed). */
   dropServer(server: string): void {
     for (const mine of this.perSession.values()) {
-      const pending = mine.get(server);
-      if (!pending) continue;
-      mine.delete(server);
-      void pending.then((c) => c.stop(), () => {});
+      const own = mine.byServer.get(server);
+      if (!own) continue;
+      mine.byServer.delete(server);
+      void stopWhenOpen(own);
     }
     for (const key of [...this.perCaller.keys()]) if (key.endsWith(`\u0000${server}`)) this.perCaller.delete(key);
   }
@@ -113,7 +152,7 @@ export class ConnectionPool {
   async connectionsOf(sessionId: string): Promise<Upstream[]> {
     const mine = this.perSession.get(sessionId);
     if (!mine) return [];
-    const settled = await Promise.allSettled(mine.values());
+    const settled = await Promise.allSettled([...mine.byServer.values()].map((own) => own.pending));
     return settled.flatMap((r) => (r.status === 'fulfilled' && r.value.state === 'ready' ? [r.value] : []));
   }
 
@@ -122,7 +161,7 @@ export class ConnectionPool {
     const mine = this.perSession.get(sessionId);
     if (!mine) return;
     this.perSession.delete(sessionId);
-    await Promise.allSettled([...mine.values()].map(async (pending) => (await pending).stop()));
+    await Promise.allSettled([...mine.byServer.values()].map(stopWhenOpen));
   }
 
   async closeAll(): Promise<void> {
@@ -135,20 +174,25 @@ export class ConnectionPool {
   /** Sessions' own connections per server. */
   countsByServer(): Record<string, number> {
     const counts: Record<string, number> = {};
-    for (const mine of this.perSession.values()) for (const name of mine.keys()) counts[name] = (counts[name] ?? 0) + 1;
+    for (const mine of this.perSession.values()) for (const name of mine.byServer.keys()) counts[name] = (counts[name] ?? 0) + 1;
     return counts;
   }
 
   get openCount(): number {
     let n = 0;
-    for (const mine of this.perSession.values()) n += mine.size;
+    for (const mine of this.perSession.values()) n += mine.byServer.size;
     return n;
   }
 
-  private countOpen(name: string): number {
-    let n = 0;
-    for (const mine of this.perSession.values()) if (mine.has(name)) n++;
-    return n;
+  /** Every session's own connection to `name`, as the fair-share rule sees them. */
+  private holdingsOf(name: string): ChildHolding[] {
+    const busy = this.reclaim.sessionBusy ?? (() => true);
+    const out: ChildHolding[] = [];
+    for (const [sessionId, mine] of this.perSession) {
+      const own = mine.byServer.get(name);
+      if (own) out.push({ sessionId, own, holder: mine.principal, idle: own.opened && !busy(sessionId), lastUsed: own.lastUsed });
+    }
+    return out;
   }
 
   private needsOwnConnection(shared: Upstream, session: SessionRef): boolean {
@@ -159,33 +203,66 @@ export class ConnectionPool {
     return shared.era !== 'modern';
   }
 
-  private reopen(shared: Upstream, session: SessionRef, principal?: string): Promise<Upstream> {
-    this.perSession.get(session.id)?.delete(shared.name);
+  /** A fresh connection in place of one that went down, unless a concurrent call has already opened one. */
+  private reopen(shared: Upstream, session: SessionRef, stale: OwnConnection, principal?: string): Promise<Upstream> {
+    const mine = this.perSession.get(session.id);
+    const current = mine?.byServer.get(shared.name);
+    if (current && current !== stale) return current.pending;
+    // The session ended meanwhile: nothing may be opened for it any more.
+    if (!mine) throw new GatewayError('UPSTREAM_UNAVAILABLE', `Upstream '${shared.name}': the session has ended`, { server: shared.name, reason: 'session ended' });
+    if (current) mine.byServer.delete(shared.name);
     return this.open(shared, session, principal);
   }
 
   private open(shared: Upstream, session: SessionRef, principal?: string): Promise<Upstream> {
     const name = shared.name;
-    const isProcess = shared.config.spec.type === 'stdio';
-    if (isProcess && this.countOpen(name) >= shared.config.maxProcesses) {
-      throw new GatewayError('UPSTREAM_UNAVAILABLE', `Upstream '${name}' has reached maxProcesses (${shared.config.maxProcesses})`, {
+    // A reclaimed child is stopped before its replacement starts: maxProcesses bounds live processes.
+    const room = shared.config.spec.type === 'stdio' ? this.roomFor(shared, session, principal ?? '') : Promise.resolve();
+    const auth = shared.perCaller && principal !== undefined ? this.callerAuth(shared.config, principal) : undefined;
+    const connection = new Upstream(shared.config, this.log.child({ server: name, session: session.id }), session.id, shared.maxRequestMs, undefined, auth);
+    this.onOpened(connection);
+    const mine = this.perSession.get(session.id)!;
+    const pending = room.then(() => connection.open()).then(
+      () => {
+        own.opened = true;
+        return connection;
+      },
+      async (err: unknown) => {
+        if (mine.byServer.get(name) === own) mine.byServer.delete(name);
+        await connection.stop();
+        throw err;
+      },
+    );
+    const own: OwnConnection = { pending, opened: false, lastUsed: Date.now() };
+    mine.byServer.set(name, own);
+    return pending;
+  }
+
+  /**
+   * Makes room for one more child of `shared`'s server: at maxProcesses an
+   * idle session's child is stopped (see the top of this file), else the
+   * call fails. Resolves once the stopped child is gone.
+   */
+  private roomFor(shared: Upstream, session: SessionRef, principal: string): Promise<void> {
+    const { name, config } = shared;
+    const holdings = this.holdingsOf(name);
+    if (holdings.length < config.maxProcesses) return Promise.resolve();
+    const victim = pickReclaim(holdings, principal);
+    if (!victim) {
+      throw new GatewayError('UPSTREAM_UNAVAILABLE', `Upstream '${name}' has reached maxProcesses (${config.maxProcesses}), and every child's session is busy or no one else holds more`, {
         server: name,
         reason: 'maxProcesses',
         fix: `raise gateway.servers.${name}.maxProcesses or lower gateway.sessionIdleMs`,
       });
     }
-    const auth = shared.perCaller && principal !== undefined ? this.callerAuth(shared.config, principal) : undefined;
-    const connection = new Upstream(shared.config, this.log.child({ server: name, session: session.id }), session.id, shared.maxRequestMs, undefined, auth);
-    this.onOpened(connection);
-    const pending = connection.open().then(
-      () => connection,
-      async (err: unknown) => {
-        this.perSession.get(session.id)?.delete(name);
-        await connection.stop();
-        throw err;
-      },
-    );
-    this.perSession.get(session.id)!.set(name, pending);
-    return pending;
+    this.perSession.get(victim.sessionId)?.byServer.delete(name);
+    this.log.info('idle session child stopped for another session (maxProcesses)', { server: name, reclaimedSession: victim.sessionId, forSession: session.id });
+    this.reclaim.onReclaimed?.(name);
+    return stopWhenOpen(victim.own);
   }
+}
+
+/** Stops a session's connection once its open has settled (a failed open stops itself). */
+function stopWhenOpen(own: OwnConnection): Promise<void> {
+  return own.pending.then((c) => c.stop(), () => {});
 }

@@ -4,13 +4,16 @@
  * gets 404) and is refused with 429 + Retry-After + TOO_MANY_SESSIONS when
  * every session has a call in flight; other keys are unaffected; GET /sse
  * and profile endpoints count against the same caps; at the gateway's cap
- * only the heaviest holder gives way, else 503.
+ * only the heaviest holder gives way, else 503. Oversized clientInfo is
+ * trimmed. With isolation "session", one key's idle sessions cannot hold
+ * every child at maxProcesses.
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport as LegacySseTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport as LegacyHttpTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { CreateMessageRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { hashKey } from '../../src/auth/api-keys.js';
 import { FIXTURES, nodeServer, startGateway, type RunningGateway } from '../helpers/gateway.js';
 
@@ -255,6 +258,71 @@ describe('clientInfo', () => {
       expect(stored('padded-sse')).toEqual({ name: 'padded-sse', version: '1.0.0', title: 'Padded' });
     } finally {
       await client.close();
+    }
+  });
+});
+
+describe('isolation "session" at maxProcesses', () => {
+  let gw: RunningGateway;
+
+  beforeAll(async () => {
+    gw = await startGateway({ mcpServers: { ks: STDIO }, gateway: { auth: { apiKeys }, servers: { ks: { isolation: 'session', maxProcesses: 2 } } } });
+  });
+  afterAll(async () => gw?.close());
+
+  const connect = async (key: Key, capabilities = {}) => {
+    const client = new LegacyClient({ name: key, version: '1' }, { capabilities });
+    await client.connect(new LegacyHttpTransport(new URL(gw.mcpUrl), { requestInit: { headers: auth(key) } }));
+    return client;
+  };
+  const echo = (client: LegacyClient) =>
+    client.callTool({ name: 'ks__echo', arguments: { text: 'x' } }).then(
+      (r) => (r.content as { text: string }[])[0]?.text,
+      (e: unknown) => (e as { data?: unknown }).data,
+    );
+  const idOf = (client: LegacyClient) => (client.transport as LegacyHttpTransport).sessionId!;
+  const reclaims = () => gw.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.reclaimedSession !== undefined);
+  const sessionConnections = async () => ((await (await fetch(`${gw.url}/readyz`)).json()) as { sessionConnections: number }).sessionConnections;
+
+  it('gives another key a child by stopping the least recently used idle one of the key holding both; the session that lost it gets a new one, or UPSTREAM_UNAVAILABLE while none can be had', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let sampling!: () => void;
+    const asked = new Promise<void>((resolve) => (sampling = resolve));
+    const a1 = await connect('alice');
+    const a2 = await connect('alice', { sampling: {} });
+    a2.setRequestHandler(CreateMessageRequestSchema, async () => {
+      sampling();
+      await held;
+      return { role: 'assistant', model: 'm', content: { type: 'text', text: 'sampled' } };
+    });
+    const b1 = await connect('bob');
+    try {
+      // alice's two idle sessions hold both children; a1's is the least recently used.
+      expect(await echo(a1)).toBe('x');
+      expect(await echo(a2)).toBe('x');
+      expect(await sessionConnections()).toBe(2);
+
+      expect(await echo(b1)).toBe('x');
+      expect(reclaims().map((l) => [l.reclaimedSession, l.forSession])).toEqual([[idOf(a1), idOf(b1)]]);
+      expect(await sessionConnections()).toBe(2);
+
+      // a2 busy (its child asks a2's client to sample, held): a1 can take neither a2's nor bob's child.
+      const call = a2.callTool({ name: 'ks__sample', arguments: { prompt: 'p' } });
+      await asked;
+      expect(await echo(a1)).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', reason: 'maxProcesses' });
+
+      // Once a2's call is answered it is idle, and a1 trades alice's own child.
+      release();
+      expect((await call).content).toEqual([{ type: 'text', text: 'sampled' }]);
+      expect(await echo(a1)).toBe('x');
+      expect(reclaims().map((l) => l.reclaimedSession)).toEqual([idOf(a1), idOf(a2)]);
+      expect(await echo(b1)).toBe('x');
+      const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+      expect(metrics).toMatch(/^switchboard_upstream_processes_reclaimed_total\{server="ks"\} 2$/m);
+    } finally {
+      release();
+      await Promise.allSettled([a1.close(), a2.close(), b1.close()]);
     }
   });
 });
