@@ -95,7 +95,8 @@ export function createHttpFront(options: HttpFrontOptions): HttpFront {
   const endpoints = endpointsOf(settings);
   if (options.userOAuth) mountOAuthRoutes(app, { ...options.userOAuth, authenticated, log });
   app.use([...endpoints.flatMap((e) => [e.path, e.ssePath]), '/messages'], authenticated);
-  app.use(express.json({ limit: settings.maxBodyBytes, type: ['application/json', 'application/*+json'] }));
+  // Not strict: a JSON scalar is JSON, and is answered -32600 (not a request) rather than -32700.
+  app.use(express.json({ limit: settings.maxBodyBytes, strict: false, type: ['application/json', 'application/*+json'] }));
 
   const newSessionId = sessionIds(settings.replicaId);
   // One limiter for both transports and every endpoint: the caps are the gateway's, not a profile's.

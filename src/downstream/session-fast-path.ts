@@ -99,9 +99,8 @@ async function readBody(req: IncomingMessage, res: ServerResponse, limit: number
   if (size === 0) return { body: {} };
   const text = (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)).toString('utf8');
   try {
-    const body: unknown = JSON.parse(text);
-    // express.json is strict: only an object or an array is a JSON body.
-    if (typeof body === 'object' && body !== null) return { body };
+    // Any JSON value, as express.json (not strict) reads it: one that is not a request is answered -32600 later.
+    return { body: JSON.parse(text) as unknown };
   } catch {
     // answered below
   }

@@ -83,7 +83,8 @@ export class SessionHttpTransport implements Transport {
       return reject(res, 400, JsonRpc.INVALID_REQUEST, `Invalid Request: Batch must not exceed ${MAX_BATCH} messages`);
     }
     const messages = parseMessages(body);
-    if (!messages) return reject(res, 400, JsonRpc.PARSE_ERROR, 'Parse error: Invalid JSON-RPC message');
+    // The body is JSON (a parse error was answered before): a value that is not a JSON-RPC message is an invalid request.
+    if (!messages) return reject(res, 400, JsonRpc.INVALID_REQUEST, 'Invalid Request: not a JSON-RPC 2.0 message');
     if (this.closed) return reject(res, 404, JsonRpc.SESSION_NOT_FOUND, 'Session not found');
 
     const initializing = messages.some(isInitialize);

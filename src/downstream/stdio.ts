@@ -4,11 +4,12 @@
  * opening pins one session for the connection; 2026-07-28 requests are
  * served statelessly. Nothing but protocol may reach stdout.
  */
-import { serveStdio } from '@modelcontextprotocol/server/stdio';
+import { serveStdio, StdioServerTransport } from '@modelcontextprotocol/server/stdio';
 import type { Principal } from '../auth/principal.js';
 import { WHOLE_CATALOG, type View } from '../pipeline/view.js';
 import type { Hub } from './hub.js';
 import type { SessionState } from './server.js';
+import { guardStdin } from './stdio-guard.js';
 
 export interface StdioFront {
   /** Resolves when the client closes stdin. */
@@ -30,7 +31,11 @@ export function serveOverStdio(hub: Hub, principal: Principal, view: View = WHOL
       hub.register(state.info, server, state, async () => {});
       return server;
     },
-    { legacy: 'serve' },
+    {
+      legacy: 'serve',
+      // Lines that are not one JSON-RPC message are answered here rather than dropped by the SDK's reader.
+      transport: new StdioServerTransport(process.stdin.pipe(guardStdin(answerOnStdout)), process.stdout),
+    },
   );
   process.stdin.once('end', onClosed);
   process.stdin.once('close', onClosed);
@@ -40,4 +45,8 @@ export function serveOverStdio(hub: Hub, principal: Principal, view: View = WHOL
       await handle.close().catch(() => {});
     },
   };
+}
+
+function answerOnStdout(error: { code: number; message: string }, id: string | number | null): void {
+  process.stdout.write(`${JSON.stringify({ jsonrpc: '2.0', id, error })}\n`);
 }

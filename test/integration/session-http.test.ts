@@ -235,9 +235,9 @@ describe('downstream: 2025-era Streamable HTTP sessions (session-transport.ts)',
       ['the wrong jsonrpc version', { jsonrpc: '1.0', id: 3, method: 'ping' }],
       ['a batch with one bad message', [{ jsonrpc: '2.0', id: 3, method: 'ping' }, { nope: true }]],
       ['a JSON string', 'just a string'],
-    ])('answers 400 (-32700) for a body that is JSON but not JSON-RPC: %s', async (_what, body) => {
+    ])('answers 400 (-32600, JSON-RPC 2.0\'s "not a valid Request object") for a body that is JSON but not JSON-RPC: %s', async (_what, body) => {
       const res = await rpc(session, JSON.stringify(body));
-      await expectRpcError(res, 400, -32700);
+      await expectRpcError(res, 400, -32600);
     });
 
     it('refuses a second initialize on an existing session with 400 (-32600)', async () => {
