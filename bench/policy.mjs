@@ -19,7 +19,7 @@ export function hundredRules(servers, serverName = (k) => `srv${k}`) {
     if (kind === 0) rules.push({ id: `deny-${i}`, match: { servers: [server], tools: [`delete_${i}*`] }, effect: 'deny' });
     if (kind === 1) rules.push({ id: `scope-${i}`, match: { servers: [server], tools: [`write_${i}_*`] }, effect: 'require', scopes: [`w${i}`] });
     if (kind === 2) rules.push({ id: `cel-${i}`, match: { servers: [server] }, when: `'g${i}' in principal.groups && args.size() > 3`, effect: 'deny' });
-    if (kind === 3) rules.push({ id: `allow-${i}`, match: { servers: [server], tools: ['read_*', 'list_*'] }, when: `principal.id.startsWith('user')`, effect: 'allow' });
+    if (kind === 3) rules.push({ id: `allow-${i}`, match: { servers: [server], tools: ['read_*', 'list_*'] }, when: `principal.id.startsWith('apikey:user')`, effect: 'allow' });
   }
   return { rules, servers: { [serverName(0)]: { rateLimit: [{ limit: 1000, per: 'minute' }] } } };
 }
@@ -30,7 +30,7 @@ function yamlOf(value) {
 
 function input(i, servers) {
   return {
-    principal: { id: `user${i % 50}`, scopes: ['w1'], groups: ['g2'], claims: {} },
+    principal: { id: `apikey:user${i % 50}`, kind: 'apikey', subject: `user${i % 50}`, scopes: ['w1'], groups: ['g2'], claims: {} },
     method: 'tools/call',
     server: { name: `srv${i % servers}`, transport: 'stdio' },
     tool: { name: i % 2 ? 'read_file' : 'write_1_x', annotations: {} },

@@ -7,7 +7,7 @@ import { createServer, type Server as HttpServer, type ServerResponse } from 'no
 import type { AddressInfo } from 'node:net';
 import { createHttpAuthenticator } from './auth/http.js';
 import { createJwtVerifier } from './auth/jwt.js';
-import { principalOf, type Principal } from './auth/principal.js';
+import { stdioPrincipal as stdioPrincipalOf, type Principal } from './auth/principal.js';
 import { Catalog } from './catalog/catalog.js';
 import type { LoadedConfig, ServerConfig } from './config/schema.js';
 import { createHttpFront, type HttpFront } from './downstream/http.js';
@@ -80,7 +80,7 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
   let currentAuthenticator = authenticatorFor(settings.auth);
   const authenticate: typeof currentAuthenticator = (headers) => currentAuthenticator(headers);
   const protectedResource = jwtSettings && { resource, authorizationServers: jwtSettings.authorizationServers, scopesSupported: jwtSettings.scopesSupported };
-  const stdioPrincipal = principalOf(settings.stdioPrincipal, { auth: 'stdio' });
+  const stdioPrincipal = stdioPrincipalOf(settings.stdioPrincipal);
   const upstreams = config.servers.map(
     (server) => new Upstream(server, log.child({ server: server.name }), undefined, settings.maxRequestTimeoutMs),
   );

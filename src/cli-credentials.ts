@@ -8,6 +8,7 @@
  * It parses its own arguments (`--server` is its own flag), from the argv
  * after the word `credentials`.
  */
+import { parsePrincipalId } from './auth/principal.js';
 import { findConfigFile, loadConfigFile } from './config/load.js';
 import type { LoadedConfig } from './config/schema.js';
 import { createCredentialStore, CredentialStoreError, describeCredentialStore, type CredentialStore, type CredentialSummary } from './credentials/index.js';
@@ -16,7 +17,8 @@ import { createLogger } from './observability/log.js';
 
 export const CREDENTIALS_USAGE = `Usage:
   switchboard credentials list   [--config F] [--principal P] [--json]
-  switchboard credentials revoke --principal P --server S [--config F]`;
+  switchboard credentials revoke --principal P --server S [--config F]
+P is a principal id as the gateway has it: apikey:<key id>, jwt:<issuer>#<sub> or stdio:<id>.`;
 
 interface CredentialsArgs {
   sub?: string;
@@ -87,7 +89,7 @@ async function list(store: CredentialStore, args: CredentialsArgs): Promise<numb
     return 0;
   }
   if (summaries.length === 0) {
-    process.stderr.write(`no stored credentials${args.principal !== undefined ? ` for principal "${args.principal}"` : ''}\n`);
+    process.stderr.write(`no stored credentials${args.principal !== undefined ? ` for principal "${args.principal}"${namespaceHint(args.principal)}` : ''}\n`);
     return 0;
   }
   const now = Date.now();
@@ -102,8 +104,19 @@ async function revoke(store: CredentialStore, principal: string, server: string,
     process.stderr.write(`revoked the credential of "${principal}" for server "${server}" (${where})\n`);
     return 0;
   }
-  process.stderr.write(`nothing to revoke: no credential of "${principal}" for server "${server}" in ${where}\n`);
+  process.stderr.write(`nothing to revoke: no credential of "${principal}" for server "${server}" in ${where}${namespaceHint(principal)}\n`);
   return 1;
+}
+
+/**
+ * Principal ids are namespaced by credential kind (auth/principal.ts), and
+ * `--principal` is matched exactly, so a bare id finds nothing stored since
+ * then (only credentials stored before ids were namespaced, which can still
+ * be listed and revoked by their bare id). Said when a bare id found nothing.
+ */
+function namespaceHint(principal: string): string {
+  if (parsePrincipalId(principal)) return '';
+  return `; principal ids are namespaced by credential kind: did you mean "apikey:${principal}", "jwt:<issuer>#${principal}" or "stdio:${principal}"?`;
 }
 
 function parse(argv: string[]): CredentialsArgs {

@@ -8,7 +8,9 @@ import path from 'node:path';
 import type { LoadedConfig } from './config/schema.js';
 import { ConfigError } from './errors.js';
 import { createPolicyEngine, knownNames } from './policy-runtime.js';
-import { loadPolicyTests, runPolicyTests, testPrincipal } from './policy/tests-runner.js';
+import { ANONYMOUS } from './auth/principal.js';
+import { principalFromInput, type PrincipalInput } from './auth/principal-input.js';
+import { loadPolicyTests, runPolicyTests } from './policy/tests-runner.js';
 import type { DecisionInput, Principal } from './policy/types.js';
 import type { ParsedArgs } from './cli-args.js';
 
@@ -30,7 +32,7 @@ export function policyTest(config: LoadedConfig): number {
 export function policyExplain(config: LoadedConfig, args: ParsedArgs): number {
   const call = stringFlag(args, 'call');
   if (!call) throw usage('--call server__tool is required');
-  const principal = args.flags.principal ? readPrincipal(stringFlag(args, 'principal')!) : testPrincipal({ id: 'anonymous' });
+  const principal = args.flags.principal ? readPrincipal(stringFlag(args, 'principal')!, config.gateway.auth.jwt?.issuer) : ANONYMOUS;
   const callArgs = args.flags.args ? (readJson(stringFlag(args, 'args')!) as Record<string, unknown>) : {};
   const { server, tool } = splitExposed(config, call);
   const engine = createPolicyEngine(config);
@@ -61,12 +63,22 @@ function splitExposed(config: LoadedConfig, call: string): { server: LoadedConfi
   throw usage(`'${call}' names no configured server (expected <server>${sep}<tool>)`);
 }
 
-function readPrincipal(file: string): Principal {
-  const raw = readJson(file) as Partial<Principal>;
-  if (typeof raw !== 'object' || raw === null || typeof raw.id !== 'string') {
-    throw new ConfigError([{ file, path: 'id', message: 'a principal needs an "id" string', fix: 'write {"id": "alice", "scopes": [], "groups": []}' }]);
+/**
+ * `{"kind": "apikey", "id": "ci-bot", …}`, or a namespaced id alone
+ * (`{"id": "apikey:ci-bot"}`); see auth/principal-input.ts. A JWT principal
+ * without "issuer" gets the configured one.
+ */
+function readPrincipal(file: string, issuer: string | undefined): Principal {
+  const raw = readJson(file) as PrincipalInput;
+  const example = 'write {"kind": "apikey", "id": "ci-bot", "scopes": [], "groups": []}';
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError([{ file, path: '', message: 'a principal is a JSON object', fix: example }]);
+  for (const key of ['kind', 'id', 'issuer'] as const) {
+    if (raw[key] !== undefined && typeof raw[key] !== 'string') throw new ConfigError([{ file, path: key, message: `"${key}" must be a string`, fix: example }]);
   }
-  return testPrincipal(raw);
+  if (raw.kind === undefined && raw.id === undefined) throw new ConfigError([{ file, path: 'id', message: 'a principal needs "kind" and "id", or a namespaced "id"', fix: example }]);
+  const who = principalFromInput(raw, issuer);
+  if (!who.ok) throw new ConfigError([{ file, path: who.key, message: who.message, fix: who.fix }]);
+  return who.principal;
 }
 
 function readJson(file: string): unknown {

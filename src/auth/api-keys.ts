@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ApiKeySpec } from '../config/schema.js';
-import { principalOf, type Principal } from './principal.js';
+import { apiKeyPrincipal, type Principal } from './principal.js';
 
 export function hashKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
@@ -13,7 +13,7 @@ export function hashKey(key: string): string {
 export type ApiKeyLookup = (key: string) => Principal | undefined;
 
 export function createApiKeyLookup(keys: readonly ApiKeySpec[]): ApiKeyLookup {
-  const byHash = new Map(keys.map((k) => [k.sha256.toLowerCase(), principalOf(k, { auth: 'api-key' })]));
+  const byHash = new Map(keys.map((k) => [k.sha256.toLowerCase(), apiKeyPrincipal(k)]));
   return (key) => {
     const principal = byHash.get(hashKey(key));
     // A copy: policies and sessions must not be able to change the table.

@@ -24,7 +24,7 @@ import {
 } from 'jose';
 import type { JwtSettings } from '../config/schema.js';
 import { GatewayError } from '../errors.js';
-import type { Principal } from './principal.js';
+import { jwtPrincipal, type Principal } from './principal.js';
 
 export type { JwtSettings };
 
@@ -116,12 +116,13 @@ export function createJwtVerifier(settings: JwtSettings, options: JwtVerifierOpt
         }
       }
       if (!payload) throw failure('signature', 'Invalid token signature');
-      return principalFrom(payload, settings.claims.id, scopeClaims, groupClaims);
+      return principalFrom(payload, settings.issuer, settings.claims.id, scopeClaims, groupClaims);
     },
   };
 }
 
-function principalFrom(payload: JWTPayload, idClaim: string, scopeClaims: string[], groupClaims: string[]): Principal {
+/** The id is `jwt:<configured issuer>#<id claim>` (see principal.ts); `iss` has been checked to be that issuer. */
+function principalFrom(payload: JWTPayload, issuer: string, idClaim: string, scopeClaims: string[], groupClaims: string[]): Principal {
   const claims = payload as Record<string, unknown>;
   const rawId = claimAt(claims, idClaim);
   const id = typeof rawId === 'number' && Number.isFinite(rawId) ? String(rawId) : rawId;
@@ -130,7 +131,7 @@ function principalFrom(payload: JWTPayload, idClaim: string, scopeClaims: string
   for (const name of scopeClaims) for (const s of stringsOf(claimAt(claims, name), true)) scopes.add(s);
   const groups = new Set<string>();
   for (const name of groupClaims) for (const g of stringsOf(claimAt(claims, name), false)) groups.add(g);
-  return { id, scopes: [...scopes], groups: [...groups], claims };
+  return jwtPrincipal(issuer, id, { scopes: [...scopes], groups: [...groups], claims });
 }
 
 /** A claim by exact name (`https://example.com/groups` is one name), else by dotted path (`realm_access.roles`). */

@@ -14,7 +14,9 @@ export interface AuditRecord {
   /** For servers that act as the caller: which kind of credential the call used, and the identity it carries upstream (never the token). */
   credential?: 'user-oauth' | 'token-exchange';
   upstreamSubject?: string;
+  /** Namespaced by credential kind: apikey:<id>, jwt:<issuer>#<sub>, stdio:<id>, anonymous. */
   principal: string;
+  principalKind: 'apikey' | 'jwt' | 'stdio' | 'anonymous';
   session: string;
   transport: string;
   /** The profile whose endpoint the call came through. */

@@ -33,6 +33,7 @@ function auditRecord(ctx: CallContext, includeArgs: boolean): AuditRecord {
     requestId: ctx.requestId,
     ...(ctx.trace ? { traceId: ctx.trace.traceId } : {}),
     principal: ctx.principal.id,
+    principalKind: ctx.principal.kind,
     session: ctx.session.id,
     transport: ctx.session.transport,
     ...(ctx.session.profile ? { profile: ctx.session.profile } : {}),

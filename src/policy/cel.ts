@@ -12,6 +12,8 @@ import type { CompiledExpr, DecisionInput } from './types.js';
 class CelPrincipal {
   constructor(
     readonly id: string,
+    readonly kind: string,
+    readonly subject: string,
     readonly scopes: string[],
     readonly groups: string[],
     readonly claims: Record<string, unknown>,
@@ -35,7 +37,7 @@ class CelRequest {
 
 /** Each object variable's fields and their CEL types (also used in error fixes and the README). */
 export const CEL_FIELDS = {
-  principal: { id: 'string', scopes: 'list<string>', groups: 'list<string>', claims: 'map<string, dyn>' },
+  principal: { id: 'string', kind: 'string', subject: 'string', scopes: 'list<string>', groups: 'list<string>', claims: 'map<string, dyn>' },
   server: { name: 'string', transport: 'string' },
   tool: { name: 'string', annotations: 'map<string, dyn>' },
   resource: { uri: 'string' },
@@ -66,8 +68,11 @@ const env = (() => {
 })();
 
 export interface CelCompileError {
-  /** `result-type`: well-typed, but not of the type needed (a string where a bool is needed). */
-  kind: 'syntax' | 'unknown-variable' | 'unknown-field' | 'type' | 'result-type';
+  /**
+   * `result-type`: well-typed, but not of the type needed (a string where a bool is needed).
+   * `principal-id`: compares principal.id with a literal no principal id can equal (see bareIdComparison).
+   */
+  kind: 'syntax' | 'unknown-variable' | 'unknown-field' | 'type' | 'result-type' | 'principal-id';
   /** One line, without the library's source excerpt. */
   message: string;
   /** 1-based, inside the expression. */
@@ -77,6 +82,9 @@ export interface CelCompileError {
   name?: string;
   /** For unknown-field: the variable whose field was not found. */
   variable?: string;
+  /** For principal-id: the literal as written, and the namespaced id it most likely means. */
+  literal?: string;
+  suggestion?: string;
 }
 
 export type CelCompileResult = { ok: true; expr: CompiledExpr } | { ok: false; error: CelCompileError };
@@ -95,8 +103,36 @@ export function compileCel(source: string, want: 'bool' | 'string'): CelCompileR
     const message = `the expression is of type ${checked.type}, but a ${want} is needed here`;
     return { ok: false, error: { kind: 'result-type', message, line: 1, column: 1 } };
   }
+  const bare = bareIdComparison(source);
+  if (bare) return { ok: false, error: bare };
   const expr: CompiledExpr = { source, usesArgs: readsArgs(parsed.ast), evaluate: (ctx) => parsed(ctx as object) };
   return { ok: true, expr };
+}
+
+/**
+ * Principal ids are namespaced (`apikey:ci-bot`, `jwt:<issuer>#<sub>`,
+ * `stdio:local`, `anonymous`; see auth/principal.ts), so `principal.id ==
+ * 'ci-bot'` can never be true: a deny written that way would silently deny
+ * nobody. Such a comparison fails loading, with the API-key form as the fix
+ * (ids were bare API-key, JWT and stdio ids alike before namespacing).
+ *
+ * A plain regex over the source, not the AST: it catches the common forms
+ * (`principal.id ==` / `!=` a quoted literal, either way round); ids built
+ * with `+`, `in [...]` lists and `startsWith` are not checked.
+ */
+const ID_COMPARISON =
+  /\bprincipal\.id\s*(?:==|!=)\s*(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")|(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")\s*(?:==|!=)\s*principal\.id\b/g;
+const NAMESPACED = /^(?:apikey:.|stdio:.|jwt:[^#]+#.)|^anonymous$/;
+
+function bareIdComparison(source: string): CelCompileError | undefined {
+  for (const match of source.matchAll(ID_COMPARISON)) {
+    const literal = match[1] ?? match[2] ?? match[3] ?? match[4] ?? '';
+    if (NAMESPACED.test(literal)) continue;
+    const { line, column } = lineColumn(source, match.index);
+    const message = `principal.id is compared with "${literal}", which no principal id can equal: ids are namespaced by credential kind`;
+    return { kind: 'principal-id', message, line, column, literal, suggestion: `apikey:${literal}` };
+  }
+  return undefined;
 }
 
 function toCompileError(err: unknown, source: string): CelCompileError {
@@ -147,7 +183,7 @@ function readsArgs(node: unknown): boolean {
 export function celContext(input: DecisionInput, method: string): Record<string, unknown> {
   const { principal: p, request: r } = input;
   return {
-    principal: new CelPrincipal(p.id, p.scopes, p.groups, p.claims),
+    principal: new CelPrincipal(p.id, p.kind, p.subject, p.scopes, p.groups, p.claims),
     server: new CelServer(input.server.name, input.server.transport),
     tool: new CelTool(input.tool?.name ?? '', input.tool?.annotations ?? {}),
     resource: new CelResource(input.resource?.uri ?? ''),

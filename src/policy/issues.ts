@@ -112,6 +112,8 @@ export function celIssue(err: CelCompileError, source: string, want: 'bool' | 's
           : "make it a string (e.g. principal.id + '/' + server.name)";
       return { message: `CEL type error ${at}${quoted}: ${err.message}`, fix };
     }
+    case 'principal-id':
+      return { message: `${err.message} (${at}${quoted})`, fix: `write '${err.suggestion}' for the API key "${err.literal}" (a JWT caller is jwt:<issuer>#<sub>, the stdio caller stdio:<id>)` };
     case 'type':
       return {
         message: `CEL type error ${at}${quoted}: ${err.message}`,

@@ -79,7 +79,9 @@ export const PolicyFileSchema = z
   .describe('A Switchboard policy file (policies/*.yaml).');
 
 const TestPrincipalSchema = z.strictObject({
-  id: z.string().min(1).optional().describe('Default "test".'),
+  kind: z.enum(['apikey', 'jwt', 'stdio', 'anonymous']).optional().describe('With a kind, id is un-namespaced (the key id, the JWT id claim, the stdio id).'),
+  id: z.string().min(1).optional().describe('Namespaced without kind (apikey:ci-bot, jwt:<issuer>#<sub>, stdio:local, anonymous). Default apikey:test.'),
+  issuer: z.string().min(1).optional().describe('kind jwt: the token issuer (gateway.auth.jwt.issuer).'),
   scopes: z.array(z.string()).optional(),
   groups: z.array(z.string()).optional(),
   claims: z.record(z.string(), z.unknown()).optional(),

@@ -5,6 +5,8 @@
  * tests and by `switchboard policy test`.
  */
 import path from 'node:path';
+import { ANONYMOUS } from '../auth/principal.js';
+import { principalFromInput } from '../auth/principal-input.js';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import type { PolicyEngine } from './engine.js';
 import { collector, mapZodIssue, type Add } from './issues.js';
@@ -20,7 +22,8 @@ export interface PolicyTestExpectation {
 
 export interface PolicyTestCase {
   name: string;
-  principal: Partial<Principal>;
+  /** Resolved: the namespaced id, kind and subject filled in (default `apikey:test`). */
+  principal: Principal;
   /** The request with every default filled in. */
   request: Omit<DecisionInput, 'principal'>;
   /** Decide as for a list entry. */
@@ -102,14 +105,12 @@ function toCase(raw: RawCase, i: number, add: Add): PolicyTestCase {
   if (r.resource !== undefined) request.resource = typeof r.resource === 'string' ? { uri: r.resource } : { ...r.resource };
   // A call without arguments has empty ones; a list entry has none at all.
   if (!r.listing) request.args = r.args ?? {};
-  const c: PolicyTestCase = { name: raw.name, principal: raw.principal ?? {}, request, expect: raw.expect };
+  const who = principalFromInput(raw.principal ?? {});
+  if (!who.ok) add(['cases', i, 'principal', who.key], who.message, who.fix);
+  // A case with a broken principal is reported above and never runs.
+  const c: PolicyTestCase = { name: raw.name, principal: who.ok ? who.principal : ANONYMOUS, request, expect: raw.expect };
   if (r.listing) c.listing = true;
   return c;
-}
-
-/** A test case's principal with the defaults filled in. */
-export function testPrincipal(p: Partial<Principal>): Principal {
-  return { id: p.id ?? 'test', scopes: p.scopes ?? [], groups: p.groups ?? [], claims: p.claims ?? {} };
 }
 
 /** `known`: the configuration's server names; a case about another server fails (its rules could never apply). */
@@ -117,7 +118,7 @@ export function runPolicyTests(engine: PolicyEngine, suites: readonly PolicyTest
   const results: PolicyTestResult[] = [];
   for (const suite of suites) {
     for (const c of suite.cases) {
-      const decision = engine.decide({ ...c.request, principal: testPrincipal(c.principal) }, c.listing ? { listing: true } : {});
+      const decision = engine.decide({ ...c.request, principal: c.principal }, c.listing ? { listing: true } : {});
       const actual: PolicyTestResult['actual'] = { effect: decision.allowed ? 'allow' : 'deny', reason: decision.reason };
       if (decision.ruleId !== undefined) actual.ruleId = decision.ruleId;
       if (decision.code !== undefined) actual.code = decision.code;

@@ -33,6 +33,10 @@ afterAll(() => {
   rmSync(base, { recursive: true, force: true });
 });
 
+/** Principal ids as the gateway stores them: namespaced by credential kind (src/auth/principal.ts). */
+const ALICE = 'apikey:alice';
+const BOB = 'jwt:https://idp.example.com#bob';
+
 const cred = (principal: string, server: string, extra: Partial<UserCredential> = {}): UserCredential => ({
   principal,
   server,
@@ -62,9 +66,9 @@ function workdir(credentials: unknown = { key: '${SWITCHBOARD_CREDENTIALS_KEY}',
 async function filled(): Promise<ReturnType<typeof workdir> & { store: FileCredentialStore }> {
   const w = workdir();
   const store = new FileCredentialStore(w.file, KEY);
-  await store.put(cred('alice', 'github'));
-  await store.put(cred('alice', 'jira', { refreshToken: undefined, expiresAt: undefined, subject: undefined }));
-  await store.put(cred('bob', 'github', { expiresAt: Date.now() - HOUR }));
+  await store.put(cred(ALICE, 'github', { subject: 'alice-upstream-id' }));
+  await store.put(cred(ALICE, 'jira', { refreshToken: undefined, expiresAt: undefined, subject: undefined }));
+  await store.put(cred(BOB, 'github', { expiresAt: Date.now() - HOUR, subject: 'bob-upstream-id' }));
   return { ...w, store };
 }
 
@@ -79,25 +83,29 @@ describe('switchboard credentials list', () => {
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^PRINCIPAL\s+SERVER\s+SUBJECT\s+OBTAINED\s+EXPIRES\s+REFRESHABLE$/);
     expect(lines).toHaveLength(4);
-    expect(lines[1]).toMatch(/^alice\s+github\s+alice-upstream-id\s+2025-01-31 14:05Z\s+\d{4}-\d\d-\d\d \d\d:\d\dZ\s+yes$/);
-    expect(lines[2]).toMatch(/^alice\s+jira\s+-\s+2025-01-31 14:05Z\s+unknown\s+no$/);
-    expect(lines[3]).toMatch(/^bob\s+github\s+bob-upstream-id\s+.*\(expired\)\s+yes$/);
+    expect(lines[1]).toMatch(/^apikey:alice\s+github\s+alice-upstream-id\s+2025-01-31 14:05Z\s+\d{4}-\d\d-\d\d \d\d:\d\dZ\s+yes$/);
+    expect(lines[2]).toMatch(/^apikey:alice\s+jira\s+-\s+2025-01-31 14:05Z\s+unknown\s+no$/);
+    expect(lines[3]).toMatch(/^jwt:https:\/\/idp\.example\.com#bob\s+github\s+bob-upstream-id\s+.*\(expired\)\s+yes$/);
   });
 
   it('--principal filters, --json prints summaries', async () => {
     const { dir, config } = await filled();
-    const r = await runCli(['credentials', 'list', '--config', config, '--principal', 'alice', '--json'], { cwd: base, env });
+    const r = await runCli(['credentials', 'list', '--config', config, '--principal', ALICE, '--json'], { cwd: base, env });
     expect(r.code, r.stderr).toBe(0);
     noSecrets(r.stdout + r.stderr);
     const json = JSON.parse(r.stdout) as { credentials: Record<string, unknown>[] };
     expect(json.credentials).toEqual([
-      { principal: 'alice', server: 'github', subject: 'alice-upstream-id', obtainedAt: Date.UTC(2025, 0, 31, 14, 5), expiresAt: expect.any(Number), refreshable: true },
-      { principal: 'alice', server: 'jira', obtainedAt: Date.UTC(2025, 0, 31, 14, 5), refreshable: false },
+      { principal: ALICE, server: 'github', subject: 'alice-upstream-id', obtainedAt: Date.UTC(2025, 0, 31, 14, 5), expiresAt: expect.any(Number), refreshable: true },
+      { principal: ALICE, server: 'jira', obtainedAt: Date.UTC(2025, 0, 31, 14, 5), refreshable: false },
     ]);
     const none = await runCli(['credentials', 'list', '--principal=carol'], { cwd: dir, env });
     expect(none.code).toBe(0);
     expect(none.stdout).toBe('');
     expect(none.stderr).toContain('no stored credentials for principal "carol"');
+    // A bare id is matched as it is, and finds nothing since ids are namespaced: the CLI says what to write.
+    expect(none.stderr).toContain('did you mean "apikey:carol"');
+    const bare = await runCli(['credentials', 'list', '--principal', 'alice', '--json'], { cwd: dir, env });
+    expect(JSON.parse(bare.stdout)).toEqual({ credentials: [] });
   });
 
   it('an empty or not yet created store lists nothing, and creates no file', async () => {
@@ -113,18 +121,19 @@ describe('switchboard credentials list', () => {
 describe('switchboard credentials revoke', () => {
   it('removes one credential (exit 0), then has nothing to remove (exit 1)', async () => {
     const { dir, file, store } = await filled();
-    const r = await runCli(['credentials', 'revoke', '--principal', 'alice', '--server', 'github'], { cwd: dir, env });
+    const r = await runCli(['credentials', 'revoke', '--principal', ALICE, '--server', 'github'], { cwd: dir, env });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toContain('revoked the credential of "alice" for server "github"');
+    expect(r.stderr).toContain('revoked the credential of "apikey:alice" for server "github"');
     noSecrets(r.stdout + r.stderr);
     // The gateway's store instance sees it gone; the others are intact.
-    expect(await store.get('alice', 'github')).toBeUndefined();
-    expect((await store.list()).map((s) => `${s.principal}/${s.server}`)).toEqual(['alice/jira', 'bob/github']);
+    expect(await store.get(ALICE, 'github')).toBeUndefined();
+    expect((await store.list()).map((s) => `${s.principal}/${s.server}`)).toEqual([`${ALICE}/jira`, `${BOB}/github`]);
     noSecrets(readFileSync(file, 'utf8'));
 
-    const again = await runCli(['credentials', 'revoke', '--principal', 'alice', '--server', 'github'], { cwd: dir, env });
+    const again = await runCli(['credentials', 'revoke', '--principal', ALICE, '--server', 'github'], { cwd: dir, env });
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('nothing to revoke');
+    expect(again.stderr).not.toContain('did you mean');
     const never = await runCli(['credentials', 'revoke', '--principal', 'zoe', '--server', 'github'], { cwd: workdir().dir, env });
     expect(never.code).toBe(1);
   });

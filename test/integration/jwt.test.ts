@@ -107,7 +107,7 @@ describe('a valid JWT', () => {
     try {
       expect((await jwtClient.callTool({ name: 'ks__add', arguments: { a: 1, b: 2 } })).content).toEqual([{ type: 'text', text: '3' }]);
       expect((await keyClient.listTools()).tools.map((t) => t.name)).not.toContain('ks__add');
-      expect(gw.audit.some((r) => r.principal === 'alice' && r.original === 'add' && r.outcome === 'ok')).toBe(true);
+      expect(gw.audit.some((r) => r.principal === `jwt:${ISSUER}#alice` && r.principalKind === 'jwt' && r.original === 'add' && r.outcome === 'ok')).toBe(true);
     } finally {
       await Promise.allSettled([jwtClient.close(), keyClient.close()]);
     }
@@ -171,7 +171,7 @@ describe('a valid JWT', () => {
       expect(authorizations.every((a) => a === 'Bearer upstream-own-token')).toBe(true);
       expect(JSON.stringify(fixture.headersSeen)).not.toContain(clientToken);
       // Who is calling travels as configured identity headers, never as the credential.
-      const call = fixture.headersSeen.find((h) => h['x-switchboard-user'] === 'alice');
+      const call = fixture.headersSeen.find((h) => h['x-switchboard-user'] === `jwt:${ISSUER}#alice`);
       expect(call).toMatchObject({ 'x-switchboard-groups': 'sales,eu' });
     } finally {
       await client.close();

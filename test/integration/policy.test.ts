@@ -157,8 +157,8 @@ describe('decisions', () => {
 
   it('writes an audit record for every decision, without arguments', () => {
     const denied = gw.audit.find((r) => r.ruleId === 'no-fail');
-    expect(denied).toMatchObject({ principal: 'alice', decision: 'deny', outcome: 'denied', code: 'POLICY_DENIED', server: 'ks', name: 'ks__fail', original: 'fail' });
-    const allowed = gw.audit.find((r) => r.principal === 'alice' && r.original === 'add' && r.outcome === 'ok');
+    expect(denied).toMatchObject({ principal: 'apikey:alice', principalKind: 'apikey', decision: 'deny', outcome: 'denied', code: 'POLICY_DENIED', server: 'ks', name: 'ks__fail', original: 'fail' });
+    const allowed = gw.audit.find((r) => r.principal === 'apikey:alice' && r.original === 'add' && r.outcome === 'ok');
     expect(allowed).toMatchObject({ decision: 'allow', method: 'tools/call' });
     expect(allowed).not.toHaveProperty('args');
     expect(JSON.stringify(gw.audit)).not.toContain(KEYS.alice);

@@ -10,6 +10,8 @@ import { makeKey, nowSec, signToken, startJwksServer, type JwksServer, type Test
 
 const ISSUER = 'https://issuer.example.com';
 const RESOURCE = 'https://gw.example.com/mcp';
+/** The principal id of a token of ISSUER whose id claim is `sub` (ids are namespaced by kind: auth/principal.ts). */
+const JWT_ID = (sub: string) => `jwt:${ISSUER}#${sub}`;
 const GOOD = { iss: ISSUER, aud: RESOURCE, sub: 'alice', scope: 'tools.read tools.write', groups: ['eng'] };
 
 let rsa: TestKey; // in every JWKS
@@ -72,15 +74,15 @@ describe('createJwtVerifier (JWKS URL)', () => {
   it('accepts a valid token and maps it to a principal', async () => {
     const token = await signToken(rsa, GOOD);
     const principal = await v.verify(token);
-    expect(principal).toMatchObject({ id: 'alice', scopes: ['tools.read', 'tools.write'], groups: ['eng'] });
+    expect(principal).toMatchObject({ id: JWT_ID('alice'), kind: 'jwt', subject: 'alice', scopes: ['tools.read', 'tools.write'], groups: ['eng'] });
     expect(principal.claims).toMatchObject({ iss: ISSUER, aud: RESOURCE, sub: 'alice', scope: 'tools.read tools.write' });
-    expect(Object.keys(principal).sort()).toEqual(['claims', 'groups', 'id', 'scopes']);
+    expect(Object.keys(principal).sort()).toEqual(['claims', 'groups', 'id', 'kind', 'scopes', 'subject']);
     expect(JSON.stringify(principal)).not.toContain(token.split('.')[2]);
   });
 
   it('accepts ES256 and EdDSA tokens', async () => {
-    expect((await v.verify(await signToken(ec, GOOD))).id).toBe('alice');
-    expect((await v.verify(await signToken(ed, GOOD))).id).toBe('alice');
+    expect((await v.verify(await signToken(ec, GOOD))).id).toBe(JWT_ID('alice'));
+    expect((await v.verify(await signToken(ed, GOOD))).id).toBe(JWT_ID('alice'));
   });
 
   it('rejects another issuer', async () => {
@@ -97,12 +99,12 @@ describe('createJwtVerifier (JWKS URL)', () => {
 
   it('accepts an audience array containing the gateway', async () => {
     const token = await signToken(rsa, { ...GOOD, aud: ['https://other.example.com', RESOURCE] });
-    expect((await v.verify(token)).id).toBe('alice');
+    expect((await v.verify(token)).id).toBe(JWT_ID('alice'));
   });
 
   it('uses the configured audience instead of the default', async () => {
     const custom = verifier({ jwksUri: jwks.url, audience: ['api://switchboard', 'switchboard'] });
-    expect((await custom.verify(await signToken(rsa, { ...GOOD, aud: 'switchboard' }))).id).toBe('alice');
+    expect((await custom.verify(await signToken(rsa, { ...GOOD, aud: 'switchboard' }))).id).toBe(JWT_ID('alice'));
     expect(await reasonOf(custom.verify(await signToken(rsa, GOOD)))).toBe('audience');
   });
 
@@ -112,18 +114,18 @@ describe('createJwtVerifier (JWKS URL)', () => {
     const token = await signToken(rsa, { ...GOOD, aud: 'http://127.0.0.1:43210/mcp' });
     expect(await reasonOf(lazy.verify(token))).toBe('audience');
     current = 'http://127.0.0.1:43210/mcp';
-    expect((await lazy.verify(token)).id).toBe('alice');
+    expect((await lazy.verify(token)).id).toBe(JWT_ID('alice'));
   });
 
   it('rejects an expired token, within the clock tolerance only', async () => {
-    expect((await v.verify(await signToken(rsa, GOOD, { exp: nowSec() - 30 }))).id).toBe('alice');
+    expect((await v.verify(await signToken(rsa, GOOD, { exp: nowSec() - 30 }))).id).toBe(JWT_ID('alice'));
     expect(await reasonOf(v.verify(await signToken(rsa, GOOD, { exp: nowSec() - 120 })))).toBe('expired');
     const strict = verifier({ jwksUri: jwks.url, clockToleranceSec: 0 });
     expect(await reasonOf(strict.verify(await signToken(rsa, GOOD, { exp: nowSec() - 5 })))).toBe('expired');
   });
 
   it('rejects a token not yet valid beyond the tolerance', async () => {
-    expect((await v.verify(await signToken(rsa, { ...GOOD, nbf: nowSec() + 30 }))).id).toBe('alice');
+    expect((await v.verify(await signToken(rsa, { ...GOOD, nbf: nowSec() + 30 }))).id).toBe(JWT_ID('alice'));
     expect(await reasonOf(v.verify(await signToken(rsa, { ...GOOD, nbf: nowSec() + 600 })))).toBe('invalid');
   });
 
@@ -152,7 +154,7 @@ describe('createJwtVerifier (JWKS URL)', () => {
     const noneWithSig = `${none}AAAA`;
     expect(await reasonOf(esOnly.verify(noneWithSig))).toBe('invalid');
     expect(own.fetches).toBe(0);
-    expect((await esOnly.verify(await signToken(ec, GOOD))).id).toBe('alice');
+    expect((await esOnly.verify(await signToken(ec, GOOD))).id).toBe(JWT_ID('alice'));
   });
 
   it('rejects malformed tokens', async () => {
@@ -198,7 +200,7 @@ describe('JWKS cache', () => {
     await v.verify(await signToken(rsa, GOOD));
     expect(jwks.fetches).toBe(1);
     jwks.keys = [rsa.jwk, rotated.jwk];
-    expect((await v.verify(await signToken(rotated, GOOD))).id).toBe('alice');
+    expect((await v.verify(await signToken(rotated, GOOD))).id).toBe(JWT_ID('alice'));
     expect(jwks.fetches).toBe(2);
     // Both keys are now cached.
     await v.verify(await signToken(rotated, GOOD));
@@ -219,7 +221,7 @@ describe('JWKS cache', () => {
       Promise.all(unknown.map((t) => reasonOf(v.verify(t)))),
     ]);
     // Requests arriving during the refetch wait for it rather than fail or fetch again.
-    expect(principals.map((p) => p.id)).toEqual(Array(10).fill('alice'));
+    expect(principals.map((p) => p.id)).toEqual(Array(10).fill(JWT_ID('alice')));
     expect(new Set(reasons)).toEqual(new Set(['signature']));
     expect(jwks.fetches).toBe(2);
     jwks.delayMs = 0;
@@ -232,7 +234,7 @@ describe('JWKS cache', () => {
     expect(jwks.fetches).toBe(2);
     // After the cooldown the next unknown kid refetches (once).
     clock += 1_000;
-    expect((await v.verify(await signToken(third, GOOD))).id).toBe('alice');
+    expect((await v.verify(await signToken(third, GOOD))).id).toBe(JWT_ID('alice'));
     expect(await reasonOf(v.verify(await signToken(rogue, GOOD)))).toBe('signature');
     expect(jwks.fetches).toBe(3);
   });
@@ -250,7 +252,7 @@ describe('JWKS cache', () => {
     await v.verify(await signToken(rsa, GOOD));
     jwks.status = 500;
     clock += 61_000;
-    expect((await v.verify(await signToken(rsa, GOOD))).id).toBe('alice');
+    expect((await v.verify(await signToken(rsa, GOOD))).id).toBe(JWT_ID('alice'));
     expect(jwks.fetches).toBe(2);
     // The failure backs off further attempts for a while…
     await v.verify(await signToken(rsa, GOOD));
@@ -274,7 +276,7 @@ describe('JWKS cache', () => {
     expect(jwks.fetches).toBe(1);
     jwks.status = 200;
     clock += 5_000;
-    expect((await v.verify(await signToken(rsa, GOOD))).id).toBe('alice');
+    expect((await v.verify(await signToken(rsa, GOOD))).id).toBe(JWT_ID('alice'));
     expect(jwks.fetches).toBe(2);
   });
 
@@ -290,7 +292,7 @@ describe('JWKS cache', () => {
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const jwks = await server([{ ...(privateKey.export({ format: 'jwk' }) as JWK), kid: 'priv' }, { kty: 'oct', k: 'c2VjcmV0', kid: 'sym' }, rsa.jwk]);
     const v = verifier({ jwksUri: jwks.url });
-    expect((await v.verify(await signToken(rsa, GOOD))).id).toBe('alice');
+    expect((await v.verify(await signToken(rsa, GOOD))).id).toBe(JWT_ID('alice'));
   });
 
   it('uses the given fetch', async () => {
@@ -300,7 +302,7 @@ describe('JWKS cache', () => {
       return new Response(JSON.stringify({ keys: [rsa.jwk] }), { status: 200 });
     };
     const v = verifier({ jwksUri: 'https://issuer.example.com/jwks' }, { fetch: fake });
-    expect((await v.verify(await signToken(rsa, GOOD))).id).toBe('alice');
+    expect((await v.verify(await signToken(rsa, GOOD))).id).toBe(JWT_ID('alice'));
     expect(urls).toEqual(['https://issuer.example.com/jwks']);
   });
 });
@@ -314,9 +316,9 @@ describe('static public keys', () => {
     const pemKey = await makeKey('pem-key', 'ES256');
     const pem = createPublicKey({ key: pemKey.jwk as import('node:crypto').JsonWebKey, format: 'jwk' }).export({ type: 'spki', format: 'pem' }) as string;
     const v = verifier({ publicKeys: [rsa.jwk, pem] }, { fetch: noFetch });
-    expect((await v.verify(await signToken(rsa, GOOD))).id).toBe('alice');
-    expect((await v.verify(await signToken(pemKey, GOOD))).id).toBe('alice');
-    expect((await v.verify(await signToken(pemKey, GOOD, { kid: null }))).id).toBe('alice');
+    expect((await v.verify(await signToken(rsa, GOOD))).id).toBe(JWT_ID('alice'));
+    expect((await v.verify(await signToken(pemKey, GOOD))).id).toBe(JWT_ID('alice'));
+    expect((await v.verify(await signToken(pemKey, GOOD, { kid: null }))).id).toBe(JWT_ID('alice'));
     expect(await reasonOf(v.verify(await signToken(rogue, GOOD)))).toBe('signature');
     expect(await reasonOf(v.verify(await signToken(ec, GOOD)))).toBe('signature'); // an ES256 key not configured
   });
@@ -326,8 +328,8 @@ describe('static public keys', () => {
     const b = await makeKey('b', 'RS256');
     const strip = ({ kid: _kid, ...jwk }: JWK) => jwk as JWK;
     const v = verifier({ publicKeys: [strip(a.jwk), strip(b.jwk)] }, { fetch: noFetch });
-    expect((await v.verify(await signToken(b, GOOD, { kid: null }))).id).toBe('alice');
-    expect((await v.verify(await signToken(a, GOOD))).id).toBe('alice');
+    expect((await v.verify(await signToken(b, GOOD, { kid: null }))).id).toBe(JWT_ID('alice'));
+    expect((await v.verify(await signToken(a, GOOD))).id).toBe(JWT_ID('alice'));
     expect(await reasonOf(v.verify(await signToken(rogue, GOOD, { kid: null })))).toBe('signature');
   });
 
@@ -336,7 +338,7 @@ describe('static public keys', () => {
     const pkcs1 = publicKey.export({ type: 'pkcs1', format: 'pem' }) as string;
     const v = verifier({ publicKeys: [pkcs1] }, { fetch: noFetch });
     const token = await new SignJWT({ ...GOOD }).setProtectedHeader({ alg: 'RS256', kid: 'x' }).setExpirationTime('5m').sign(privateKey);
-    expect((await v.verify(token)).id).toBe('alice');
+    expect((await v.verify(token)).id).toBe(JWT_ID('alice'));
   });
 
   it('refuses private keys in the configuration', () => {
@@ -356,7 +358,7 @@ describe('claim mappings', () => {
     const p = await v({}).verify(await signToken(rsa, { ...GOOD, scope: 'a b  c', scp: ['c', 'd'] }));
     expect(p.scopes).toEqual(['a', 'b', 'c', 'd']);
     const scpOnly = await v({}).verify(await signToken(rsa, { iss: ISSUER, aud: RESOURCE, sub: 'bob', scp: ['x', 'y'] }));
-    expect(scpOnly).toMatchObject({ id: 'bob', scopes: ['x', 'y'], groups: [] });
+    expect(scpOnly).toMatchObject({ id: JWT_ID('bob'), scopes: ['x', 'y'], groups: [] });
   });
 
   it('maps custom id, scope and group claims, including nested and URL-named ones', async () => {
@@ -370,13 +372,13 @@ describe('claim mappings', () => {
       realm_access: { roles: ['admin', 'dev'] },
     });
     const p = await v({ id: 'oid', scopes: 'permissions', groups: ['https://example.com/groups', 'realm_access.roles'] }).verify(token);
-    expect(p).toMatchObject({ id: 'user-42', scopes: ['p1', 'p2'], groups: ['g1', 'admin', 'dev'] });
+    expect(p).toMatchObject({ id: JWT_ID('user-42'), subject: 'user-42', scopes: ['p1', 'p2'], groups: ['g1', 'admin', 'dev'] });
     expect(p.claims.sub).toBe('ignored');
   });
 
   it('treats a string group claim as one group, and a numeric id as a string', async () => {
     const p = await v({ id: 'uid', groups: 'team' }).verify(await signToken(rsa, { iss: ISSUER, aud: RESOURCE, uid: 1234, team: 'platform eng' }));
-    expect(p).toMatchObject({ id: '1234', groups: ['platform eng'], scopes: [] });
+    expect(p).toMatchObject({ id: JWT_ID('1234'), subject: '1234', groups: ['platform eng'], scopes: [] });
   });
 
   it('rejects a token without a usable id claim', async () => {
@@ -438,8 +440,8 @@ describe('createHttpAuthenticator', () => {
     const fromJwt = await auth({ authorization: `Bearer ${token}` });
     const fromBearerKey = await auth({ authorization: `Bearer ${API_KEY}` });
     const fromHeaderKey = await auth({ 'x-api-key': API_KEY });
-    expect(fromJwt).toMatchObject({ id: 'alice', scopes: ['tools.read', 'tools.write'], groups: ['eng'] });
-    expect(fromBearerKey).toMatchObject({ id: 'ci-bot', scopes: ['repo.read'], groups: ['bots'] });
+    expect(fromJwt).toMatchObject({ id: JWT_ID('alice'), kind: 'jwt', scopes: ['tools.read', 'tools.write'], groups: ['eng'] });
+    expect(fromBearerKey).toMatchObject({ id: 'apikey:ci-bot', kind: 'apikey', subject: 'ci-bot', scopes: ['repo.read'], groups: ['bots'] });
     expect(fromHeaderKey).toEqual(fromBearerKey);
     expect(Object.keys(fromJwt).sort()).toEqual(Object.keys(fromBearerKey).sort());
   });

@@ -7,7 +7,7 @@ import type { DecisionInput, Principal } from '../../../src/policy/types.js';
 
 export type InputOverrides = Partial<Omit<DecisionInput, 'principal'>> & { principal?: Partial<Principal> };
 
-/** A tools/call of `echo` on server `srv` by principal `p` with no scopes or groups, unless overridden. */
+/** A tools/call of `echo` on server `srv` by the API key `p` (principal `apikey:p`) with no scopes or groups, unless overridden. */
 export function input(over: InputOverrides = {}): DecisionInput {
   const { principal, ...rest } = over;
   return {
@@ -17,7 +17,7 @@ export function input(over: InputOverrides = {}): DecisionInput {
     args: {},
     request: { time: new Date('2026-01-01T12:00:00Z'), transport: 'stdio', sessionId: 's1' },
     ...rest,
-    principal: { id: 'p', scopes: [], groups: [], claims: {}, ...principal },
+    principal: { id: 'apikey:p', kind: 'apikey', subject: 'p', scopes: [], groups: [], claims: {}, ...principal },
   };
 }
 

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { ANONYMOUS, stdioPrincipal } from '../../../src/auth/principal.js';
 import { PolicyEngine } from '../../../src/policy/engine.js';
 import { loadPolicyDir } from '../../../src/policy/load.js';
 import { loadPolicyTests, runPolicyTests } from '../../../src/policy/tests-runner.js';
@@ -40,10 +41,8 @@ describe('the quick start keeps working for a caller without scopes or groups', 
     ['filesystem', 'list_directory', READ],
     ['filesystem', 'list_allowed_directories', READ],
   ];
-  const callers = [
-    { id: 'local', scopes: [], groups: [] },
-    { id: 'anonymous', scopes: [], groups: [] },
-  ];
+  // The quick start's callers: the --stdio front's default principal, and HTTP without credentials.
+  const callers = [stdioPrincipal({ id: 'local' }), ANONYMOUS];
 
   for (const principal of callers) {
     it.each(reads)(`${principal.id}: %s %s is listed and callable`, (server, name, annotations) => {

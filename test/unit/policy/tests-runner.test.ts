@@ -25,7 +25,7 @@ describe('runPolicyTests', () => {
     `
 cases:
   - name: guests cannot read the environment
-    principal: { id: g, groups: [guests] }
+    principal: { kind: apikey, id: g, groups: [guests] }
     request: { server: everything, tool: get-env }
     expect: { effect: deny, ruleId: guests-no-env, code: POLICY_DENIED }
   - name: a wrong expectation
@@ -59,7 +59,7 @@ describe('test cases', () => {
     const { cases } = parsePolicyTestsText('cases: [ { name: n, request: { server: s, tool: t }, expect: { effect: allow } } ]', 'f');
     expect(cases[0]).toEqual({
       name: 'n',
-      principal: {},
+      principal: { id: 'apikey:test', kind: 'apikey', subject: 'test', scopes: [], groups: [], claims: {} },
       request: {
         method: 'tools/call',
         server: { name: 's', transport: 'stdio' },
