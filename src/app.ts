@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { createHttpAuthenticator } from './auth/http.js';
 import { createJwtVerifier } from './auth/jwt.js';
 import { stdioPrincipal as stdioPrincipalOf, type Principal } from './auth/principal.js';
+import { revokedBy } from './auth/revoked.js';
 import { Catalog } from './catalog/catalog.js';
 import type { LoadedConfig, ServerConfig } from './config/schema.js';
 import { createHttpFront, type HttpFront } from './downstream/http.js';
@@ -200,6 +201,9 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
     if (JSON.stringify(current.gateway.auth) !== JSON.stringify(next.gateway.auth)) {
       currentAuthenticator = authenticatorFor(next.gateway.auth);
       changes.push('gateway.auth');
+      // Sessions opened with a credential that no longer works end now, not at their idle timeout.
+      const revoked = revokedBy(current.gateway.auth, next.gateway.auth);
+      for (const session of hub.sessions.all()) if (revoked(session.principal)) void session.close();
     }
     const policyInputs = (c: LoadedConfig) =>
       JSON.stringify([c.gateway.policies, c.gateway.defaultEffect, c.servers.map((s) => [s.name, s.trustAnnotations]), c.skipped.map((s) => s.name)]);

@@ -4,8 +4,9 @@
  * caller through this endpoint, and the 403 `insufficient_scope` step-up
  * answer for OAuth clients.
  */
-import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
+import type { AuthInfo } from '@modelcontextprotocol/server';
 import type { HttpAuthenticator } from '../auth/http.js';
 import { looksLikeJwt } from '../auth/jwt.js';
 import { ANONYMOUS, type Principal } from '../auth/principal.js';
@@ -76,6 +77,7 @@ export function authenticate(authenticator: HttpAuthenticator, challenge?: () =>
       return void res.status(401).json(body);
     }
     res.locals.principal = principal;
+    attachPrincipal(req, principal);
     next();
   };
 }
@@ -85,10 +87,39 @@ export function principalOf(res: Response): Principal {
 }
 
 /**
+ * Hands this request's principal to the SDK server that handles it: the
+ * transports pass `req.auth` on with each message, and the server reads it
+ * back as `ctx.http.authInfo` (see requestPrincipal). A session's requests
+ * are thus each decided with the credential they carry, not the one that
+ * opened the session. The credential itself is not in it (`token` stays
+ * empty): it never travels past the edge.
+ */
+export function attachPrincipal(req: IncomingMessage, principal: Principal): void {
+  (req as IncomingMessage & { auth?: AuthInfo }).auth = { token: '', clientId: principal.id, scopes: principal.scopes, extra: { principal } };
+}
+
+/**
+ * Who made one request of a session owned by `owner`: the principal
+ * attachPrincipal put on it, so that a reload that takes away a key's group,
+ * or a token with fewer scopes, counts from the next request on. Without one
+ * (stdio, whose caller is fixed) it is the owner. The edge has refused
+ * another identity on the session already (403, sessionRefusal); a request
+ * that got past it anyway is refused here too.
+ */
+export function requestPrincipal(owner: Principal, authInfo: AuthInfo | undefined): Principal {
+  const current = authInfo?.extra?.principal as Principal | undefined;
+  if (!current) return owner;
+  if (current.id !== owner.id) throw new GatewayError('UNAUTHENTICATED', 'This session belongs to another principal', { reason: 'session' });
+  return current;
+}
+
+/**
  * Why a request may not use this session, if it may not: an unknown or
  * expired session (or one of another endpoint) is the spec's 404 (the client
  * starts a new one); a session is bound to the principal that opened it,
- * since its id is not a credential, so anyone else gets 403.
+ * since its id is not a credential, so anyone else gets 403. Only the
+ * identity is bound (the namespaced `principal.id`): scopes, groups and
+ * claims are this request's own.
  */
 export function sessionRefusal(hub: Hub, sessionId: string, principal: Principal, view: View): Refusal | undefined {
   const session = hub.sessions.get(sessionId);

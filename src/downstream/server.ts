@@ -27,6 +27,7 @@ import { isListMethod, list, listKindOf } from './lists.js';
 import { personalEntries, type PersonalCatalogDeps } from './personal-catalog.js';
 import type { ConnectionPool } from '../upstream/pool.js';
 import type { CallOrigin, Upstream } from '../upstream/upstream.js';
+import { requestPrincipal } from './http-auth.js';
 import type { InputBridge } from './input-bridge.js';
 import type { SubscriptionRegistry } from './sessions.js';
 
@@ -58,7 +59,11 @@ export interface SessionServerDeps {
 /** Mutable per-session state the server's handlers keep. */
 export interface SessionState {
   info: SessionInfo;
-  /** Who this session belongs to (authenticated at the edge). */
+  /**
+   * Who this session belongs to (authenticated at the edge when it opened).
+   * Over HTTP only its id binds the session: each request is decided with the
+   * principal of its own credential (requestPrincipal in http-auth.ts).
+   */
   principal: Principal;
   /** What the endpoint it came through shows (a profile's part, or everything). */
   view: View;
@@ -126,32 +131,35 @@ async function dispatch(
   // A client that connects while the gateway is starting sees the full
   // catalog, not whatever happened to be up in the first milliseconds.
   await deps.started();
-  const who = { principal: state.principal, session: state.info, view: state.view };
+  // This request's own caller (same identity as the session's): scopes and groups count as they are now.
+  const principal = requestPrincipal(state.principal, ctx.http?.authInfo);
+  const who = { principal, session: state.info, view: state.view };
   if (isListMethod(request.method)) {
-    const personal = deps.personal ? await personalEntries(deps.personal, listKindOf(request.method), state.principal.id) : [];
+    const personal = deps.personal ? await personalEntries(deps.personal, listKindOf(request.method), principal.id) : [];
     return list(request.method, params.cursor, catalog, who, deps.policy(), personal);
   }
   if (!ROUTED.has(request.method)) throw methodNotFound(request.method);
   if (request.method === 'tools/call' && state.view.disclosure === 'search') {
     if (params.name === FIND_TOOLS) return findTools((params.arguments ?? {}) as Record<string, unknown>, catalog, who, deps.policy());
-    if (params.name === CALL_TOOL) return routeThroughPipeline(deps, state, server, 'tools/call', directCallParams(params), ctx);
+    if (params.name === CALL_TOOL) return routeThroughPipeline(deps, state, principal, server, 'tools/call', directCallParams(params), ctx);
   }
-  return routeThroughPipeline(deps, state, server, request.method as RoutedMethod, params, ctx);
+  return routeThroughPipeline(deps, state, principal, server, request.method as RoutedMethod, params, ctx);
 }
 
 async function routeThroughPipeline(
   deps: SessionServerDeps,
   state: SessionState,
+  principal: Principal,
   server: Server,
   method: RoutedMethod,
   params: Record<string, unknown>,
   ctx: ServerContext,
 ): Promise<Result> {
-  if (state.info.era === 'modern') return runWithInputRounds(deps, state, server, method, params, ctx);
+  if (state.info.era === 'modern') return runWithInputRounds(deps, state, principal, server, method, params, ctx);
   // A 2025-era client is asked directly, with a request related to its call.
   const ask: Ask = (request, signal) =>
     ctx.mcpReq.send(request as { method: 'sampling/createMessage' }, Loose, { signal, timeout: SERVER_REQUEST_TIMEOUT_MS }) as Promise<Result>;
-  return runCall(deps, state, method, params, ctx, originOf(state.info, server.getClientCapabilities(), ctx, ask), ctx.mcpReq.signal);
+  return runCall(deps, state, principal, method, params, ctx, originOf(state.info, server.getClientCapabilities(), ctx, ask), ctx.mcpReq.signal);
 }
 
 /**
@@ -161,21 +169,23 @@ async function routeThroughPipeline(
 function runWithInputRounds(
   deps: SessionServerDeps,
   state: SessionState,
+  principal: Principal,
   server: Server,
   method: RoutedMethod,
   params: Record<string, unknown>,
   ctx: ServerContext,
 ): Promise<Result> {
   const request = { state: ctx.mcpReq.requestState<string>(), inputResponses: ctx.mcpReq.inputResponses, signal: ctx.mcpReq.signal };
-  return deps.inputs.run(state.principal.id, request, (call) => {
+  return deps.inputs.run(principal.id, request, (call) => {
     const origin = originOf(state.info, server.getClientCapabilities(), ctx, (input) => call.ask(input));
-    return runCall(deps, state, method, params, ctx, origin, call.controller.signal);
+    return runCall(deps, state, principal, method, params, ctx, origin, call.controller.signal);
   });
 }
 
 async function runCall(
   deps: SessionServerDeps,
   state: SessionState,
+  principal: Principal,
   method: RoutedMethod,
   params: Record<string, unknown>,
   ctx: ServerContext,
@@ -196,7 +206,7 @@ async function runCall(
     method,
     params,
     session: state.info,
-    principal: state.principal,
+    principal,
     view: state.view,
     origin,
     signal: either.signal,

@@ -18,7 +18,7 @@ import type { Principal } from '../auth/principal.js';
 import { JsonRpc } from '../errors.js';
 import type { Logger } from '../observability/log.js';
 import type { View } from '../pipeline/view.js';
-import { headerValue, rpcError, scopeRefusal, sendJson, sendRefusal, type ProtectedResource, type ScopeShortfall } from './http-auth.js';
+import { attachPrincipal, headerValue, rpcError, scopeRefusal, sendJson, sendRefusal, type ProtectedResource, type ScopeShortfall } from './http-auth.js';
 import type { LegacyStreamableHttp } from './legacy-http.js';
 import { isJsonContentType } from './session-transport.js';
 
@@ -82,6 +82,8 @@ async function serve(req: IncomingMessage, res: ServerResponse, sessionId: strin
   const pr = options.protectedResource;
   const refusal = pr && options.scopeShortfall ? scopeRefusal(req.headers, body, principal, pr, options.scopeShortfall) : undefined;
   if (refusal) return sendRefusal(res, refusal);
+  // This request is decided as the caller it authenticated, as on the express path.
+  attachPrincipal(req, principal);
   await options.legacy.serve(sessionId, principal, req, res, body, view);
 }
 

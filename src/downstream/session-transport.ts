@@ -19,6 +19,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   SUPPORTED_PROTOCOL_VERSIONS,
   parseJSONRPCMessage,
+  type AuthInfo,
   type JSONRPCMessage,
   type RequestId,
   type Transport,
@@ -98,9 +99,11 @@ export class SessionHttpTransport implements Transport {
       return;
     }
 
+    // Who sent this POST (http-auth.ts attachPrincipal), as the SDK's own transports pass it on.
+    const extra = { authInfo: (req as IncomingMessage & { auth?: AuthInfo }).auth };
     const requestIds = messages.filter(isRequest).map((m) => m.id);
     if (requestIds.length === 0) {
-      for (const message of messages) this.onmessage?.(message);
+      for (const message of messages) this.onmessage?.(message, extra);
       for (const id of cancelledIds(messages)) this.forget(id);
       res.writeHead(202).end();
       return;
@@ -111,7 +114,7 @@ export class SessionHttpTransport implements Transport {
     }
     const exchange = new Exchange(res, this.sessionId, requestIds, this.keepAliveMs);
     for (const id of requestIds) this.exchanges.set(id, exchange);
-    for (const message of messages) this.onmessage?.(message);
+    for (const message of messages) this.onmessage?.(message, extra);
     for (const id of cancelledIds(messages)) this.forget(id);
   }
 
