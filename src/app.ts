@@ -93,7 +93,10 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
   });
   const pool = new ConnectionPool(
     log,
-    (connection) => connection.on('notification', (notification, origins) => hub.upstreamNotification(connection, notification, origins)),
+    (connection) =>
+      connection
+        .on('notification', (notification, origins) => hub.upstreamNotification(connection, notification, origins))
+        .on('stderrTruncated', () => metrics.stderrTruncated(connection.name)),
     (server, principal) => callerAuth(server, principal, callers),
     // At maxProcesses an idle session's child may go to another session; one with a call in flight never does.
     { sessionBusy: (id): boolean => hub.sessions.isBusy(id), onReclaimed: (server) => metrics.processReclaimed(server) },
@@ -164,6 +167,7 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
       }
     });
     upstream.on('notification', (notification, origins) => hub.upstreamNotification(upstream, notification, origins));
+    upstream.on('stderrTruncated', () => metrics.stderrTruncated(upstream.name));
   }
 
   let current = config;

@@ -42,6 +42,8 @@ export interface Metrics {
   rateLimitStoreFailure(failMode: 'open' | 'closed'): void;
   /** Callers' own upstream credentials: a sign-in, a refresh or a token exchange, and how it went. */
   callerCredential(server: string, event: 'signin' | 'refresh' | 'exchange', outcome: 'ok' | 'failed'): void;
+  /** An upstream stderr line cut at its bounded length. */
+  stderrTruncated(server: string): void;
   /** A new session refused under gateway.limits: the principal's cap or the gateway's. */
   sessionRefused(reason: 'principal' | 'gateway'): void;
   /** An idle session closed to make room for a new one, under the same caps. */
@@ -160,6 +162,12 @@ export function createMetrics(options: {
     labelNames: ['server'],
     registers: [registry],
   });
+  const stderrTruncated = new client.Counter({
+    name: 'switchboard_upstream_stderr_truncated_total',
+    help: 'Upstream stderr lines cut at their bounded length (a child writing without line ends).',
+    labelNames: ['server'],
+    registers: [registry],
+  });
   const restarts = new client.Counter({
     name: 'switchboard_upstream_restarts_total',
     help: 'Times an upstream connection was lost after it had been ready.',
@@ -254,6 +262,9 @@ export function createMetrics(options: {
     },
     callerCredential(name, event, outcome) {
       callerCredentials.inc({ server: server(name), event, outcome });
+    },
+    stderrTruncated(name) {
+      stderrTruncated.inc({ server: server(name) });
     },
     sessionRefused(reason) {
       sessionsRefused.inc({ reason });

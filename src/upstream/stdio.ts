@@ -3,21 +3,25 @@
  * spawns the child in its own process group and kills the whole group on
  * close, so an `npx …` or shell wrapper can never leave the real server
  * running as an orphan. It also keeps the last lines of the child's stderr so
- * that a server which fails to start can be reported with its own words.
+ * that a server which fails to start can be reported with its own words; the
+ * lines are cut at a bounded length (stderr-lines.ts), whatever the child writes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { ReadBuffer, serializeMessage, type JSONRPCMessage, type Transport } from '@modelcontextprotocol/client';
 import { getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
 import type { StdioServerSpec } from '../config/schema.js';
 import { MAX_MESSAGE_CHARS } from '../json-rpc.js';
+import { StderrLines } from './stderr-lines.js';
 
 const STDERR_TAIL_LINES = 20;
 const GRACE_MS = 2_000;
 
 export interface StdioTransportOptions {
   spec: StdioServerSpec;
-  /** Called with each line the child writes to stderr. */
+  /** Called with each line the child writes to stderr (`\r` ends a line too; long lines are cut). */
   onStderr?: (line: string) => void;
+  /** Called when a stderr line is cut at its bounded length. */
+  onStderrTruncated?: () => void;
   maxMessageBytes?: number;
 }
 
@@ -29,12 +33,13 @@ export class StdioUpstreamTransport implements Transport {
   private child?: ChildProcess;
   private readonly buffer: ReadBuffer;
   private readonly stderrTail: string[] = [];
-  private stderrPartial = '';
+  private readonly stderrLines: StderrLines;
   private closed = false;
   private exited?: Promise<void>;
 
   constructor(private readonly options: StdioTransportOptions) {
     this.buffer = new ReadBuffer({ maxBufferSize: options.maxMessageBytes ?? MAX_MESSAGE_CHARS });
+    this.stderrLines = new StderrLines((line) => this.stderrLine(line), options.onStderrTruncated);
   }
 
   get pid(): number | undefined {
@@ -44,6 +49,11 @@ export class StdioUpstreamTransport implements Transport {
   /** The last lines the child wrote to stderr, for error reports. */
   get recentStderr(): string {
     return this.stderrTail.join('\n');
+  }
+
+  /** How much of an unfinished stderr line is held (bounded), and how many lines were cut. */
+  get stderrState(): { partialChars: number; truncatedLines: number } {
+    return { partialChars: this.stderrLines.partialChars, truncatedLines: this.stderrLines.truncated };
   }
 
   start(): Promise<void> {
@@ -75,7 +85,9 @@ export class StdioUpstreamTransport implements Transport {
       child.stdout!.on('error', (err) => this.onerror?.(err));
       child.stdin!.on('error', (err) => this.onerror?.(err));
       child.stderr!.setEncoding('utf8');
-      child.stderr!.on('data', (text: string) => this.captureStderr(text));
+      child.stderr!.on('data', (text: string) => this.stderrLines.push(text));
+      // A last line without a line end (the child died mid-sentence) still counts.
+      child.stderr!.once('end', () => this.stderrLines.flush());
     });
   }
 
@@ -146,15 +158,10 @@ export class StdioUpstreamTransport implements Transport {
     }
   }
 
-  private captureStderr(text: string): void {
-    const lines = (this.stderrPartial + text).split('\n');
-    this.stderrPartial = lines.pop() ?? '';
-    for (const line of lines) {
-      if (!line) continue;
-      this.stderrTail.push(line);
-      if (this.stderrTail.length > STDERR_TAIL_LINES) this.stderrTail.shift();
-      this.options.onStderr?.(line);
-    }
+  private stderrLine(line: string): void {
+    this.stderrTail.push(line);
+    if (this.stderrTail.length > STDERR_TAIL_LINES) this.stderrTail.shift();
+    this.options.onStderr?.(line);
   }
 
   private finish(): void {

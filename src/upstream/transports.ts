@@ -36,6 +36,8 @@ export interface ConnectOptions {
   makeClient: (negotiate: boolean) => Client;
   timeoutMs: number;
   onStderr?: (line: string) => void;
+  /** A stdio server's stderr line was cut at its bounded length. */
+  onStderrTruncated?: () => void;
   /** A caller's own credential (credentials "user-oauth"/"token-exchange") instead of the server's configured one. */
   auth?: AuthProvider;
 }
@@ -135,7 +137,7 @@ function keepNotificationsBeforeResponses(transport: Transport): void {
 async function connectByType(options: ConnectOptions): Promise<ConnectedClient> {
   const { spec } = options.config;
   if (spec.type === 'stdio') {
-    const transport = new StdioUpstreamTransport({ spec, onStderr: options.onStderr });
+    const transport = new StdioUpstreamTransport({ spec, onStderr: options.onStderr, onStderrTruncated: options.onStderrTruncated });
     // stdio servers are spoken to with `initialize`: probing would spawn a
     // second process per connect, and dual-era stdio servers accept it.
     const client = options.makeClient(false);

@@ -73,6 +73,8 @@ interface UpstreamEvents {
   lists: [kinds: ListKind[]];
   /** An unsolicited notification (log message, resource update, …) and the origins in flight. */
   notification: [notification: Notification, origins: CallOrigin[]];
+  /** A stdio server's stderr line was cut at its bounded length (it writes without line ends). */
+  stderrTruncated: [];
 }
 
 const Loose = z.looseObject({});
@@ -263,6 +265,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
         // Not the request timeout: a slow-starting server is not a hung call.
         timeoutMs: this.connectTimeoutMs,
         onStderr: (line) => this.log.debug('upstream stderr', { line }),
+        onStderrTruncated: () => this.emit('stderrTruncated'),
       });
       if (this.stopping) return void (await disconnectUpstream(connected));
       this.connected = connected;
