@@ -4,7 +4,9 @@
  * whose filter names what to watch. The gateway keeps one such stream per
  * modern upstream, re-opened whenever the set of watched resources changes,
  * and answers its clients' subscribe/unsubscribe itself. Notifications on
- * it reach the client's ordinary notification handlers.
+ * it reach the client's ordinary notification handlers (upstream.ts, where
+ * list changes are coalesced). Re-opens are coalesced too: a burst of
+ * subscribes costs two stream swaps, not one each.
  */
 import type { Client, McpSubscription, ServerCapabilities } from '@modelcontextprotocol/client';
 import type { Logger } from '../observability/log.js';
@@ -12,7 +14,9 @@ import type { Logger } from '../observability/log.js';
 export class ModernListener {
   private readonly watched = new Set<string>();
   private current?: McpSubscription;
-  private queue: Promise<void> = Promise.resolve();
+  /** The swap in progress, and the one queued behind it (at most one: it reads the filter when it starts). */
+  private running?: Promise<void>;
+  private queued?: Promise<void>;
   private closed = false;
 
   constructor(
@@ -39,16 +43,35 @@ export class ModernListener {
 
   async close(): Promise<void> {
     this.closed = true;
-    await this.queue.catch(() => {});
+    await (this.queued ?? this.running);
     await this.current?.close().catch(() => {});
   }
 
-  /** One re-listen at a time, in order: the last filter asked for is the one in force. */
+  /**
+   * One re-listen at a time, and at most one waiting: a change asked for
+   * while one waits is carried by it, since it reads the filter only when it
+   * starts. The last filter asked for is the one in force, and each caller
+   * resolves once a swap that includes its change is done.
+   */
   private relisten(): Promise<void> {
-    this.queue = this.queue.then(() => this.replaceStream()).catch((err: unknown) => {
-      this.log.warn('subscriptions/listen failed', { error: err instanceof Error ? err.message : String(err) });
+    if (this.queued) return this.queued;
+    if (!this.running) return (this.running = this.swap());
+    this.queued = this.running.then(() => {
+      this.queued = undefined;
+      return (this.running = this.swap());
     });
-    return this.queue;
+    return this.queued;
+  }
+
+  private swap(): Promise<void> {
+    const run: Promise<void> = this.replaceStream()
+      .catch((err: unknown) => {
+        this.log.warn('subscriptions/listen failed', { error: err instanceof Error ? err.message : String(err) });
+      })
+      .finally(() => {
+        if (this.running === run) this.running = undefined;
+      });
+    return run;
   }
 
   private async replaceStream(): Promise<void> {

@@ -6,6 +6,7 @@
  * the call in flight (an interface the downstream side implements).
  */
 import { EventEmitter } from 'node:events';
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   Client,
   ProtocolError,
@@ -88,6 +89,12 @@ const LIST_METHODS: Record<ListKind, { method: string; key: string; capability: 
   prompts: { method: 'prompts/list', key: 'prompts', capability: 'prompts' },
 };
 const MAX_LIST_PAGES = 100;
+/**
+ * A list refresh waits this long after a list_changed, so that the rest of a
+ * burst (which arrives over a few reads) is covered by the same re-list; also
+ * the least time between two re-lists of a server that never stops announcing.
+ */
+const LIST_REFRESH_DELAY_MS = 25;
 
 export class Upstream extends EventEmitter<UpstreamEvents> {
   state: UpstreamState = 'down';
@@ -112,6 +119,8 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
   private reconnectTimer?: NodeJS.Timeout;
   private readonly inflight = new Map<number, CallOrigin>();
   private nextCallId = 0;
+  /** The list refresh running per kind, and whether another change was announced while it ran. */
+  private readonly refreshes = new Map<ListKind, { again: boolean }>();
 
   /**
    * @param owner the session this connection was opened for, when it is one
@@ -343,11 +352,11 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
       client.setRequestHandler(method, ((request: JSONRPCRequest, ctx: { mcpReq: { signal: AbortSignal } }) =>
         this.routeServerRequest(request, ctx.mcpReq.signal)) as never);
     }
-    for (const kind of Object.keys(LIST_METHODS) as ListKind[]) {
-      const method = `notifications/${kind === 'resourceTemplates' ? 'resources' : kind}/list_changed`;
-      client.setNotificationHandler(method as 'notifications/tools/list_changed', () =>
-        this.keepsLists ? this.refreshList(kind) : undefined,
-      );
+    // One handler per method: resources/list_changed refreshes the templates too (see refreshList).
+    for (const kind of ['tools', 'resources', 'prompts'] as const) {
+      client.setNotificationHandler(`notifications/${kind}/list_changed` as 'notifications/tools/list_changed', () => {
+        if (this.keepsLists) this.refreshSoon(kind);
+      });
     }
     client.fallbackNotificationHandler = async (notification) => {
       this.emit('notification', notification, [...new Set(this.inflight.values())]);
@@ -380,12 +389,39 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     );
   }
 
+  /**
+   * A burst of list_changed costs at most one refresh in flight and one more
+   * after it, per kind: the one after starts once the current ends, so it
+   * sees every change announced meanwhile (2,000 notifications used to mean
+   * 2,000 full re-lists, all at once). Each starts LIST_REFRESH_DELAY_MS after
+   * it was asked for.
+   */
+  private refreshSoon(kind: ListKind): void {
+    const running = this.refreshes.get(kind);
+    if (running) return void (running.again = true);
+    const mine = { again: false };
+    this.refreshes.set(kind, mine);
+    void (async () => {
+      try {
+        do {
+          await delay(LIST_REFRESH_DELAY_MS, undefined, { ref: false });
+          mine.again = false;
+          await this.refreshList(kind);
+        } while (mine.again && !this.stopping);
+      } finally {
+        this.refreshes.delete(kind);
+      }
+    })();
+  }
+
   private async refreshList(kind: ListKind): Promise<void> {
     const client = this.connected?.client;
     if (!client) return;
     try {
       const kinds: ListKind[] = kind === 'resources' ? ['resources', 'resourceTemplates'] : [kind];
       const fresh = await this.fetchLists(client, kinds);
+      // Reconnected meanwhile: the new connection listed everything afresh.
+      if (this.connected?.client !== client) return;
       for (const k of kinds) (this.lists as unknown as Record<ListKind, unknown[]>)[k] = fresh[k];
       this.emit('lists', kinds);
     } catch (err) {

@@ -3,7 +3,8 @@
  * (test/fixtures/servers/hostile.mjs upstream):
  *
  * - (a) 40 MB of stderr without a newline: the gateway holds a capped piece
- *   of the line, counts the cut, and serves other clients meanwhile.
+ *   of the line, counts the cut, and serves other clients meanwhile;
+ * - (c) 2,000 tools/list_changed in a burst: a couple of re-lists, not 2,000.
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -89,5 +90,32 @@ describe('(a) an upstream flooding stderr', () => {
     // The chunk that ends the flood may still be on its way through the pipe when the answer arrives.
     const transport = await eventually(() => stdioOf('hostile'), (t) => t.stderrState.partialChars < 100);
     expect(transport.recentStderr.split('\n').at(-1)).toMatch(/^downloading layer \d+: #*$/);
+  });
+});
+
+describe('(c) a burst of list_changed', () => {
+  it('re-lists a couple of times for 2,000 tools/list_changed, not 2,000', async () => {
+    const upstream = gw.gateway.upstreams.find((u) => u.name === 'hostile')!;
+    let refreshed = 0;
+    const onLists = () => void refreshed++;
+    upstream.on('lists', onLists);
+    const before = (await stats()).toolsListCalls;
+    expect(await call(client, 'hostile__list_changed_burst', { count: 2_000 })).toBe('sent 2000');
+    // Settled: a refresh happened, and two readings in a row agree (the one queued behind it has run too).
+    let last = -1;
+    const settled = await eventually(
+      async () => {
+        const seen = last;
+        last = (await stats()).toolsListCalls - before;
+        return { seen, now: last };
+      },
+      ({ seen, now }) => now >= 1 && now === seen && refreshed === now,
+    );
+    upstream.off('lists', onLists);
+    console.log(`[buffers] 2,000 list_changed → ${settled.now} re-lists`);
+    // One in flight and one queued at a time, each 25 ms after it was asked for: 1-2 for a burst the gateway reads in
+    // well under 50 ms, one more on a machine slow enough to take longer.
+    expect(settled.now).toBeLessThanOrEqual(3);
+    expect(gw.gateway.catalog.resolveTool('hostile__stats')).toBeDefined();
   });
 });
