@@ -52,11 +52,17 @@ interface Listing {
 }
 const listings = new LRUCache<string, Listing>({ max: 1_000, ttl: LISTING_TTL_MS });
 
-/** Who the listing was decided for: the session (2025 era), or the caller and endpoint (stateless requests). */
+/**
+ * Who the listing was decided for: the session (2025 era), or the endpoint
+ * (stateless requests), and the caller as this request presents it. Each
+ * request of a session is decided with its own credential, so a reload that
+ * takes a group away, or a token with other scopes or claims, is a new key.
+ */
 function listingKey(kind: ViewKind, who: Viewer): string {
   const { session, principal } = who;
-  if (session.era === 'legacy') return `s\u0000${session.id}\u0000${kind}`;
-  return `m\u0000${principal.id}\u0000${principal.scopes.join(' ')}\u0000${principal.groups.join(' ')}\u0000${session.transport}\u0000${session.profile ?? ''}\u0000${kind}`;
+  const caller = `${principal.id}\u0000${principal.scopes.join(' ')}\u0000${principal.groups.join(' ')}\u0000${JSON.stringify(principal.claims)}`;
+  if (session.era === 'legacy') return `s\u0000${session.id}\u0000${caller}\u0000${kind}`;
+  return `m\u0000${caller}\u0000${session.transport}\u0000${session.profile ?? ''}\u0000${kind}`;
 }
 
 function cachedVisibleItems(kind: ViewKind, catalog: Catalog, who: Viewer, policy: DecisionMaker): object[] {

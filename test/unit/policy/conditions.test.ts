@@ -7,7 +7,7 @@ describe('CEL variables', () => {
   it.each([
     ["'ops' in principal.groups", { principal: { groups: ['ops'] } }],
     ["principal.scopes.exists(s, s.startsWith('repo.'))", { principal: { scopes: ['repo.read'] } }],
-    ["principal.claims.tenant == 'acme' && principal.id.endsWith('@acme.com')", { principal: { id: 'jo@acme.com', claims: { tenant: 'acme' } } }],
+    ["principal.claims.tenant == 'acme' && principal.id.endsWith('@acme.com')", { principal: { id: 'jwt:https://idp.acme.com#jo@acme.com', kind: 'jwt', subject: 'jo@acme.com', claims: { tenant: 'acme' } } }],
     ["server.name == 'srv' && server.transport == 'stdio'", {}],
     ["tool.name.matches('^ec.o$') && tool.annotations.readOnlyHint == true", { tool: { name: 'echo', annotations: { readOnlyHint: true } } }],
     ["resource.uri.startsWith('file:') && method == 'resources/read'", { method: 'resources/read', tool: undefined, resource: { uri: 'file:///x' } }],
@@ -168,7 +168,7 @@ servers:
   it('the server limits, keyed by principal and server', () => {
     const r = engine.rateLimitsFor(input());
     expect(r.limits).toEqual([{ limit: 60, per: 'minute' }, { limit: 1000, per: 'hour' }]);
-    expect(r.keys).toEqual(['servers.srv.rateLimit[0]|p/srv', 'servers.srv.rateLimit[1]|p/srv']);
+    expect(r.keys).toEqual(['servers.srv.rateLimit[0]|apikey:p/srv', 'servers.srv.rateLimit[1]|apikey:p/srv']);
     expect(r.ruleId).toBe('servers.srv.rateLimit');
   });
 
@@ -176,12 +176,12 @@ servers:
     const r = engine.rateLimitsFor(input({ tool: { name: 'render' }, principal: { claims: { tenant: 'acme' }, groups: ['guests'] } }));
     expect(r.sources).toEqual(['servers.srv.rateLimit[0]', 'servers.srv.rateLimit[1]', 'expensive.rateLimit[0]', 'guests-slow.rateLimit[0]']);
     expect(r.keys[2]).toBe('expensive.rateLimit[0]|acme');
-    expect(r.keys[3]).toBe('guests-slow.rateLimit[0]|p/srv');
+    expect(r.keys[3]).toBe('guests-slow.rateLimit[0]|apikey:p/srv');
   });
 
   it('a key that fails to evaluate falls back to the default key', () => {
     const r = engine.rateLimitsFor(input({ tool: { name: 'render' } }));
-    expect(r.keys[2]).toBe('expensive.rateLimit[0]|p/srv');
+    expect(r.keys[2]).toBe('expensive.rateLimit[0]|apikey:p/srv');
   });
 
   it('none for a server without limits', () => {
