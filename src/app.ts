@@ -282,6 +282,7 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
         protectedResource,
         scopeShortfall: (who, message) => scopeShortfall(catalog, policy.engine, who, message),
         draining: () => draining,
+        streams: { reporter: metrics },
         userOAuth: callers.userOAuth && { userOAuth: callers.userOAuth, onRevoked: (principal, server) => pool.dropCaller(principal, server) },
         sessionLimitEvents: { refused: (reason) => metrics.sessionRefused(reason), evicted: (reason) => metrics.sessionEvicted(reason) },
       });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { toNodeHandler, toWebRequest } from '@modelcontextprotocol/node';
+import { toWebRequest } from '@modelcontextprotocol/node';
 import { createMcpHandler, isLegacyRequest, type AuthInfo, type McpHttpHandler } from '@modelcontextprotocol/server';
 import type { HttpAuthenticator } from '../auth/http.js';
 import { ANONYMOUS, type Principal } from '../auth/principal.js';
@@ -18,6 +18,8 @@ import type { MetricsHandler } from './metrics-endpoint.js';
 import { checkHostAndOrigin, hostAndOriginCheck, probeGuard } from './origin.js';
 import type { SessionState } from './server.js';
 import { withSessionFastPath } from './session-fast-path.js';
+import type { StreamLimits } from './bounded-stream.js';
+import { toBoundedNodeHandler } from './modern-node.js';
 import { SessionLimiter, type SessionLimitEvents } from './session-limits.js';
 
 export interface HttpFrontOptions {
@@ -38,6 +40,8 @@ export interface HttpFrontOptions {
   draining?: () => boolean;
   /** Set when some server has credentials "user-oauth": the sign-in pages. */
   userOAuth?: Omit<OAuthRoutesOptions, 'authenticated' | 'log'>;
+  /** Where every SSE stream to a client counts what it drops or closes for a client that stops reading (bounded-stream.ts). */
+  streams?: StreamLimits;
   /** Told of each session refused or closed under gateway.limits (metrics). */
   sessionLimitEvents?: SessionLimitEvents;
 }
@@ -101,13 +105,13 @@ export function createHttpFront(options: HttpFrontOptions): HttpFront {
   const newSessionId = sessionIds(settings.replicaId);
   // One limiter for both transports and every endpoint: the caps are the gateway's, not a profile's.
   const limiter = new SessionLimiter(hub.sessions, settings.limits, log, options.sessionLimitEvents);
-  const legacy = new LegacyStreamableHttp(hub, log, newSessionId, limiter);
-  const sse = new LegacySse(hub, log, newSessionId, limiter);
+  const legacy = new LegacyStreamableHttp(hub, log, newSessionId, limiter, options.streams);
+  const sse = new LegacySse(hub, log, newSessionId, limiter, options.streams);
   const modernHandlers: McpHttpHandler[] = [];
   for (const endpoint of endpointsOf(settings)) {
     const modern = createModernHandler(hub, endpoint.view);
     modernHandlers.push(modern);
-    const modernNode = toNodeHandler(modern);
+    const modernNode = toBoundedNodeHandler(modern, options.streams);
     app.post(endpoint.path, async (req, res) => {
       const refusal = pr && options.scopeShortfall ? scopeRefusal(req.headers, req.body, principalOf(res), pr, options.scopeShortfall) : undefined;
       if (refusal) return sendRefusal(res, refusal);

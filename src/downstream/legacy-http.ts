@@ -19,6 +19,8 @@ import type { Hub } from './hub.js';
 import type { SessionState } from './server.js';
 import { admissionRefusal, type SessionLimiter } from './session-limits.js';
 import { SessionHttpTransport } from './session-transport.js';
+import { BoundedSseStream, type StreamLimits } from './bounded-stream.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 
 /** 2025-era Streamable HTTP: one transport and one SDK server per session. */
 export class LegacyStreamableHttp {
@@ -30,6 +32,8 @@ export class LegacyStreamableHttp {
     private readonly newSessionId: () => string,
     /** Admits each new session under gateway.limits. */
     private readonly limiter: SessionLimiter,
+    /** The bound on what each SSE stream queues for a client that does not read (bounded-stream.ts). */
+    private readonly streams?: StreamLimits,
   ) {}
 
   /** Whether this replica holds the session. */
@@ -70,6 +74,7 @@ export class LegacyStreamableHttp {
     const server = this.hub.createServer(state);
     const transport = new SessionHttpTransport({
       newSessionId: this.newSessionId,
+      streams: this.streams,
       onSessionInitialized: (id) => {
         state.info.id = id;
         this.transports.set(id, transport);
@@ -108,6 +113,26 @@ function nameSession(transport: SSEServerTransport, id: string): void {
   if (typeof fields._sessionId === 'string') fields._sessionId = id;
 }
 
+/**
+ * The SDK's HTTP+SSE transport writes every message straight to its stream;
+ * here they go through a bounded one instead. This stream is the whole
+ * session: given up on (its client stopped reading), it closes, and the
+ * session with it.
+ */
+class BoundedSseTransport extends SSEServerTransport {
+  private readonly stream: BoundedSseStream;
+
+  constructor(endpoint: string, res: ServerResponse, limits: StreamLimits | undefined) {
+    super(endpoint, res);
+    this.stream = new BoundedSseStream(res, limits);
+  }
+
+  override async send(message: JSONRPCMessage): Promise<void> {
+    if (this.stream.closed) throw new Error('Not connected');
+    this.stream.send(message);
+  }
+}
+
 /** The 2024-11-05 HTTP+SSE transport, for clients that still speak it. */
 export class LegacySse {
   private readonly transports = new Map<string, SSEServerTransport>();
@@ -118,6 +143,8 @@ export class LegacySse {
     private readonly newSessionId: () => string,
     /** Admits each new session under gateway.limits, as for Streamable HTTP. */
     private readonly limiter: SessionLimiter,
+    /** The bound on what the stream queues for a client that does not read (bounded-stream.ts). */
+    private readonly streams?: StreamLimits,
   ) {}
 
   async open(req: Request, res: Response, view: View): Promise<void> {
@@ -131,7 +158,7 @@ export class LegacySse {
   }
 
   private async openAdmitted(_req: Request, res: Response, view: View): Promise<void> {
-    const transport = new SSEServerTransport('/messages', res);
+    const transport = new BoundedSseTransport('/messages', res, this.streams);
     nameSession(transport, this.newSessionId());
     const state: SessionState = { info: { id: transport.sessionId, transport: 'sse', era: 'legacy', profile: view.profile }, principal: principalOf(res), view };
     const server = this.hub.createServer(state);

@@ -14,6 +14,10 @@
  * (progress, logging, a server-to-client request) gets an SSE stream. Either
  * way a call still silent after `keepAliveMs` is switched to SSE, so proxies
  * see bytes.
+ *
+ * SSE goes through a bounded stream (bounded-stream.ts): a client that stops
+ * reading gets its logs dropped, then the stream closed, and the calls that
+ * stream carried are cancelled (they could never be answered).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
@@ -27,7 +31,9 @@ import {
 } from '@modelcontextprotocol/server';
 import { JsonRpc } from '../errors.js';
 import { isInitialize, isRequest, isResponse } from '../json-rpc.js';
+import type { StreamLimits } from './bounded-stream.js';
 import { rpcError, sendJson } from './http-auth.js';
+import { Exchange } from './session-exchange.js';
 
 const MAX_BATCH = 100;
 const KEEP_ALIVE_MS = 15_000;
@@ -37,6 +43,8 @@ export interface SessionTransportOptions {
   /** Called once `initialize` has been accepted, before it is handled. */
   onSessionInitialized: (id: string) => void;
   keepAliveMs?: number;
+  /** The bound on what each SSE stream may queue for a client that does not read, and where drops are counted. */
+  streams?: StreamLimits;
 }
 
 export class SessionHttpTransport implements Transport {
@@ -112,7 +120,7 @@ export class SessionHttpTransport implements Transport {
     if (requestIds.some((id) => this.exchanges.has(id)) || new Set(requestIds).size < requestIds.length) {
       return reject(res, 400, JsonRpc.INVALID_REQUEST, 'Invalid Request: a request with this id is still in flight on this session');
     }
-    const exchange = new Exchange(res, this.sessionId, requestIds, this.keepAliveMs);
+    const exchange = new Exchange(res, this.sessionId, requestIds, this.keepAliveMs, this.options.streams, (ids) => this.abandon(ids));
     for (const id of requestIds) this.exchanges.set(id, exchange);
     for (const message of messages) this.onmessage?.(message, extra);
     for (const id of cancelledIds(messages)) this.forget(id);
@@ -129,6 +137,18 @@ export class SessionHttpTransport implements Transport {
     exchange.cancel(id);
   }
 
+  /**
+   * A stream given up on because its client stopped reading: the calls it
+   * carried can never be answered, so they end as if the client had
+   * cancelled them (the upstream is told, and stops working for nobody).
+   */
+  private abandon(ids: RequestId[]): void {
+    for (const requestId of ids) {
+      this.exchanges.delete(requestId);
+      this.onmessage?.({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId, reason: 'the client stopped reading the stream of this request' } });
+    }
+  }
+
   private openStandalone(req: IncomingMessage, res: ServerResponse): void {
     if (!(req.headers.accept ?? '').includes('text/event-stream')) {
       return reject(res, 406, JsonRpc.BAD_REQUEST, 'Not Acceptable: Client must accept text/event-stream');
@@ -139,7 +159,7 @@ export class SessionHttpTransport implements Transport {
     if (this.standalone && !this.standalone.ended) {
       return reject(res, 409, JsonRpc.BAD_REQUEST, 'Conflict: Only one SSE stream is allowed per session');
     }
-    const stream = new Exchange(res, this.sessionId, [], this.keepAliveMs);
+    const stream = new Exchange(res, this.sessionId, [], this.keepAliveMs, this.options.streams, () => {});
     stream.openSse();
     this.standalone = stream;
   }
@@ -190,94 +210,6 @@ export class SessionHttpTransport implements Transport {
     this.exchanges.clear();
     this.standalone?.end();
     this.onclose?.();
-  }
-}
-
-/**
- * One HTTP response carrying messages: a POST's (answered as JSON or SSE,
- * ended once every request in it is answered) or the standalone GET stream.
- */
-class Exchange {
-  ended = false;
-  private sse = false;
-  private readonly waiting: Set<RequestId>;
-  /** Answers held back until the last one of a batch arrives, when the POST is answered as JSON. */
-  private readonly answers: JSONRPCMessage[] = [];
-  private keepAlive?: NodeJS.Timeout;
-
-  constructor(
-    private readonly res: ServerResponse,
-    private readonly sessionId: string | undefined,
-    requestIds: RequestId[],
-    private readonly keepAliveMs: number,
-  ) {
-    this.waiting = new Set(requestIds);
-    res.once('close', () => this.stop());
-    // A silent call still shows the client and any proxy that it is alive.
-    this.keepAlive = setInterval(() => {
-      if (!this.sse) this.openSse();
-      this.res.write(': keepalive\n\n');
-    }, keepAliveMs);
-    this.keepAlive.unref();
-  }
-
-  openSse(): void {
-    if (this.sse || this.ended) return;
-    this.sse = true;
-    const headers: Record<string, string> = {
-      'content-type': 'text/event-stream',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    };
-    if (this.sessionId !== undefined) headers['mcp-session-id'] = this.sessionId;
-    this.res.writeHead(200, headers);
-    this.res.flushHeaders();
-    for (const held of this.answers.splice(0)) this.writeEvent(held);
-  }
-
-  write(message: JSONRPCMessage): void {
-    if (this.ended) return;
-    this.openSse();
-    this.writeEvent(message);
-  }
-
-  answer(id: RequestId, message: JSONRPCMessage): void {
-    this.waiting.delete(id);
-    if (this.ended) return;
-    if (this.sse) this.writeEvent(message);
-    else this.answers.push(message);
-    if (this.waiting.size === 0) this.finish();
-  }
-
-  cancel(id: RequestId): void {
-    this.waiting.delete(id);
-    if (this.waiting.size === 0) this.end();
-  }
-
-  end(): void {
-    if (this.ended) return;
-    if (!this.res.headersSent) this.openSse();
-    this.stop();
-    this.res.end();
-  }
-
-  private finish(): void {
-    if (this.sse) return this.end();
-    const body = JSON.stringify(this.answers.length === 1 ? this.answers[0] : this.answers);
-    const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
-    if (this.sessionId !== undefined) headers['mcp-session-id'] = this.sessionId;
-    this.stop();
-    this.res.writeHead(200, headers).end(body);
-  }
-
-  private writeEvent(message: JSONRPCMessage): void {
-    this.res.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
-  }
-
-  private stop(): void {
-    this.ended = true;
-    clearInterval(this.keepAlive);
   }
 }
 

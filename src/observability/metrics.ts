@@ -42,6 +42,10 @@ export interface Metrics {
   rateLimitStoreFailure(failMode: 'open' | 'closed'): void;
   /** Callers' own upstream credentials: a sign-in, a refresh or a token exchange, and how it went. */
   callerCredential(server: string, event: 'signin' | 'refresh' | 'exchange', outcome: 'ok' | 'failed'): void;
+  /** A message a stalled client stream did not carry: a log dropped, or a progress update replaced by a later one. */
+  streamDropped(kind: 'log' | 'progress'): void;
+  /** A client stream closed because its client stopped reading and its bounded queue filled. */
+  streamClosedSlow(): void;
   /** An upstream stderr line cut at its bounded length. */
   stderrTruncated(server: string): void;
   /** A new session refused under gateway.limits: the principal's cap or the gateway's. */
@@ -162,6 +166,18 @@ export function createMetrics(options: {
     labelNames: ['server'],
     registers: [registry],
   });
+  const streamDropped = new client.Counter({
+    name: 'switchboard_stream_dropped_messages_total',
+    help: 'Messages not sent to a client that stopped reading its stream: log messages dropped, progress updates replaced by a later one (kind).',
+    labelNames: ['kind'],
+    registers: [registry],
+  });
+  for (const kind of ['log', 'progress']) streamDropped.inc({ kind }, 0);
+  const streamClosedSlow = new client.Counter({
+    name: 'switchboard_stream_closed_slow_total',
+    help: 'Client streams closed because the client stopped reading and the bytes queued for it passed the bound.',
+    registers: [registry],
+  });
   const stderrTruncated = new client.Counter({
     name: 'switchboard_upstream_stderr_truncated_total',
     help: 'Upstream stderr lines cut at their bounded length (a child writing without line ends).',
@@ -262,6 +278,12 @@ export function createMetrics(options: {
     },
     callerCredential(name, event, outcome) {
       callerCredentials.inc({ server: server(name), event, outcome });
+    },
+    streamDropped(kind) {
+      streamDropped.inc({ kind });
+    },
+    streamClosedSlow() {
+      streamClosedSlow.inc();
     },
     stderrTruncated(name) {
       stderrTruncated.inc({ server: server(name) });

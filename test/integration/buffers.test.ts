@@ -1,11 +1,17 @@
 /**
- * Hostile upstreams, against the in-process gateway with real clients
- * (test/fixtures/servers/hostile.mjs upstream):
+ * Hostile upstreams and clients that stop reading, against the in-process
+ * gateway with real clients (test/fixtures/servers/hostile.mjs upstream):
  *
  * - (a) 40 MB of stderr without a newline: the gateway holds a capped piece
  *   of the line, counts the cut, and serves other clients meanwhile;
- * - (c) 2,000 tools/list_changed in a burst: a couple of re-lists, not 2,000.
+ * - (c) 2,000 tools/list_changed in a burst: a couple of re-lists, not 2,000;
+ * - (b) a client that never reads its call's stream while the upstream pours
+ *   log messages into it: logs are dropped, the stream is closed once the
+ *   bound is passed, the call is cancelled upstream, and the same session's
+ *   other requests and other clients keep being served; the same for the
+ *   HTTP+SSE session stream and a 2026-07-28 response (progress coalesced).
  */
+import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -118,4 +124,117 @@ describe('(c) a burst of list_changed', () => {
     expect(settled.now).toBeLessThanOrEqual(3);
     expect(gw.gateway.catalog.resolveTool('hostile__stats')).toBeDefined();
   });
+});
+
+/** A POST whose response is never read: its body backs up into the gateway. */
+function unreadPost(url: string, headers: Record<string, string>, body: unknown): Promise<http.IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const target = new URL(url);
+    const req = http.request({ host: target.hostname, port: target.port, path: `${target.pathname}${target.search}`, method: 'POST', headers, agent: false }, (res) => {
+      res.pause();
+      res.on('error', () => {}); // the gateway resets the stream it gives up on
+      resolve(res);
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
+/** Once the gateway gave up on it, a reader that resumes learns the stream was cut short (reset, not ended). */
+function outcomeWhenRead(res: http.IncomingMessage): Promise<'end' | 'cut'> {
+  return new Promise((resolve) => {
+    res.once('end', () => resolve('end'));
+    res.once('error', () => resolve('cut'));
+    res.once('aborted', () => resolve('cut'));
+    res.resume();
+  });
+}
+
+const ACCEPT = 'application/json, text/event-stream';
+const VERSION = '2025-11-25';
+const rpc = (id: number, method: string, params: Record<string, unknown> = {}) => ({ jsonrpc: '2.0', id, method, params });
+const flood = (id: number, tool: string, args: Record<string, unknown>, meta?: Record<string, unknown>) =>
+  rpc(id, 'tools/call', { name: tool, arguments: args, ...(meta && { _meta: meta }) });
+
+describe('(b) a client that stops reading its stream', () => {
+  it('Streamable HTTP: the call stream is closed past the bound, the call is cancelled upstream, the session and others go on', async () => {
+    const closedBefore = await counter('switchboard_stream_closed_slow_total');
+    const droppedBefore = await counter('switchboard_stream_dropped_messages_total', { kind: 'log' });
+    const cancelledBefore = (await stats()).cancelled;
+    // A session of its own, opened by hand.
+    const init = await fetch(gw.mcpUrl, {
+      method: 'POST',
+      headers: { accept: ACCEPT, 'content-type': 'application/json' },
+      body: JSON.stringify(rpc(0, 'initialize', { protocolVersion: VERSION, capabilities: {}, clientInfo: { name: 'slow', version: '1' } })),
+    });
+    const session = init.headers.get('mcp-session-id')!;
+    await init.text();
+    const headers = { accept: ACCEPT, 'content-type': 'application/json', 'mcp-session-id': session, 'mcp-protocol-version': VERSION };
+    expect((await fetch(gw.mcpUrl, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) })).status).toBe(202);
+
+    // 20,000 logs of 4 KiB (80 MiB) into a stream nobody reads.
+    const res = await unreadPost(gw.mcpUrl, headers, flood(1, 'hostile__log_flood', { count: 20_000, bytes: 4_096 }));
+    expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
+    await eventually(() => counter('switchboard_stream_closed_slow_total'), (n) => n === closedBefore + 1, 30_000);
+    expect(await counter('switchboard_stream_dropped_messages_total', { kind: 'log' })).toBeGreaterThan(droppedBefore);
+    expect(await outcomeWhenRead(res)).toBe('cut');
+
+    // The call ended upstream long before its 20,000 logs: it was cancelled.
+    const after = await eventually(() => stats(), (s) => s.cancelled === cancelledBefore + 1, 15_000);
+    expect(after.logsSent).toBeLessThan(20_000);
+    // The same session's next request, and another client, are served.
+    const next = await fetch(gw.mcpUrl, { method: 'POST', headers, body: JSON.stringify(flood(2, 'calm__echo', { text: 'same session' })) });
+    expect(next.status).toBe(200);
+    expect(JSON.stringify(await next.json())).toContain('same session');
+    expect(await call(other, 'calm__echo', { text: 'other client' })).toBe('other client');
+  }, 60_000);
+
+  it('HTTP+SSE (2024-11-05): the session stream is closed past the bound, and the session with it', async () => {
+    const closedBefore = await counter('switchboard_stream_closed_slow_total');
+    const sse = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      http.get(`${gw.url}/sse`, { headers: { accept: 'text/event-stream' }, agent: false }, resolve).on('error', reject);
+    });
+    sse.on('error', () => {});
+    // Read up to the endpoint event (the session id), then never again.
+    const endpoint = await new Promise<string>((resolve) => {
+      let text = '';
+      const onData = (chunk: Buffer) => {
+        text += chunk.toString('utf8');
+        const match = /event: endpoint\ndata: (\S+)\n\n/.exec(text);
+        if (!match) return;
+        sse.off('data', onData);
+        sse.pause();
+        resolve(match[1]!);
+      };
+      sse.on('data', onData);
+    });
+    const messages = new URL(endpoint, gw.url).href;
+    const sessionId = new URL(messages).searchParams.get('sessionId')!;
+    const post = (body: unknown) => fetch(messages, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await post(rpc(0, 'initialize', { protocolVersion: '2024-11-05', capabilities: {}, clientInfo: { name: 'slow-sse', version: '1' } }))).status).toBe(202);
+    expect((await post({ jsonrpc: '2.0', method: 'notifications/initialized' })).status).toBe(202);
+    expect((await post(flood(1, 'hostile__log_flood', { count: 20_000, bytes: 4_096 }))).status).toBe(202);
+
+    await eventually(() => counter('switchboard_stream_closed_slow_total'), (n) => n === closedBefore + 1, 30_000);
+    await eventually(() => gw.gateway.hub.sessions.get(sessionId), (s) => s === undefined);
+    expect(await outcomeWhenRead(sse)).toBe('cut');
+    expect(await call(other, 'calm__echo', { text: 'still served' })).toBe('still served');
+  }, 60_000);
+
+  it('2026-07-28: progress is coalesced, the response is closed past the bound, and the call is cancelled upstream', async () => {
+    const closedBefore = await counter('switchboard_stream_closed_slow_total');
+    const coalescedBefore = await counter('switchboard_stream_dropped_messages_total', { kind: 'progress' });
+    const cancelledBefore = (await stats()).cancelled;
+    const tool = 'hostile__progress_flood';
+    const envelope = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientInfo': { name: 'slow-modern', version: '1' }, 'io.modelcontextprotocol/clientCapabilities': {} };
+    const headers = { accept: ACCEPT, 'content-type': 'application/json', 'mcp-method': 'tools/call', 'mcp-name': tool, 'mcp-protocol-version': '2026-07-28' };
+    const res = await unreadPost(gw.mcpUrl, headers, flood(1, tool, { count: 20_000, bytes: 4_096 }, { ...envelope, progressToken: 'p1' }));
+    expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
+    await eventually(() => counter('switchboard_stream_closed_slow_total'), (n) => n === closedBefore + 1, 30_000);
+    expect(await counter('switchboard_stream_dropped_messages_total', { kind: 'progress' })).toBeGreaterThan(coalescedBefore);
+    expect(await outcomeWhenRead(res)).toBe('cut');
+    const after = await eventually(() => stats(), (s) => s.cancelled === cancelledBefore + 1, 15_000);
+    expect(after.progressSent).toBeLessThan(20_000);
+    expect(await call(other, 'calm__echo', { text: 'served' })).toBe('served');
+  }, 60_000);
 });
