@@ -75,8 +75,9 @@ export function findTools(args: Record<string, unknown>, catalog: Catalog, who: 
 export function directCallParams(params: Record<string, unknown>): Record<string, unknown> {
   const args = (params.arguments ?? {}) as Record<string, unknown>;
   if (typeof args.name !== 'string' || args.name === '') throw new GatewayError('INVALID_PARAMS', 'call_tool needs the "name" of a tool');
-  const inner = args.arguments;
-  return { ...params, name: args.name, arguments: inner && typeof inner === 'object' && !Array.isArray(inner) ? inner : {} };
+  // The inner arguments go on as given: the pipeline refuses a shape it cannot decide on (-32602), as for a direct call.
+  const { arguments: inner, ...rest } = { ...params, name: args.name, arguments: args.arguments };
+  return inner === undefined ? rest : { ...rest, arguments: inner };
 }
 
 function indexFor(catalog: Catalog, view: View) {

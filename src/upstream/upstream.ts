@@ -98,7 +98,10 @@ const LIST_REFRESH_DELAY_MS = 25;
 
 export class Upstream extends EventEmitter<UpstreamEvents> {
   state: UpstreamState = 'down';
+  /** The last failure in full, for the log and the operator's CLI; it may hold the child's stderr, so it is never published. */
   lastError?: string;
+  /** The last failure as a bounded class: what /readyz and clients are told. */
+  errorClass?: UpstreamErrorClass;
   restarts = 0;
   lists: UpstreamLists = emptyLists();
   capabilities: ServerCapabilities = {};
@@ -107,10 +110,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
   wire?: ConnectedClient['wire'];
   era?: ProtocolEra;
   /** Unique per connection: subscriptions are counted per connection. */
-  /** The last failure in full, for the log and the operator's CLI; it may hold the child's stderr, so it is never published. */
   readonly id: string;
-  /** The last failure as a bounded class: what /readyz and clients are told. */
-  errorClass?: UpstreamErrorClass;
 
   private connected?: ConnectedClient;
   private listener?: ModernListener;
@@ -321,6 +321,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     if (this.stopping) return;
     this.restarts++;
     this.lastError = reason;
+    this.errorClass = 'disconnected';
     this.log.warn('upstream disconnected', { server: this.name, reason });
     this.setState('down', this.lastError);
     if (this.owner === undefined) this.emit('lists', Object.keys(LIST_METHODS) as ListKind[]);
@@ -333,7 +334,6 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     this.log.info('upstream reconnect scheduled', { server: this.name, inMs: delay });
     this.reconnectTimer = setTimeout(() => void this.connect(), delay);
     this.reconnectTimer.unref();
-    this.errorClass = 'disconnected';
   }
 
   private makeClient(negotiate: boolean): Client {

@@ -98,6 +98,13 @@ describe('disclosure: "search" over 50 upstreams', () => {
     expect(a).toMatchObject({ name: 's7__echo', original: 'echo', decision: 'allow', outcome: 'ok' });
   });
 
+  it('call_tool refuses inner arguments that are not an object, like a direct call (-32602)', async () => {
+    for (const inner of [['x'], 'text', null]) {
+      const error = await search.callTool({ name: 'call_tool', arguments: { name: 's7__echo', arguments: inner } }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: -32602, data: { code: 'INVALID_PARAMS' } });
+    }
+  });
+
   it('call_tool goes through policy like a direct call', async () => {
     const error = await search.callTool({ name: 'call_tool', arguments: { name: 's3__fail', arguments: {} } }).catch((e: unknown) => e);
     expect((error as { data?: unknown }).data).toMatchObject({ code: 'POLICY_DENIED', ruleId: 'no-fail-anywhere' });

@@ -182,7 +182,7 @@ describe('hot reload', () => {
 
       const good = gw.gateway.policy.generation;
       writeFileSync(path.join(dir, 'ks.yaml'), `${POLICY}\n  - id: broken\n    match: { servers: [ks] }\n    when: "principal.nope =="\n    effect: deny\n`);
-      await eventually(() => gw.logs.some((l) => l.includes('policy reload failed')), Boolean);
+      await eventually(() => gw.logs.some((l) => l.includes('policy reload refused')), Boolean);
       expect(gw.gateway.policy.generation).toBe(good);
       expect((await bob.callTool({ name: 'ks__add', arguments: { a: 2, b: 2 } })).content).toEqual([{ type: 'text', text: '4' }]);
     } finally {
