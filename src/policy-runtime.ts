@@ -116,9 +116,16 @@ export class PolicyRuntime {
   }
 }
 
-/** The names policies may refer to: every server the config lists (enabled, disabled or not yet configured). */
+/**
+ * The names policies may refer to: every server the config lists (enabled,
+ * disabled or not yet configured) and, when no JWT issuer can bring groups
+ * of its own, every group of the API keys and the stdio principal.
+ */
 export function knownNames(config: LoadedConfig): KnownNames {
-  return { servers: new Set([...config.servers.map((s) => s.name), ...config.skipped.map((s) => s.name)]) };
+  const servers = new Set([...config.servers.map((s) => s.name), ...config.skipped.map((s) => s.name)]);
+  const { auth, stdioPrincipal } = config.gateway;
+  if (auth.jwt) return { servers };
+  return { servers, groups: new Set([...auth.apiKeys.flatMap((k) => k.groups), ...stdioPrincipal.groups]) };
 }
 
 /** The engine for a config: its policy directory, its default effect, and the servers it trusts. */

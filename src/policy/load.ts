@@ -34,6 +34,8 @@ export const emptyPolicySet = (): PolicySet => ({ files: [], rules: [], servers:
  */
 export interface KnownNames {
   servers: ReadonlySet<string>;
+  /** Every group a caller can have, when the config knows them all (API keys and the stdio principal, no JWT). */
+  groups?: ReadonlySet<string>;
 }
 
 /** Every policy file in `dir`, sorted by name. A missing directory is an empty set, not an error. */
@@ -49,8 +51,11 @@ export function loadPolicyDir(dir: string, known?: KnownNames): PolicySet {
     const part = text === undefined ? undefined : parseFile(text, file, issues);
     if (part) parts.push(part);
   }
-  if (known) for (const part of parts) checkServerNames(part, known, issues);
-  return assemble(parts, issues);
+  const warnings: ConfigIssue[] = [];
+  if (known) for (const part of parts) checkNames(part, known, issues, warnings);
+  const set = assemble(parts, issues);
+  if (warnings.length > 0) set.warnings = [...(set.warnings ?? []), ...warnings];
+  return set;
 }
 
 /** One policy file's text (for tests and `policy explain` on a single file). */
@@ -132,16 +137,21 @@ function validEntries<T>(value: unknown, schema: { safeParse(v: unknown): { succ
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Exact server names in rules' `match.servers` and in `servers:` settings must be configured servers. */
-function checkServerNames(part: FileParts, known: KnownNames, issues: ConfigIssue[]): void {
-  const candidates = [...known.servers];
+/**
+ * Exact server names in rules' `match.servers` and in `servers:` settings
+ * must be configured servers (an error). A `groups:` setting for a group no
+ * caller has, where the config knows them all, is a warning: it may be a
+ * typo that leaves the group unrestricted, or a group whose keys come later.
+ */
+function checkNames(part: FileParts, known: KnownNames, issues: ConfigIssue[], warnings: ConfigIssue[]): void {
+  const servers = [...known.servers];
   const unknown = (name: string, at: (string | number)[], what: string) => {
-    const guess = closestKey(name, candidates);
+    const guess = closestKey(name, servers);
     issues.push({
       file: part.file,
       path: formatPath(at),
       message: `${what} names the server "${name}", which the configuration does not have, so it would never apply`,
-      fix: `${guess ? `did you mean "${guess}"? ` : ''}use a configured server (${candidates.join(', ') || 'none'}); for a server added later, list it in the config with "url": "" or "enabled": false, or match it with a glob`,
+      fix: `${guess ? `did you mean "${guess}"? ` : ''}use a configured server (${servers.join(', ') || 'none'}); for a server added later, list it in the config with "url": "" or "enabled": false, or match it with a glob`,
     });
   };
   for (const { rule, index } of part.rules) {
@@ -150,6 +160,18 @@ function checkServerNames(part: FileParts, known: KnownNames, issues: ConfigIssu
     });
   }
   for (const name of Object.keys(part.servers)) if (!known.servers.has(name)) unknown(name, ['servers', name], `the "servers" block`);
+  const groups = known.groups;
+  if (!groups) return;
+  for (const name of Object.keys(part.groups)) {
+    if (groups.has(name)) continue;
+    const guess = closestKey(name, [...groups]);
+    warnings.push({
+      file: part.file,
+      path: formatPath(['groups', name]),
+      message: `the group "${name}" is not a group of any API key or of the stdio principal: this setting applies to nobody yet`,
+      fix: `${guess ? `did you mean "${guess}"? ` : ''}groups the config gives: ${[...groups].join(', ') || 'none'}`,
+    });
+  }
 }
 
 /**

@@ -72,6 +72,15 @@ describe('loadPolicyDir', () => {
     expect(loadPolicyDir(dir).rules).toHaveLength(1);
   });
 
+  it('warns about a group setting for a group no caller has, when the config knows every group', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'policies-'));
+    writeFileSync(path.join(dir, 'p.yaml'), 'groups:\n  contractorz: { readOnly: true }\n  guests: { readOnly: true }\n');
+    const set = loadPolicyDir(dir, { servers: new Set(), groups: new Set(['contractors', 'guests']) });
+    expect(set.warnings).toEqual([expect.objectContaining({ path: 'groups.contractorz', fix: expect.stringContaining('did you mean "contractors"?') })]);
+    // Groups that come with JWTs cannot be known: nothing is said.
+    expect(loadPolicyDir(dir, { servers: new Set() }).warnings).toBeUndefined();
+  });
+
   it('warns about deny conditions that read args without a type guard', () => {
     const set = parse(
       'rules:\n  - { id: a, when: "args.path.startsWith(\'/etc\')", effect: deny }\n  - { id: b, when: "has(args.n) && (type(args.n) != double || args.n > 3)", effect: deny }\n  - { id: c, when: "args.x == 1", effect: allow }\n',
