@@ -8,11 +8,11 @@
  *
  * While the client reads, frames are written as they come. Once `write()`
  * returns false the stream is stalled until `drain`: frames are held here
- * instead, in order, except that a progress notification replaces the one
- * held for its token (only the latest progress matters), and once an eighth
- * of the bound is held a log message (`notifications/message`) is dropped: a
- * client that reads, only not quite as fast as an upstream writes, loses no
- * logs, one that has fallen behind gets them thinned out. Everything offered
+ * instead, in order. Once an eighth of the bound is held, a progress
+ * notification replaces the one held for its token (only the latest progress
+ * matters) and a log message (`notifications/message`) is dropped: a client
+ * that reads, only not quite as fast as an upstream writes, loses nothing,
+ * one that has fallen behind gets them thinned out. Everything offered
  * while stalled counts, kept or dropped: once that passes the bound the
  * client is too far behind to catch up, and the stream is reset
  * (`onOverflow` ends what it carried). A stream never holds more than the
@@ -70,7 +70,8 @@ export class BoundedSseStream {
   /** The held progress frame per token, replaced in place by a newer one. */
   private readonly progress = new Map<string | number, Held>();
   private readonly max: number;
-  private readonly logDropBytes: number;
+  /** Held bytes from which logs are dropped and progress coalesced. */
+  private readonly thinBytes: number;
 
   constructor(
     private readonly res: StreamResponse,
@@ -78,7 +79,7 @@ export class BoundedSseStream {
     private readonly onOverflow?: () => void,
   ) {
     this.max = limits.maxQueuedBytes ?? MAX_QUEUED_BYTES;
-    this.logDropBytes = this.max / 8;
+    this.thinBytes = this.max / 8;
     res.on('drain', () => this.flush());
     res.once('close', () => this.release());
   }
@@ -113,9 +114,10 @@ export class BoundedSseStream {
     const bytes = typeof frame === 'string' ? Buffer.byteLength(frame) : frame.byteLength;
     this.behind += bytes;
     const k = kind();
-    if (k && 'log' in k && this.heldBytes >= this.logDropBytes) {
+    const thinning = this.heldBytes >= this.thinBytes;
+    if (k && 'log' in k && thinning) {
       this.limits.reporter?.streamDropped('log');
-    } else if (k && 'progressToken' in k && this.progress.has(k.progressToken)) {
+    } else if (k && 'progressToken' in k && thinning && this.progress.has(k.progressToken)) {
       const prior = this.progress.get(k.progressToken)!;
       this.heldBytes += bytes - prior.bytes;
       prior.frame = frame;

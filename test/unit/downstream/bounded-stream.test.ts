@@ -68,7 +68,7 @@ describe('BoundedSseStream against a scripted response', () => {
     expect(counts).toEqual({ log: 0, progress: 0, closed: 0, overflow: 0 });
   });
 
-  it('once stalled: holds frames in order, keeps only the latest progress per token, and writes them all on drain', () => {
+  it('once stalled: holds frames in order, and writes them all on drain; a little behind, nothing is thinned', () => {
     const { res, stream, counts } = setup(1);
     stream.send(log(0)); // fills the socket: stalled from here
     expect(res.frames).toHaveLength(1);
@@ -82,13 +82,13 @@ describe('BoundedSseStream against a scripted response', () => {
     stream.send(answer(1));
     stream.comment('keepalive'); // nothing to keep alive for a client that is not reading
     expect(res.frames).toHaveLength(1);
-    expect(counts.progress).toBe(2);
-    expect(counts.log).toBe(0); // only a little behind: logs are kept
+    expect(counts.progress).toBe(0); // only a little behind: every progress and log is kept
+    expect(counts.log).toBe(0);
     expect(stream.queuedBytes).toBeGreaterThan(res.buffered);
 
     res.capacity = Infinity; // the client catches up, with room for everything
     res.read();
-    expect(res.messages().slice(1)).toEqual([progress('a', 3), log(1), request(7), progress(5, 1), log(2), answer(1)]);
+    expect(res.messages().slice(1)).toEqual([progress('a', 1), log(1), request(7), progress('a', 2), progress(5, 1), progress('a', 3), log(2), answer(1)]);
     expect(stream.queuedBytes).toBe(res.buffered);
     stream.send(log(3));
     expect(res.messages().at(-1)).toEqual(log(3));
@@ -109,8 +109,22 @@ describe('BoundedSseStream against a scripted response', () => {
     expect(counts.closed).toBe(0);
   });
 
+  it('once an eighth of the bound is held, keeps only the latest progress per token, in the place of the first', () => {
+    const { res, stream, counts } = setup(1, 1024);
+    stream.send(answer(0)); // fills the socket: stalled from here
+    stream.send(progress('a', 1)); // held: under 128 bytes behind, kept as is
+    stream.send(progress('a', 2)); // still under: kept too
+    stream.send(log(1)); // now over an eighth: dropped
+    stream.send(progress(5, 1)); // a new token: held
+    stream.send(progress('a', 3)); // replaces the latest held one for its token
+    expect(counts).toMatchObject({ progress: 1, log: 1 });
+    res.capacity = Infinity;
+    res.read();
+    expect(res.messages().slice(1)).toEqual([progress('a', 1), progress('a', 3), progress(5, 1)]);
+  });
+
   it('writes held frames only until the socket fills again, and keeps the rest for the next drain', () => {
-    const { res, stream } = setup(1);
+    const { res, stream } = setup(1, 512); // an eighth is 64 bytes: held progress is coalesced
     stream.send(answer(0));
     for (let i = 1; i <= 3; i++) stream.send(answer(i));
     res.read(); // capacity 1: one frame per drain
