@@ -14,6 +14,7 @@
  *   stdio:<id>          gateway.stdioPrincipal.id (default "local": stdio:local)
  *   anonymous           no credential, where none is required
  */
+import { GatewayError } from '../errors.js';
 import type { Principal, PrincipalKind } from '../policy/types.js';
 
 export type { Principal, PrincipalKind };
@@ -84,4 +85,18 @@ export function jwtPrincipal(issuer: string, subject: string, fields: { scopes: 
 
 function build(kind: PrincipalKind, subject: string, id: string, spec: { scopes?: string[]; groups?: string[] }, claims: Record<string, unknown>): Principal {
   return { id, kind, subject, scopes: [...(spec.scopes ?? [])], groups: [...(spec.groups ?? [])], claims };
+}
+
+/**
+ * Who made one request of a session owned by `owner`: `current`, the
+ * principal the edge authenticated for this request (the HTTP front attaches
+ * it), so that a reload that takes away a key's group, or a token with fewer
+ * scopes, counts from the next request on. Without one (stdio, whose caller
+ * is fixed) it is the owner. The edge has refused another identity on the
+ * session already (403); a request that got past it anyway is refused here too.
+ */
+export function requestPrincipal(owner: Principal, current: Principal | undefined): Principal {
+  if (!current) return owner;
+  if (current.id !== owner.id) throw new GatewayError('UNAUTHENTICATED', 'This session belongs to another principal', { reason: 'session' });
+  return current;
 }

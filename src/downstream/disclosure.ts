@@ -13,7 +13,7 @@ import { GatewayError } from '../errors.js';
 import type { DecisionMaker } from '../pipeline/authorize.js';
 import type { View } from '../pipeline/view.js';
 import { visible } from '../pipeline/visible.js';
-import type { Viewer } from './lists.js';
+import type { Viewer } from '../pipeline/context.js';
 
 export const FIND_TOOLS = 'find_tools';
 export const CALL_TOOL = 'call_tool';

@@ -89,28 +89,13 @@ export function principalOf(res: Response): Principal {
 /**
  * Hands this request's principal to the SDK server that handles it: the
  * transports pass `req.auth` on with each message, and the server reads it
- * back as `ctx.http.authInfo` (see requestPrincipal). A session's requests
+ * back as `ctx.http.authInfo` (see requestPrincipal in auth/principal.ts). A session's requests
  * are thus each decided with the credential they carry, not the one that
  * opened the session. The credential itself is not in it (`token` stays
  * empty): it never travels past the edge.
  */
 export function attachPrincipal(req: IncomingMessage, principal: Principal): void {
   (req as IncomingMessage & { auth?: AuthInfo }).auth = { token: '', clientId: principal.id, scopes: principal.scopes, extra: { principal } };
-}
-
-/**
- * Who made one request of a session owned by `owner`: the principal
- * attachPrincipal put on it, so that a reload that takes away a key's group,
- * or a token with fewer scopes, counts from the next request on. Without one
- * (stdio, whose caller is fixed) it is the owner. The edge has refused
- * another identity on the session already (403, sessionRefusal); a request
- * that got past it anyway is refused here too.
- */
-export function requestPrincipal(owner: Principal, authInfo: AuthInfo | undefined): Principal {
-  const current = authInfo?.extra?.principal as Principal | undefined;
-  if (!current) return owner;
-  if (current.id !== owner.id) throw new GatewayError('UNAUTHENTICATED', 'This session belongs to another principal', { reason: 'session' });
-  return current;
 }
 
 /**

@@ -8,18 +8,11 @@ import type { Result, Tool } from '@modelcontextprotocol/server';
 import { LRUCache } from 'lru-cache';
 import type { Catalog, Routed } from '../catalog/catalog.js';
 import { paginate } from '../catalog/paginate.js';
-import type { Principal } from '../auth/principal.js';
 import type { DecisionMaker } from '../pipeline/authorize.js';
-import type { SessionInfo } from '../pipeline/index.js';
-import type { View, ViewKind } from '../pipeline/view.js';
+import type { Viewer } from '../pipeline/context.js';
+import type { ViewKind } from '../pipeline/view.js';
 import { visible } from '../pipeline/visible.js';
 import { GATEWAY_TOOLS } from './disclosure.js';
-
-export interface Viewer {
-  principal: Principal;
-  session: SessionInfo;
-  view: View;
-}
 
 const LIST_KEY: Record<string, ViewKind> = {
   'tools/list': 'tools',

@@ -18,7 +18,7 @@ import { z } from 'zod';
 import type { Catalog } from '../catalog/catalog.js';
 import { GatewayError, methodNotFound, toWireError } from '../errors.js';
 import type { Logger } from '../observability/log.js';
-import type { Principal } from '../auth/principal.js';
+import { requestPrincipal, type Principal } from '../auth/principal.js';
 import type { DecisionMaker } from '../pipeline/authorize.js';
 import type { Pipeline, RoutedMethod, SessionInfo } from '../pipeline/index.js';
 import type { View } from '../pipeline/view.js';
@@ -27,7 +27,6 @@ import { isListMethod, list, listKindOf } from './lists.js';
 import { personalEntries, type PersonalCatalogDeps } from './personal-catalog.js';
 import type { ConnectionPool } from '../upstream/pool.js';
 import type { CallOrigin, Upstream } from '../upstream/upstream.js';
-import { requestPrincipal } from './http-auth.js';
 import type { InputBridge } from './input-bridge.js';
 import type { SubscriptionRegistry } from './sessions.js';
 
@@ -62,7 +61,7 @@ export interface SessionState {
   /**
    * Who this session belongs to (authenticated at the edge when it opened).
    * Over HTTP only its id binds the session: each request is decided with the
-   * principal of its own credential (requestPrincipal in http-auth.ts).
+   * principal of its own credential (requestPrincipal in auth/principal.ts).
    */
   principal: Principal;
   /** What the endpoint it came through shows (a profile's part, or everything). */
@@ -132,7 +131,7 @@ async function dispatch(
   // catalog, not whatever happened to be up in the first milliseconds.
   await deps.started();
   // This request's own caller (same identity as the session's): scopes and groups count as they are now.
-  const principal = requestPrincipal(state.principal, ctx.http?.authInfo);
+  const principal = requestPrincipal(state.principal, ctx.http?.authInfo?.extra?.principal as Principal | undefined);
   const who = { principal, session: state.info, view: state.view };
   if (isListMethod(request.method)) {
     const personal = deps.personal ? await personalEntries(deps.personal, listKindOf(request.method), principal.id) : [];

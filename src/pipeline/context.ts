@@ -38,6 +38,13 @@ export interface Target {
   annotations?: Record<string, unknown>;
 }
 
+/** Who is looking, through which endpoint: what a list or a search is filtered for. */
+export interface Viewer {
+  principal: Principal;
+  session: SessionInfo;
+  view: View;
+}
+
 export interface CallContext {
   method: RoutedMethod;
   /** Names this request in logs and audit records (set by the pipeline). */

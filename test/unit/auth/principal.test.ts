@@ -8,10 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { createApiKeyLookup, hashKey } from '../../../src/auth/api-keys.js';
 import { createHttpAuthenticator } from '../../../src/auth/http.js';
 import { principalFromInput } from '../../../src/auth/principal-input.js';
-import { ANONYMOUS, apiKeyPrincipal, jwtPrincipal, parsePrincipalId, principalId, stdioPrincipal } from '../../../src/auth/principal.js';
+import { ANONYMOUS, apiKeyPrincipal, jwtPrincipal, parsePrincipalId, principalId, requestPrincipal, stdioPrincipal } from '../../../src/auth/principal.js';
 import { revokedBy } from '../../../src/auth/revoked.js';
 import type { AuthSettings, JwtSettings } from '../../../src/config/schema.js';
-import { requestPrincipal } from '../../../src/downstream/http-auth.js';
 import { GatewayError } from '../../../src/errors.js';
 
 const ISSUER = 'https://idp.example.com';
@@ -100,11 +99,10 @@ describe('a hand-written principal (policy tests, policy explain)', () => {
 
 describe('the principal a request of a session is decided with', () => {
   const owner = apiKeyPrincipal({ id: 'alice', groups: ['ops'] });
-  const authInfo = (principal: unknown) => ({ token: '', clientId: 'x', scopes: [], extra: { principal } });
 
   it("is the request's own when it carries one (groups and scopes as they are now), else the session's", () => {
     const now = apiKeyPrincipal({ id: 'alice', groups: [] });
-    expect(requestPrincipal(owner, authInfo(now))).toBe(now);
+    expect(requestPrincipal(owner, now)).toBe(now);
     expect(requestPrincipal(owner, undefined)).toBe(owner);
   });
 
@@ -112,7 +110,7 @@ describe('the principal a request of a session is decided with', () => {
     const impostor = jwtPrincipal(ISSUER, 'alice', { scopes: [], groups: [], claims: {} });
     const err = (() => {
       try {
-        return requestPrincipal(owner, authInfo(impostor));
+        return requestPrincipal(owner, impostor);
       } catch (e) {
         return e;
       }
