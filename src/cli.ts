@@ -132,7 +132,7 @@ function validate(args: ParsedArgs): number {
   const policy = createPolicyEngine(config);
   const enabled = config.servers.filter((s) => s.enabled);
   process.stderr.write(`${config.file}: valid (${enabled.length} server(s) enabled, ${config.skipped.length} skipped)\n`);
-  process.stderr.write(`${config.gateway.policies}: ${policy.ruleIds.length} rule(s)\n`);
+  process.stderr.write(`${config.gateway.policies || 'no policy directory'}: ${policy.ruleIds.length} rule(s)\n`);
   for (const warning of config.warnings) process.stderr.write(`warning: ${warning}\n`);
   for (const w of policy.warnings) process.stderr.write(`warning: ${w.file} ${w.path}: ${w.message}${w.fix ? `\n  fix: ${w.fix}` : ''}\n`);
   return 0;
@@ -219,7 +219,8 @@ function bridgeConfig(args: ParsedArgs): LoadedConfig {
   const [command, ...rest] = args.rest;
   if (!command) throw new ConfigError([{ file: '<bridge>', path: '', message: 'no command to bridge', fix: 'switchboard bridge -- <command> [args…]' }]);
   return parseConfig(
-    { mcpServers: { bridge: { command, args: rest } }, gateway: { servers: { bridge: { prefix: '' } } } },
+    // No config file, so no policy directory either: a policies/ folder in the working directory is not the bridge's.
+    { mcpServers: { bridge: { command, args: rest } }, gateway: { servers: { bridge: { prefix: '' } }, policies: false } },
     '<bridge>',
     process.env,
   );

@@ -51,7 +51,7 @@ export class PolicyRuntime {
     return this.current;
   }
 
-  get dir(): string {
+  get dir(): string | false {
     return this.config.gateway.policies;
   }
 
@@ -65,7 +65,7 @@ export class PolicyRuntime {
     try {
       next = this.load();
     } catch (err) {
-      const issues = err instanceof ConfigError ? err.issues : [{ file: this.dir, path: '', message: String(err) }];
+      const issues = err instanceof ConfigError ? err.issues : [{ file: String(this.dir), path: '', message: String(err) }];
       return this.refuse('invalid', why, issues.map((i) => i.file), { issues });
     }
     const lost = this.current.files.filter((f) => !next.files.includes(f));
@@ -87,13 +87,14 @@ export class PolicyRuntime {
   useConfig(next: LoadedConfig): boolean {
     const previous = this.config;
     this.config = next;
-    if (next.gateway.policies !== previous.gateway.policies) this.trigger.rewatch(this.dir);
+    if (next.gateway.policies !== previous.gateway.policies) this.trigger.rewatch(this.dir || undefined);
     return this.reload('config change');
   }
 
   /** Watches the policy directory and listens for SIGHUP. */
   watch(): void {
-    this.trigger.start(this.dir);
+    // Without a policy directory, SIGHUP still reloads (the config may have gained one).
+    this.trigger.start(this.dir || undefined);
   }
 
   close(): void {

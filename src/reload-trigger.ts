@@ -12,6 +12,7 @@ const DEBOUNCE_MS = 150;
 export class ReloadTrigger {
   private watcher?: FSWatcher;
   private timer?: NodeJS.Timeout;
+  private started = false;
   private readonly onHangup = () => this.fire('SIGHUP');
 
   constructor(
@@ -19,21 +20,24 @@ export class ReloadTrigger {
     private readonly log: Logger,
   ) {}
 
-  /** Listens for SIGHUP and watches `dir`; `relevant` filters the names of changed entries. */
-  start(dir: string, relevant: (name: string | null) => boolean = () => true): void {
+  /** Listens for SIGHUP and watches `dir` (none: SIGHUP only); `relevant` filters the names of changed entries. */
+  start(dir: string | undefined, relevant: (name: string | null) => boolean = () => true): void {
     process.on('SIGHUP', this.onHangup);
-    this.watchDir(dir, relevant);
+    this.started = true;
+    if (dir !== undefined) this.watchDir(dir, relevant);
   }
 
   /** Watches another folder instead (its setting changed). */
-  rewatch(dir: string, relevant: (name: string | null) => boolean = () => true): void {
-    if (!this.watcher) return;
-    this.watcher.close();
-    this.watchDir(dir, relevant);
+  rewatch(dir: string | undefined, relevant: (name: string | null) => boolean = () => true): void {
+    if (!this.started) return;
+    this.watcher?.close();
+    this.watcher = undefined;
+    if (dir !== undefined) this.watchDir(dir, relevant);
   }
 
   close(): void {
     process.off('SIGHUP', this.onHangup);
+    this.started = false;
     clearTimeout(this.timer);
     this.watcher?.close();
     this.watcher = undefined;

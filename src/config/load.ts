@@ -168,7 +168,7 @@ function toSettings(gw: z.output<typeof GatewaySchema>, baseDir: string, stateDi
   const audit = { ...gw.audit, file: gw.audit.file === '-' ? '-' : path.resolve(baseDir, gw.audit.file) };
   return {
     ...rest,
-    policies: path.resolve(baseDir, gw.policies),
+    policies: gw.policies === false ? false : path.resolve(baseDir, gw.policies),
     audit,
     profiles: resolveProfiles(gw.profiles, gw.path),
     ...(credentials ? { credentials: resolveCredentials(credentials, baseDir, stateDir) } : {}),

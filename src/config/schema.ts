@@ -343,7 +343,10 @@ export const GatewaySchema = z
       .record(z.string(), ServerSettingsSchema)
       .default({})
       .describe('Per-server settings, keyed by mcpServers name.'),
-    policies: z.string().min(1).default('./policies').describe('Policy directory, relative to the config file.'),
+    policies: z
+      .union([z.string().min(1), z.literal(false)])
+      .default('./policies')
+      .describe('Policy directory, relative to the config file; false for none (the bridge\'s default).'),
     stateDir: z
       .string()
       .min(1)
@@ -622,8 +625,8 @@ export interface GatewaySettings {
   replicaId?: string;
   limits: { maxSessions: number; maxSessionsPerPrincipal: number };
   rateLimit: { store: RateLimitStoreSettings };
-  /** Absolute. */
-  policies: string;
+  /** Absolute; false: no policy directory (no rules, nothing watched). */
+  policies: string | false;
   defaultEffect: 'allow' | 'deny';
   auth: AuthSettings;
   stdioPrincipal: PrincipalSpec;

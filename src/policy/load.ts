@@ -38,8 +38,9 @@ export interface KnownNames {
   groups?: ReadonlySet<string>;
 }
 
-/** Every policy file in `dir`, sorted by name. A missing directory is an empty set, not an error. */
-export function loadPolicyDir(dir: string, known?: KnownNames): PolicySet {
+/** Every policy file in `dir`, sorted by name. A missing directory (or none, `false`) is an empty set, not an error. */
+export function loadPolicyDir(dir: string | false, known?: KnownNames): PolicySet {
+  if (dir === false) return emptyPolicySet();
   const abs = path.resolve(dir);
   const names = listDir(abs, isPolicyFile);
   if (names === undefined) return emptyPolicySet();

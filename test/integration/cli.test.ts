@@ -5,7 +5,7 @@
  * `catalog`, `bridge`, `serve`, and clean shutdown with no child left behind.
  * Runs the build in dist/ (`npm run build` before the suite).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -226,6 +226,9 @@ describe('catalog', () => {
 describe('long-running commands', () => {
   it('bridge serves one stdio server over HTTP with names unchanged, and SIGTERM leaves no child', async () => {
     const cwd = workdir();
+    // A policies/ folder in the working directory is not the bridge's: it has no config file, so no policies.
+    mkdirSync(path.join(cwd, 'policies'));
+    writeFileSync(path.join(cwd, 'policies', 'other.yaml'), 'rules:\n  - { id: no-echo, match: { tools: [echo] }, effect: deny }\nservers:\n  memory: { readOnly: true }\n');
     const port = await freePort();
     const cli = track(spawnCli(['bridge', '--port', String(port), '--', 'node', STDIO_FIXTURE], { cwd }));
     await cli.waitForStderr(/listening/i);

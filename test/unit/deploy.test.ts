@@ -309,7 +309,7 @@ describe('deploy/kubernetes', () => {
     expect(config.gateway.rateLimit.store).toMatchObject({ type: 'redis', url: env.REDIS_URL });
     expect(config.servers.length).toBeGreaterThan(0);
     // Policies: a ConfigMap directory mount, not inside the config mount.
-    const policiesMount = mountOf(gateway, config.gateway.policies);
+    const policiesMount = mountOf(gateway, config.gateway.policies as string);
     expect(volumeOf(pod, policiesMount?.name)?.configMap).toBeDefined();
     // stateDir: writable.
     expect(volumeOf(pod, mountOf(gateway, rawConfig.gateway.stateDir)?.name)?.emptyDir).toBeDefined();
