@@ -1,0 +1,73 @@
+/**
+ * The layer rules of the design (arrows point down), checked in CI by
+ * `npm run check:deps`. Each rule names the direction it keeps; a new import
+ * that breaks one fails the build. Rules the current layout still breaks
+ * (downstream/ reaching upstream/ past the pipeline, policy/ using config/
+ * internals, credentials/ importing upstream/) join this list as the layout
+ * is redesigned.
+ */
+/** A heavy library imported from one file only. */
+const oneSite = (name, library, file) => ({
+  name,
+  comment: `${library} is imported in ${file} only: one seam per library.`,
+  severity: 'error',
+  from: { path: '^src/', pathNot: `^${file.replace(/\./g, '\\.')}$` },
+  to: { path: `node_modules/${library.replace(/\//g, '\\/')}/` },
+});
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      comment: 'No import circles: a circle makes two files one room with two doors.',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { circular: true },
+    },
+    {
+      name: 'nothing-imports-the-top',
+      comment: 'The CLI and the composition root are the top floor: nothing below imports them.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/(cli[^/]*|app)\\.ts$' },
+      to: { path: '^src/(cli[^/]*|app)\\.ts$' },
+    },
+    {
+      name: 'upstream-never-up',
+      comment: 'upstream/ reports through events; it never imports the layers that use it.',
+      severity: 'error',
+      from: { path: '^src/upstream/' },
+      to: { path: '^src/(downstream|pipeline|catalog|policy-runtime|config-runtime)' },
+    },
+    {
+      name: 'pipeline-below-the-edge',
+      comment: 'The pipeline sees a CallContext only: no HTTP edge, no express.',
+      severity: 'error',
+      from: { path: '^src/pipeline/' },
+      to: { path: '^src/downstream/|node_modules/express/' },
+    },
+    {
+      name: 'catalog-and-policy-below-the-pipeline',
+      comment: 'catalog/ and policy/ are decided on by the pipeline; they never reach up into it.',
+      severity: 'error',
+      from: { path: '^src/(catalog|policy)/' },
+      to: { path: '^src/(downstream|pipeline|credentials)/|^src/policy-runtime' },
+    },
+    {
+      name: 'leaves-stay-leaves',
+      comment: 'errors, json-rpc, fair-share and observability/ are used by everyone and use none of the layers.',
+      severity: 'error',
+      from: { path: '^src/(errors|json-rpc|fair-share)\\.ts$|^src/observability/' },
+      to: { path: '^src/(downstream|pipeline|catalog|policy|credentials|auth|upstream|stores)/' },
+    },
+    oneSite('one-prom-client-site', 'prom-client', 'src/observability/metrics.ts'),
+    oneSite('one-cel-site', '@marcbachmann/cel-js', 'src/policy/cel.ts'),
+    oneSite('one-jose-site', 'jose', 'src/auth/jwt.ts'),
+    oneSite('one-yaml-site', 'yaml', 'src/config/raw.ts'),
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.build.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'] },
+  },
+};
