@@ -1,10 +1,9 @@
-import { ProtocolError } from '@modelcontextprotocol/server';
-
 /**
  * The one catalog of errors Switchboard raises. Each has a stable
  * machine-readable `code` (what clients, tests and scripts rely on) and, for
  * errors that cross the wire, the JSON-RPC error code it is sent with.
- * Nothing else in `src/` picks JSON-RPC codes.
+ * Nothing else in `src/` picks JSON-RPC codes. No SDK import here: each
+ * side's SDK seam turns a GatewayError into the SDK's ProtocolError.
  */
 
 /** JSON-RPC codes from the specification and the MCP SDK. */
@@ -111,17 +110,6 @@ export const upstreamTimeout = (server: string, timeoutMs: number) =>
     server,
     timeoutMs,
   });
-
-/**
- * The form an error takes on the wire: our own errors become the SDK's
- * ProtocolError with their JSON-RPC code and data; anything else is left as
- * it is (an upstream's own error passes through unchanged).
- */
-export function toWireError(err: unknown): unknown {
-  if (!(err instanceof GatewayError)) return err;
-  const wire = err.toJsonRpcError();
-  return new ProtocolError(wire.code, wire.message, wire.data);
-}
 
 /** One problem found in a configuration or policy file. */
 export interface ConfigIssue {

@@ -6,6 +6,7 @@
  */
 import {
   LOG_LEVEL_META_KEY,
+  ProtocolError,
   TRACEPARENT_META_KEY,
   Server,
   type JSONRPCRequest,
@@ -16,7 +17,7 @@ import {
 import type { ClientCapabilities } from '@modelcontextprotocol/client';
 import { z } from 'zod';
 import type { Catalog } from '../catalog/catalog.js';
-import { GatewayError, methodNotFound, toWireError } from '../errors.js';
+import { GatewayError, methodNotFound } from '../errors.js';
 import type { Logger } from '../observability/log.js';
 import { requestPrincipal, type Principal } from '../auth/principal.js';
 import type { DecisionMaker } from '../pipeline/authorize.js';
@@ -294,4 +295,13 @@ function assertClientCapability(method: string, params: Record<string, unknown> 
   }
 }
 
-
+/**
+ * The form an error takes on the wire: the gateway's own errors become the
+ * SDK's ProtocolError with their JSON-RPC code and data; anything else is
+ * left as it is (an upstream's own error passes through unchanged).
+ */
+function toWireError(err: unknown): unknown {
+  if (!(err instanceof GatewayError)) return err;
+  const wire = err.toJsonRpcError();
+  return new ProtocolError(wire.code, wire.message, wire.data);
+}

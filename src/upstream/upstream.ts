@@ -30,7 +30,7 @@ import {
 } from '@modelcontextprotocol/client';
 import { z } from 'zod';
 import type { ServerConfig } from '../config/schema.js';
-import { GatewayError, toWireError, upstreamTimeout, upstreamUnavailable } from '../errors.js';
+import { GatewayError, upstreamTimeout, upstreamUnavailable } from '../errors.js';
 import type { Logger } from '../observability/log.js';
 import { connectUpstream, disconnectUpstream, isConnectionLost, isStreamEnded, type ConnectedClient } from './transports.js';
 import { Backoff } from './backoff.js';
@@ -381,7 +381,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     if (sessions.size === 0 && request.method === 'roots/list') return { roots: [] };
     const why = sessions.size === 0 ? 'no call is in flight on this upstream' : 'calls from several sessions are in flight on this shared upstream';
     const fix = `set gateway.servers.${this.name}.isolation to "session"`;
-    throw toWireError(
+    throw protocolError(
       new GatewayError('REQUEST_NOT_ATTRIBUTABLE', `Switchboard cannot route ${request.method}: ${why}${sessions.size > 1 ? `; ${fix}` : ''}`, {
         server: this.name,
         fix,
@@ -500,4 +500,10 @@ export function classifyError(err: unknown): UpstreamErrorClass {
   if (/\b(401|403)\b|unauthori[sz]ed|forbidden|login|sign[- ]in/i.test(message)) return 'unauthorized';
   if (/closed|exited|ended/i.test(message)) return 'disconnected';
   return 'connect-failed';
+}
+
+/** Our answer to an upstream's request, in the SDK client's error form (its JSON-RPC code and data). */
+function protocolError(err: GatewayError): ProtocolError {
+  const wire = err.toJsonRpcError();
+  return new ProtocolError(wire.code, wire.message, wire.data);
 }
