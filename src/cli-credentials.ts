@@ -12,7 +12,7 @@ import { parsePrincipalId } from './auth/principal.js';
 import { findConfigFile, loadConfigFile } from './config/load.js';
 import type { LoadedConfig } from './config/schema.js';
 import { createCredentialStore, CredentialStoreError, describeCredentialStore, type CredentialStore, type CredentialSummary } from './credentials/index.js';
-import { ConfigError } from './errors.js';
+import { ConfigError } from './core/errors.js';
 import { createLogger } from './observability/log.js';
 
 export const CREDENTIALS_USAGE = `Usage:

@@ -12,7 +12,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { ParsedArgs } from './cli-args.js';
 import { findConfigFile, loadConfigFile } from './config/load.js';
 import type { LoadedConfig } from './config/schema.js';
-import { ConfigError } from './errors.js';
+import { ConfigError } from './core/errors.js';
 import { LoginProvider, beginLogin, completeLogin, redirectUrlFor } from './upstream/oauth-login.js';
 import type { AuthCodeSpec } from './upstream/oauth.js';
 

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { LoadedConfig } from './config/schema.js';
-import { ConfigError } from './errors.js';
+import { ConfigError } from './core/errors.js';
 import { createPolicyEngine, knownNames } from './policy-runtime.js';
 import { ANONYMOUS } from './auth/principal.js';
 import { principalFromInput, type PrincipalInput } from './auth/principal-input.js';

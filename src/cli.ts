@@ -14,7 +14,7 @@ import { createPolicyEngine } from './policy-runtime.js';
 import { serveOverStdio } from './downstream/stdio.js';
 import type { CatalogEntry } from './catalog/catalog.js';
 import { createView, WHOLE_CATALOG, type View } from './pipeline/view.js';
-import { ConfigError } from './errors.js';
+import { ConfigError } from './core/errors.js';
 import { createLogger, type Logger } from './observability/log.js';
 import { parseArgs, type ParsedArgs } from './cli-args.js';
 

@@ -12,7 +12,7 @@
  * to have no rules says so with a file of `rules: []`.
  */
 import type { LoadedConfig } from './config/schema.js';
-import { ConfigError } from './errors.js';
+import { ConfigError } from './core/errors.js';
 import type { Logger } from './observability/log.js';
 import { PolicyEngine } from './policy/engine.js';
 import { loadPolicyDir, type KnownNames } from './policy/load.js';

@@ -7,7 +7,7 @@
  * Every kind of credential yields the same Principal shape.
  */
 import type { AuthSettings } from '../config/schema.js';
-import { GatewayError } from '../errors.js';
+import { GatewayError } from '../core/errors.js';
 import { createApiKeyLookup } from './api-keys.js';
 import { looksLikeJwt, type JwtVerifier } from './jwt.js';
 import { ANONYMOUS, type Principal } from './principal.js';

@@ -23,7 +23,7 @@ import {
   type LocalJWKSet,
 } from 'jose';
 import type { JwtSettings } from '../config/schema.js';
-import { GatewayError } from '../errors.js';
+import { GatewayError } from '../core/errors.js';
 import { jwtPrincipal, type Principal } from './principal.js';
 
 export type { JwtSettings };

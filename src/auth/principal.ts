@@ -14,7 +14,7 @@
  *   stdio:<id>          gateway.stdioPrincipal.id (default "local": stdio:local)
  *   anonymous           no credential, where none is required
  */
-import { GatewayError } from '../errors.js';
+import { GatewayError } from '../core/errors.js';
 import type { Principal, PrincipalKind } from '../policy/types.js';
 
 export type { Principal, PrincipalKind };

@@ -2,7 +2,7 @@
  * The gateway's own list pagination over the merged catalog. Cursors are
  * opaque to clients; a cursor that does not decode is the spec's -32602.
  */
-import { invalidCursor } from '../errors.js';
+import { invalidCursor } from '../core/errors.js';
 
 export const PAGE_SIZE = 500;
 

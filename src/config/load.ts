@@ -7,7 +7,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import type { z } from 'zod';
-import { ConfigError, type ConfigIssue } from '../errors.js';
+import { ConfigError, type ConfigIssue } from '../core/errors.js';
 import { checkProfiles, expandIncludes, resolveProfiles } from './profiles.js';
 import { parseJsonText, parseYamlText, substituteEnv, type Report } from './raw.js';
 import {

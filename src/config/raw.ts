@@ -4,7 +4,7 @@
  * substitution. Syntax failures are `ConfigError`s for the whole file.
  */
 import YAML from 'yaml';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../core/errors.js';
 
 type Env = Record<string, string | undefined>;
 export type Report = (segs: readonly PropertyKey[], message: string, fix: string) => void;

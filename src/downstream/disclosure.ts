@@ -9,7 +9,7 @@
 import type { Result, Tool } from '@modelcontextprotocol/server';
 import type { Catalog } from '../catalog/catalog.js';
 import { ToolIndex } from '../catalog/search.js';
-import { GatewayError } from '../errors.js';
+import { GatewayError } from '../core/errors.js';
 import type { DecisionMaker } from '../pipeline/authorize.js';
 import type { View } from '../pipeline/view.js';
 import { visible } from '../pipeline/visible.js';

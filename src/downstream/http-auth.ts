@@ -11,7 +11,7 @@ import type { HttpAuthenticator } from '../auth/http.js';
 import { looksLikeJwt } from '../auth/jwt.js';
 import { ANONYMOUS, type Principal } from '../auth/principal.js';
 import { bearerChallenge, metadataUrls, unauthorizedChallenge } from '../auth/resource-metadata.js';
-import { GatewayError, JsonRpc } from '../errors.js';
+import { GatewayError, JsonRpc } from '../core/errors.js';
 import { denial } from '../pipeline/authorize.js';
 import type { SessionInfo } from '../pipeline/index.js';
 import type { View } from '../pipeline/view.js';

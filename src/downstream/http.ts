@@ -7,7 +7,7 @@ import type { HttpAuthenticator } from '../auth/http.js';
 import { ANONYMOUS, type Principal } from '../auth/principal.js';
 import { metadataUrls, protectedResourceMetadata, WELL_KNOWN_PATH } from '../auth/resource-metadata.js';
 import type { GatewaySettings } from '../config/schema.js';
-import { JsonRpc } from '../errors.js';
+import { JsonRpc } from '../core/errors.js';
 import type { Logger } from '../observability/log.js';
 import { createView, WHOLE_CATALOG, type View } from '../pipeline/view.js';
 import { authenticate, principalOf, rpcError, scopeRefusal, sendRefusal, type ProtectedResource, type ScopeShortfall } from './http-auth.js';

@@ -9,7 +9,7 @@ import type { Principal } from '../auth/principal.js';
 import type { ServerNotifier } from '@modelcontextprotocol/server';
 import type { Catalog } from '../catalog/catalog.js';
 import { exposeUri } from '../catalog/names.js';
-import { GatewayError } from '../errors.js';
+import { GatewayError } from '../core/errors.js';
 import type { Logger } from '../observability/log.js';
 import type { DecisionMaker } from '../pipeline/authorize.js';
 import type { View } from '../pipeline/view.js';

@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Result } from '@modelcontextprotocol/server';
-import { GatewayError } from '../errors.js';
+import { GatewayError } from '../core/errors.js';
 
 /** How long a parked call waits for the client's retry. */
 const PARK_TTL_MS = 5 * 60_000;

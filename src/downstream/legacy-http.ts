@@ -10,7 +10,7 @@ import type { Request, Response } from 'express';
 import { isInitializeRequest } from '@modelcontextprotocol/server';
 import { SSEServerTransport } from '@modelcontextprotocol/server-legacy/sse';
 import type { Principal } from '../auth/principal.js';
-import { JsonRpc } from '../errors.js';
+import { JsonRpc } from '../core/errors.js';
 import type { Logger } from '../observability/log.js';
 import type { View } from '../pipeline/view.js';
 import { principalOf, rpcError, sendRefusal, sessionRefusal } from './http-auth.js';

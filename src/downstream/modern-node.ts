@@ -12,7 +12,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { toWebRequest } from '@modelcontextprotocol/node';
 import type { AuthInfo, McpHttpHandler } from '@modelcontextprotocol/server';
-import { JsonRpc } from '../errors.js';
+import { JsonRpc } from '../core/errors.js';
 import { BoundedSseStream, kindOfFrame, type StreamLimits } from './bounded-stream.js';
 
 export type NodeMcpHandler = (req: IncomingMessage & { auth?: AuthInfo }, res: ServerResponse, parsedBody?: unknown) => Promise<void>;

@@ -17,7 +17,7 @@ import {
 import type { ClientCapabilities } from '@modelcontextprotocol/client';
 import { z } from 'zod';
 import type { Catalog } from '../catalog/catalog.js';
-import { GatewayError, methodNotFound } from '../errors.js';
+import { GatewayError, methodNotFound } from '../core/errors.js';
 import type { Logger } from '../observability/log.js';
 import { requestPrincipal, type Principal } from '../auth/principal.js';
 import type { DecisionMaker } from '../pipeline/authorize.js';

@@ -15,7 +15,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HttpAuthenticator } from '../auth/http.js';
 import type { Principal } from '../auth/principal.js';
-import { JsonRpc } from '../errors.js';
+import { JsonRpc } from '../core/errors.js';
 import type { Logger } from '../observability/log.js';
 import type { View } from '../pipeline/view.js';
 import { attachPrincipal, headerValue, rpcError, scopeRefusal, sendJson, sendRefusal, type ProtectedResource, type ScopeShortfall } from './http-auth.js';

@@ -18,8 +18,8 @@
  * initialize again. Openings still in progress hold a reserved slot, so
  * concurrent `initialize`s cannot overshoot a cap.
  */
-import { GatewayError } from '../errors.js';
-import { pickReclaim } from '../fair-share.js';
+import { GatewayError } from '../core/errors.js';
+import { pickReclaim } from '../core/fair-share.js';
 import type { Logger } from '../observability/log.js';
 import type { Refusal } from './http-auth.js';
 import type { SessionHolding, SessionRegistry } from './sessions.js';

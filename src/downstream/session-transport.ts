@@ -29,8 +29,8 @@ import {
   type Transport,
   type TransportSendOptions,
 } from '@modelcontextprotocol/server';
-import { JsonRpc } from '../errors.js';
-import { isInitialize, isRequest, isResponse } from '../json-rpc.js';
+import { JsonRpc } from '../core/errors.js';
+import { isInitialize, isRequest, isResponse } from '../core/json-rpc.js';
 import type { StreamLimits } from './bounded-stream.js';
 import { rpcError, sendJson } from './http-auth.js';
 import { Exchange } from './session-exchange.js';

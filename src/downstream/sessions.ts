@@ -7,7 +7,7 @@
  */
 import type { LoggingLevel, Server } from '@modelcontextprotocol/server';
 import type { Principal } from '../auth/principal.js';
-import type { Holding } from '../fair-share.js';
+import type { Holding } from '../core/fair-share.js';
 import type { SessionInfo } from '../pipeline/index.js';
 import type { View } from '../pipeline/view.js';
 import type { Upstream } from '../upstream/upstream.js';

@@ -8,8 +8,8 @@
  * discarded with -32600 without being buffered.
  */
 import { Transform, type TransformCallback } from 'node:stream';
-import { JsonRpc } from '../errors.js';
-import { isJsonRpcMessage, MAX_MESSAGE_CHARS } from '../json-rpc.js';
+import { JsonRpc } from '../core/errors.js';
+import { isJsonRpcMessage, MAX_MESSAGE_CHARS } from '../core/json-rpc.js';
 
 type Answer = (error: { code: number; message: string }, id: string | number | null) => void;
 

@@ -5,7 +5,7 @@
  * tool's annotations) and before the rate limit (a denied call must not
  * spend tokens).
  */
-import { GatewayError } from '../errors.js';
+import { GatewayError } from '../core/errors.js';
 import type { Decision, DecisionInput } from '../policy/types.js';
 import type { Stage } from './chain.js';
 import type { CallContext } from './context.js';

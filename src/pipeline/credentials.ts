@@ -15,7 +15,7 @@ import { subjectTokenOf } from '../auth/subject-tokens.js';
 import type { ServerConfig } from '../config/schema.js';
 import { TokenExchangeError, type TokenExchanger } from '../credentials/token-exchange.js';
 import type { SignInLink, UserOAuth } from '../credentials/user-oauth.js';
-import { GatewayError, upstreamUnavailable } from '../errors.js';
+import { GatewayError, upstreamUnavailable } from '../core/errors.js';
 import type { Stage } from './chain.js';
 import type { CallContext } from './context.js';
 

@@ -3,7 +3,7 @@
  * beside the audit record. Outcomes are `ok`, a stable error code, or
  * `upstream_error` for an upstream's own JSON-RPC error: a bounded set.
  */
-import { GatewayError } from '../errors.js';
+import { GatewayError } from '../core/errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Finisher } from './chain.js';
 

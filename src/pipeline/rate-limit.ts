@@ -2,7 +2,7 @@
  * Token buckets per caller and server (or whatever key the policy names).
  * Runs after authorize, so a denied call never spends a token.
  */
-import { GatewayError } from '../errors.js';
+import { GatewayError } from '../core/errors.js';
 import type { RateLimitStore } from '../policy/rate-limiter.js';
 import type { DecisionInput, RateLimitSpec } from '../policy/types.js';
 import type { Stage } from './chain.js';

@@ -3,7 +3,7 @@
  * decision, and a debug log line. Runs in `finally`. Arguments appear only
  * when `audit.includeArgs` is on; credentials never do.
  */
-import { GatewayError } from '../errors.js';
+import { GatewayError } from '../core/errors.js';
 import type { AuditRecord, AuditSink } from '../observability/audit.js';
 import type { Logger } from '../observability/log.js';
 import type { Finisher } from './chain.js';

@@ -7,7 +7,7 @@
  * decide on, gets the spec's error and touches nothing.
  */
 import type { Catalog } from '../catalog/catalog.js';
-import { unknownPrompt, unknownResource, unknownTool, upstreamUnavailable, GatewayError } from '../errors.js';
+import { unknownPrompt, unknownResource, unknownTool, upstreamUnavailable, GatewayError } from '../core/errors.js';
 import type { Stage } from './chain.js';
 import type { View } from './view.js';
 import type { CallContext, Target } from './context.js';

@@ -3,7 +3,7 @@
  * of the caller's trace context, if any) and the finisher closes it with the
  * outcome. `forward` hands the span to the upstream as its parent.
  */
-import { GatewayError } from '../errors.js';
+import { GatewayError } from '../core/errors.js';
 import type { Tracer } from '../observability/trace.js';
 import type { Finisher, Stage } from './chain.js';
 

@@ -5,7 +5,7 @@
  * (names, URIs, progress tokens, trace context); a shape the gateway could
  * not decide on is refused here with -32602, never passed through.
  */
-import { GatewayError } from '../errors.js';
+import { GatewayError } from '../core/errors.js';
 import type { CallContext, Target } from './context.js';
 
 /** `_meta` keys of the protocol itself, and W3C trace context: forwarded to every upstream. */

@@ -6,7 +6,7 @@
  * policy (policies hold no secrets; `${VAR}` is not substituted in them).
  */
 import type { z } from 'zod';
-import type { ConfigIssue } from '../errors.js';
+import type { ConfigIssue } from '../core/errors.js';
 import { formatPath } from '../config/load.js';
 import { closestKey, knownKeysAt } from '../config/schema.js';
 import { CEL_FIELDS, CEL_VARIABLES, type CelCompileError } from './cel.js';

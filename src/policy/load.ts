@@ -8,7 +8,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError, type ConfigIssue } from '../errors.js';
+import { ConfigError, type ConfigIssue } from '../core/errors.js';
 import { formatPath } from '../config/load.js';
 import { closestKey } from '../config/schema.js';
 import { isGlob } from './glob.js';

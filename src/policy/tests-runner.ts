@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { ANONYMOUS } from '../auth/principal.js';
 import { principalFromInput } from '../auth/principal-input.js';
-import { ConfigError, type ConfigIssue } from '../errors.js';
+import { ConfigError, type ConfigIssue } from '../core/errors.js';
 import type { PolicyEngine } from './engine.js';
 import { collector, mapZodIssue, type Add } from './issues.js';
 import { isPolicyTestsFile, listDir, parseYaml, readText, type KnownNames } from './load.js';

@@ -32,7 +32,7 @@ import {
   type StreamableHTTPClientTransport,
   type TransportSendOptions,
 } from '@modelcontextprotocol/client';
-import { isInitialize, isJsonRpcMessage, MAX_MESSAGE_CHARS } from '../json-rpc.js';
+import { isInitialize, isJsonRpcMessage, MAX_MESSAGE_CHARS } from '../core/json-rpc.js';
 import { callerHeaders } from './identity.js';
 import { nodeRequest } from './node-fetch.js';
 

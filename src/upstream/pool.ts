@@ -18,8 +18,8 @@
  */
 import type { AuthProvider } from '@modelcontextprotocol/client';
 import { LRUCache } from 'lru-cache';
-import { GatewayError } from '../errors.js';
-import { pickReclaim, type Holding } from '../fair-share.js';
+import { GatewayError } from '../core/errors.js';
+import { pickReclaim, type Holding } from '../core/fair-share.js';
 import type { Logger } from '../observability/log.js';
 import { Upstream } from './upstream.js';
 

@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { ReadBuffer, serializeMessage, type JSONRPCMessage, type Transport } from '@modelcontextprotocol/client';
 import { getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
 import type { StdioServerSpec } from '../config/schema.js';
-import { MAX_MESSAGE_CHARS } from '../json-rpc.js';
+import { MAX_MESSAGE_CHARS } from '../core/json-rpc.js';
 import { StderrLines } from './stderr-lines.js';
 
 const STDERR_TAIL_LINES = 20;

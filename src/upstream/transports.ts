@@ -19,7 +19,7 @@ import {
 } from '@modelcontextprotocol/client';
 import type { HttpServerSpec, ServerConfig } from '../config/schema.js';
 import { upstreamAuthFor } from './oauth.js';
-import { isRequest } from '../json-rpc.js';
+import { isRequest } from '../core/json-rpc.js';
 import { identityFetch } from './identity.js';
 import { postLean } from './lean-post.js';
 import { StdioUpstreamTransport } from './stdio.js';

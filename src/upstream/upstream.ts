@@ -30,7 +30,7 @@ import {
 } from '@modelcontextprotocol/client';
 import { z } from 'zod';
 import type { ServerConfig } from '../config/schema.js';
-import { GatewayError, upstreamTimeout, upstreamUnavailable } from '../errors.js';
+import { GatewayError, upstreamTimeout, upstreamUnavailable } from '../core/errors.js';
 import type { Logger } from '../observability/log.js';
 import { connectUpstream, disconnectUpstream, isConnectionLost, isStreamEnded, type ConnectedClient } from './transports.js';
 import { Backoff } from './backoff.js';

@@ -5,7 +5,7 @@ import { hashKey } from '../../../src/auth/api-keys.js';
 import { createHttpAuthenticator } from '../../../src/auth/http.js';
 import { createJwtVerifier, looksLikeJwt, MAX_JWKS_BYTES, type JwtVerifier, type JwtVerifierOptions } from '../../../src/auth/jwt.js';
 import { AuthSchema, JwtSchema, type JwtSettings } from '../../../src/config/schema.js';
-import { GatewayError } from '../../../src/errors.js';
+import { GatewayError } from '../../../src/core/errors.js';
 import { makeKey, nowSec, signToken, startJwksServer, type JwksServer, type TestKey } from '../../helpers/jwks-server.js';
 
 const ISSUER = 'https://issuer.example.com';

@@ -11,7 +11,7 @@ import { principalFromInput } from '../../../src/auth/principal-input.js';
 import { ANONYMOUS, apiKeyPrincipal, jwtPrincipal, parsePrincipalId, principalId, requestPrincipal, stdioPrincipal } from '../../../src/auth/principal.js';
 import { revokedBy } from '../../../src/auth/revoked.js';
 import type { AuthSettings, JwtSettings } from '../../../src/config/schema.js';
-import { GatewayError } from '../../../src/errors.js';
+import { GatewayError } from '../../../src/core/errors.js';
 
 const ISSUER = 'https://idp.example.com';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { paginate } from '../../../src/catalog/paginate.js';
-import { GatewayError } from '../../../src/errors.js';
+import { GatewayError } from '../../../src/core/errors.js';
 
 describe('paginate', () => {
   const items = Array.from({ length: 7 }, (_, i) => i);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError, type ConfigIssue } from '../../../src/errors.js';
+import { ConfigError, type ConfigIssue } from '../../../src/core/errors.js';
 import {
   defaultGatewaySettings,
   findConfigFile,

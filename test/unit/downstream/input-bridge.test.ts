@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { InputBridge } from '../../../src/downstream/input-bridge.js';
-import { GatewayError } from '../../../src/errors.js';
+import { GatewayError } from '../../../src/core/errors.js';
 
 const never = new AbortController().signal;
 

@@ -1,6 +1,6 @@
 /** Shared builders for the policy tests: a request with defaults, an engine from YAML text. */
 import { expect } from 'vitest';
-import { ConfigError, type ConfigIssue } from '../../../src/errors.js';
+import { ConfigError, type ConfigIssue } from '../../../src/core/errors.js';
 import { PolicyEngine } from '../../../src/policy/engine.js';
 import { parsePolicyText } from '../../../src/policy/load.js';
 import type { DecisionInput, Principal } from '../../../src/policy/types.js';

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
 import type { HttpServerSpec, UpstreamOAuthSpec } from '../../../src/config/schema.js';
-import { ConfigError, type ConfigIssue } from '../../../src/errors.js';
+import { ConfigError, type ConfigIssue } from '../../../src/core/errors.js';
 import { LoginRequiredError, upstreamAuthFor } from '../../../src/upstream/oauth.js';
 import { LoginProvider, beginLogin, completeLogin } from '../../../src/upstream/oauth-login.js';
 import { TokenFileError, isStale, readTokenFile, recordOf, tokenFilePath, writeTokenFile } from '../../../src/upstream/token-store.js';

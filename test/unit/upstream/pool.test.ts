@@ -10,7 +10,7 @@
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
-import { GatewayError } from '../../../src/errors.js';
+import { GatewayError } from '../../../src/core/errors.js';
 import { createLogger } from '../../../src/observability/log.js';
 import { ConnectionPool, type SessionRef } from '../../../src/upstream/pool.js';
 import { Upstream } from '../../../src/upstream/upstream.js';

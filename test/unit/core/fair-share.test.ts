@@ -4,7 +4,7 @@
  * requester's own on a tie, and the least recently used of the chosen.
  */
 import { describe, expect, it } from 'vitest';
-import { pickReclaim, type Holding } from '../../src/fair-share.js';
+import { pickReclaim, type Holding } from '../../../src/core/fair-share.js';
 
 interface Named extends Holding {
   name: string;
