@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { request } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createGateway } from '../dist/app.js';
+import { createGateway } from '../dist/app/gateway.js';
 import { ToolIndex } from '../dist/catalog/search.js';
 import { parseConfig } from '../dist/config/load.js';
 import { createLogger } from '../dist/observability/log.js';

@@ -9,7 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { createGateway } from '../dist/app.js';
+import { createGateway } from '../dist/app/gateway.js';
 import { parseConfig } from '../dist/config/load.js';
 import { createLogger } from '../dist/observability/log.js';
 

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { LoadedConfig } from './config/schema.js';
 import { ConfigError } from './core/errors.js';
-import { createPolicyEngine, knownNames } from './policy-runtime.js';
+import { createPolicyEngine, knownNames } from './app/policy-runtime.js';
 import { ANONYMOUS } from './auth/principal.js';
 import { principalFromInput, type PrincipalInput } from './auth/principal-input.js';
 import { loadPolicyTests, runPolicyTests } from './policy/tests-runner.js';

@@ -3,14 +3,14 @@
  * user reads goes to stderr, except the output of `catalog`, so that in
  * `--stdio` mode stdout carries nothing but protocol.
  */
-import { createGateway, type Gateway } from './app.js';
+import { createGateway, type Gateway } from './app/gateway.js';
 import type { LoadedConfig, LogLevel } from './config/schema.js';
 import { findConfigFile, loadConfigFile, parseConfig } from './config/load.js';
 import { hashKey } from './auth/api-keys.js';
 import { login } from './cli-login.js';
 import { credentialsCommand } from './cli-credentials.js';
 import { policyExplain, policyTest } from './cli-policy.js';
-import { createPolicyEngine } from './policy-runtime.js';
+import { createPolicyEngine } from './app/policy-runtime.js';
 import { serveOverStdio } from './downstream/stdio.js';
 import type { CatalogEntry } from './catalog/catalog.js';
 import { createView, WHOLE_CATALOG, type View } from './pipeline/view.js';

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as LegacyHttpTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
-import { createGateway, type Gateway } from '../../src/app.js';
+import { createGateway, type Gateway } from '../../src/app/gateway.js';
 import { parseConfig } from '../../src/config/load.js';
 import { createLogger, type Logger } from '../../src/observability/log.js';
 

@@ -11,11 +11,11 @@
  * removed a file on purpose confirms with SIGHUP (or a restart); a set meant
  * to have no rules says so with a file of `rules: []`.
  */
-import type { LoadedConfig } from './config/schema.js';
-import { ConfigError } from './core/errors.js';
-import type { Logger } from './observability/log.js';
-import { PolicyEngine } from './policy/engine.js';
-import { loadPolicyDir, type KnownNames } from './policy/load.js';
+import type { LoadedConfig } from '../config/schema.js';
+import { ConfigError } from '../core/errors.js';
+import type { Logger } from '../observability/log.js';
+import { PolicyEngine } from '../policy/engine.js';
+import { loadPolicyDir, type KnownNames } from '../policy/load.js';
 import { ReloadTrigger } from './reload-trigger.js';
 
 export type ReloadRefusal = 'invalid' | 'no-files' | 'lost-files';

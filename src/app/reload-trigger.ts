@@ -5,7 +5,7 @@
  * config hot reload.
  */
 import { watch, type FSWatcher } from 'node:fs';
-import type { Logger } from './observability/log.js';
+import type { Logger } from '../observability/log.js';
 
 const DEBOUNCE_MS = 150;
 
