@@ -94,8 +94,8 @@ function ensureSuite() {
 
 function ensureBuild() {
   if (!existsSync(gatewayBin)) fail(`no gateway entry point at ${gatewayBin}`);
-  if (gatewayBin !== path.join(root, 'bin', 'switchboard.js') || existsSync(path.join(root, 'dist', 'cli.js'))) return;
-  log('dist/cli.js is missing: running `npm run build`');
+  if (gatewayBin !== path.join(root, 'bin', 'switchboard.js') || existsSync(path.join(root, 'dist', 'cli', 'index.js'))) return;
+  log('dist/cli/index.js is missing: running `npm run build`');
   const npm = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit', shell: process.platform === 'win32' });
   if (npm.status !== 0) fail('`npm run build` failed');
 }

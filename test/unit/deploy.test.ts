@@ -26,7 +26,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML, { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseArgs } from '../../src/cli-args.js';
+import { parseArgs } from '../../src/cli/args.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { LoadedConfig } from '../../src/config/schema.js';
 import { PolicyEngine } from '../../src/policy/engine.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseArgs } from '../../src/cli-args.js';
+import { parseArgs } from '../../../src/cli/args.js';
 
 describe('parseArgs', () => {
   it('defaults to serve', () => {

@@ -3,20 +3,20 @@
  * user reads goes to stderr, except the output of `catalog`, so that in
  * `--stdio` mode stdout carries nothing but protocol.
  */
-import { createGateway, type Gateway } from './app/gateway.js';
-import type { LoadedConfig, LogLevel } from './config/schema.js';
-import { findConfigFile, loadConfigFile, parseConfig } from './config/load.js';
-import { hashKey } from './auth/api-keys.js';
-import { login } from './cli-login.js';
-import { credentialsCommand } from './cli-credentials.js';
-import { policyExplain, policyTest } from './cli-policy.js';
-import { createPolicyEngine } from './app/policy-runtime.js';
-import { serveOverStdio } from './downstream/stdio.js';
-import type { CatalogEntry } from './catalog/catalog.js';
-import { createView, WHOLE_CATALOG, type View } from './pipeline/view.js';
-import { ConfigError } from './core/errors.js';
-import { createLogger, type Logger } from './observability/log.js';
-import { parseArgs, type ParsedArgs } from './cli-args.js';
+import { createGateway, type Gateway } from '../app/gateway.js';
+import type { LoadedConfig, LogLevel } from '../config/schema.js';
+import { findConfigFile, loadConfigFile, parseConfig } from '../config/load.js';
+import { hashKey } from '../auth/api-keys.js';
+import { login } from './login.js';
+import { credentialsCommand } from './credentials.js';
+import { policyExplain, policyTest } from './policy.js';
+import { createPolicyEngine } from '../app/policy-runtime.js';
+import { serveOverStdio } from '../downstream/stdio.js';
+import type { CatalogEntry } from '../catalog/catalog.js';
+import { createView, WHOLE_CATALOG, type View } from '../pipeline/view.js';
+import { ConfigError } from '../core/errors.js';
+import { createLogger, type Logger } from '../observability/log.js';
+import { parseArgs, type ParsedArgs } from './args.js';
 
 const USAGE = `Usage:
   switchboard [serve] [--config F] [--stdio [--profile NAME]] [--host H] [--port P] [--log-level L]

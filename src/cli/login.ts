@@ -9,12 +9,12 @@
  * login).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { ParsedArgs } from './cli-args.js';
-import { findConfigFile, loadConfigFile } from './config/load.js';
-import type { LoadedConfig } from './config/schema.js';
-import { ConfigError } from './core/errors.js';
-import { LoginProvider, beginLogin, completeLogin, redirectUrlFor } from './upstream/oauth-login.js';
-import type { AuthCodeSpec } from './upstream/oauth.js';
+import type { ParsedArgs } from './args.js';
+import { findConfigFile, loadConfigFile } from '../config/load.js';
+import type { LoadedConfig } from '../config/schema.js';
+import { ConfigError } from '../core/errors.js';
+import { LoginProvider, beginLogin, completeLogin, redirectUrlFor } from '../upstream/oauth-login.js';
+import type { AuthCodeSpec } from '../upstream/oauth.js';
 
 /** How long to wait for the redirect; `SWITCHBOARD_LOGIN_TIMEOUT_MS` overrides it. */
 const DEFAULT_TIMEOUT_MS = 5 * 60_000;

@@ -5,14 +5,14 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { LoadedConfig } from './config/schema.js';
-import { ConfigError } from './core/errors.js';
-import { createPolicyEngine, knownNames } from './app/policy-runtime.js';
-import { ANONYMOUS } from './auth/principal.js';
-import { principalFromInput, type PrincipalInput } from './auth/principal-input.js';
-import { loadPolicyTests, runPolicyTests } from './policy/tests-runner.js';
-import type { DecisionInput, Principal } from './policy/types.js';
-import type { ParsedArgs } from './cli-args.js';
+import type { LoadedConfig } from '../config/schema.js';
+import { ConfigError } from '../core/errors.js';
+import { createPolicyEngine, knownNames } from '../app/policy-runtime.js';
+import { ANONYMOUS } from '../auth/principal.js';
+import { principalFromInput, type PrincipalInput } from '../auth/principal-input.js';
+import { loadPolicyTests, runPolicyTests } from '../policy/tests-runner.js';
+import type { DecisionInput, Principal } from '../policy/types.js';
+import type { ParsedArgs } from './args.js';
 
 export function policyTest(config: LoadedConfig): number {
   const engine = createPolicyEngine(config);

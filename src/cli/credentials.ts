@@ -8,12 +8,12 @@
  * It parses its own arguments (`--server` is its own flag), from the argv
  * after the word `credentials`.
  */
-import { parsePrincipalId } from './auth/principal.js';
-import { findConfigFile, loadConfigFile } from './config/load.js';
-import type { LoadedConfig } from './config/schema.js';
-import { createCredentialStore, CredentialStoreError, describeCredentialStore, type CredentialStore, type CredentialSummary } from './credentials/index.js';
-import { ConfigError } from './core/errors.js';
-import { createLogger } from './observability/log.js';
+import { parsePrincipalId } from '../auth/principal.js';
+import { findConfigFile, loadConfigFile } from '../config/load.js';
+import type { LoadedConfig } from '../config/schema.js';
+import { createCredentialStore, CredentialStoreError, describeCredentialStore, type CredentialStore, type CredentialSummary } from '../credentials/index.js';
+import { ConfigError } from '../core/errors.js';
+import { createLogger } from '../observability/log.js';
 
 export const CREDENTIALS_USAGE = `Usage:
   switchboard credentials list   [--config F] [--principal P] [--json]
