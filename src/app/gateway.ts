@@ -28,6 +28,7 @@ import { metricsEndpoint, metricsOnlyApp } from '../downstream/metrics-endpoint.
 import { probeGuard } from '../downstream/origin.js';
 import type { Logger } from '../observability/log.js';
 import { PolicyRuntime } from './policy-runtime.js';
+import { readinessOf } from './readiness.js';
 import { ConfigRuntime } from './config-runtime.js';
 import { buildPipeline, type Pipeline } from '../pipeline/index.js';
 import { scopeShortfall } from '../pipeline/preflight.js';
@@ -221,33 +222,7 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
   }
   const configRuntime = new ConfigRuntime(config.file, process.env, log, reconfigure);
 
-  const readiness = () => {
-    const enabled = upstreams.filter((u) => u.state !== 'disabled');
-    const counts = catalog.counts();
-    return {
-      ready: !stopped,
-      body: {
-        status: stopped ? 'stopping' : 'ready',
-        upstreams: Object.fromEntries(
-          upstreams.map((u) => [
-            u.name,
-            { state: u.state, transport: u.config.spec.type, wire: u.wire, restarts: u.restarts, error: u.state === 'ready' ? undefined : u.errorClass, ...counts[u.name] },
-          ]),
-        ),
-        skipped: current.skipped,
-        // State only: an error text can name hosts or quote a child's stderr (it goes to the log).
-        rateLimitStore: stateOnly(limits.health()),
-        ready: enabled.filter((u) => u.state === 'ready').length,
-        total: enabled.length,
-        sessions: hub.sessions.countBy(),
-        sessionConnections: pool.openCount,
-        conflicts: catalog.conflicts,
-        // A refused reload keeps the last good set in force: `stale` says why and since when.
-        policy: { rules: policy.engine.ruleIds.length, files: policy.engine.files.length, generation: policy.generation, ...(policy.stale ? { stale: policy.stale } : {}) },
-        profiles: Object.values(settings.profiles).map((p) => ({ name: p.name, path: p.path, enabled: p.enabled, servers: p.servers ?? 'all', disclosure: p.disclosure })),
-      },
-    };
-  };
+  const readiness = readinessOf({ stopped: () => stopped, config: () => current, upstreams, catalog, hub, pool, policy, rateLimitHealth: () => limits.health() });
 
   return {
     get config() {
@@ -452,9 +427,4 @@ function reportConflicts(catalog: Catalog, log: Logger): void {
     if (c.reason === 'collision') log.warn('name collision: first server in config order wins', { kind: c.kind, name: c.name, exposedFrom: c.winner, hiddenFrom: c.hidden });
     else log.warn('name not exposed: not a valid MCP tool name', { kind: c.kind, name: c.name, server: c.hidden[0] });
   }
-}
-
-function stateOnly<T extends { error?: string }>(health: T): Omit<T, 'error'> {
-  const { error: _logged, ...state } = health;
-  return state;
 }
