@@ -2,7 +2,7 @@
  * The layer rules of the design (arrows point down), checked in CI by
  * `npm run check:deps`. Each rule names the direction it keeps; a new import
  * that breaks one fails the build. Rules the current layout still breaks
- * (downstream/ reaching upstream/ past the pipeline, policy/ using config/
+ * (session/ reaching upstream/ past the pipeline, policy/ using config/
  * internals, credentials/ importing upstream/) join this list as the layout
  * is redesigned.
  */
@@ -36,28 +36,35 @@ module.exports = {
       comment: 'upstream/ reports through events; it never imports the layers that use it.',
       severity: 'error',
       from: { path: '^src/upstream/' },
-      to: { path: '^src/(downstream|pipeline|catalog|app)/' },
+      to: { path: '^src/(http|stdio|session|pipeline|catalog|app)/' },
     },
     {
       name: 'pipeline-below-the-edge',
-      comment: 'The pipeline sees a CallContext only: no HTTP edge, no express.',
+      comment: 'The pipeline sees a CallContext only: no front, no session layer, no express.',
       severity: 'error',
       from: { path: '^src/pipeline/' },
-      to: { path: '^src/downstream/|node_modules/express/' },
+      to: { path: '^src/(http|stdio|session)/|node_modules/express/' },
+    },
+    {
+      name: 'session-below-the-fronts',
+      comment: 'The MCP session layer serves both fronts (HTTP and stdio); it imports neither, nor express.',
+      severity: 'error',
+      from: { path: '^src/session/' },
+      to: { path: '^src/(http|stdio)/|node_modules/express/' },
     },
     {
       name: 'catalog-and-policy-below-the-pipeline',
       comment: 'catalog/ and policy/ are decided on by the pipeline; they never reach up into it.',
       severity: 'error',
       from: { path: '^src/(catalog|policy)/' },
-      to: { path: '^src/(downstream|pipeline|credentials|app)/' },
+      to: { path: '^src/(http|stdio|session|pipeline|credentials|app)/' },
     },
     {
       name: 'leaves-stay-leaves',
       comment: 'core/ and observability/ are used by everyone and use none of the layers.',
       severity: 'error',
       from: { path: '^src/core/|^src/observability/' },
-      to: { path: '^src/(downstream|pipeline|catalog|policy|credentials|auth|upstream|stores)/' },
+      to: { path: '^src/(http|stdio|session|pipeline|catalog|policy|credentials|auth|upstream|stores)/' },
     },
     oneSite('one-prom-client-site', 'prom-client', 'src/observability/metrics.ts'),
     oneSite('one-cel-site', '@marcbachmann/cel-js', 'src/policy/cel.ts'),

@@ -6,7 +6,7 @@
  */
 import type { Catalog } from '../catalog/catalog.js';
 import type { LoadedConfig } from '../config/schema.js';
-import type { Hub } from '../downstream/hub.js';
+import type { Hub } from '../session/hub.js';
 import type { Upstream } from '../upstream/upstream.js';
 import type { ConnectionPool } from '../upstream/pool.js';
 import type { PolicyRuntime } from './policy-runtime.js';

@@ -11,7 +11,7 @@ import { login } from './login.js';
 import { credentialsCommand } from './credentials.js';
 import { policyExplain, policyTest } from './policy.js';
 import { createPolicyEngine } from '../app/policy-runtime.js';
-import { serveOverStdio } from '../downstream/stdio.js';
+import { serveOverStdio } from '../stdio/front.js';
 import type { CatalogEntry } from '../catalog/catalog.js';
 import { createView, WHOLE_CATALOG, type View } from '../pipeline/view.js';
 import { ConfigError } from '../core/errors.js';

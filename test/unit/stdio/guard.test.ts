@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkLine, guardStdin } from '../../../src/downstream/stdio-guard.js';
+import { checkLine, guardStdin } from '../../../src/stdio/guard.js';
 
 describe('checkLine', () => {
   it.each([

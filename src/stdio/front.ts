@@ -7,9 +7,9 @@
 import { serveStdio, StdioServerTransport } from '@modelcontextprotocol/server/stdio';
 import type { Principal } from '../auth/principal.js';
 import { WHOLE_CATALOG, type View } from '../pipeline/view.js';
-import type { Hub } from './hub.js';
-import type { SessionState } from './server.js';
-import { guardStdin } from './stdio-guard.js';
+import type { Hub } from '../session/hub.js';
+import type { SessionState } from '../session/server.js';
+import { guardStdin } from './guard.js';
 
 export interface StdioFront {
   /** Resolves when the client closes stdin. */

@@ -18,8 +18,8 @@ import type { Principal } from '../auth/principal.js';
 import { JsonRpc } from '../core/errors.js';
 import type { Logger } from '../observability/log.js';
 import type { View } from '../pipeline/view.js';
-import { attachPrincipal, headerValue, rpcError, scopeRefusal, sendJson, sendRefusal, type ProtectedResource, type ScopeShortfall } from './http-auth.js';
-import type { LegacyStreamableHttp } from './legacy-http.js';
+import { attachPrincipal, headerValue, rpcError, scopeRefusal, sendJson, sendRefusal, type ProtectedResource, type ScopeShortfall } from './auth.js';
+import type { LegacyStreamableHttp } from './legacy.js';
 import { isJsonContentType } from './session-transport.js';
 
 export interface SessionFastPathOptions {

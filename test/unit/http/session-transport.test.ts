@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod/v4';
 import { McpServer } from '@modelcontextprotocol/server';
-import { SessionHttpTransport } from '../../../src/downstream/session-transport.js';
+import { SessionHttpTransport } from '../../../src/http/session-transport.js';
 
 const ACCEPT = 'application/json, text/event-stream';
 let server: Server;

@@ -10,7 +10,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { JSONRPCMessage } from '@modelcontextprotocol/server';
-import { BoundedSseStream, kindOfFrame, MAX_QUEUED_BYTES, type StreamResponse } from '../../../src/downstream/bounded-stream.js';
+import { BoundedSseStream, kindOfFrame, MAX_QUEUED_BYTES, type StreamResponse } from '../../../src/http/bounded-stream.js';
 
 /** A response whose socket takes `capacity` bytes before it reports backpressure; `read()` is the client catching up. */
 class ScriptedResponse extends EventEmitter {

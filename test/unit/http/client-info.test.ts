@@ -3,7 +3,7 @@
  * name, version and title within 1 KiB serialized, whatever the characters.
  */
 import { describe, expect, it } from 'vitest';
-import { boundClientInfo, MAX_CLIENT_INFO_BYTES } from '../../../src/downstream/client-info.js';
+import { boundClientInfo, MAX_CLIENT_INFO_BYTES } from '../../../src/http/client-info.js';
 
 const initialize = (clientInfo: unknown) => ({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo } });
 const infoOf = (body: unknown) => (body as { params: { clientInfo: Record<string, unknown> } }).params.clientInfo;

@@ -19,7 +19,7 @@ import type { CallOrigin, ListKind, Upstream } from '../upstream/upstream.js';
 import { InputBridge } from './input-bridge.js';
 import type { PersonalCatalogDeps } from './personal-catalog.js';
 import { createSessionServer, type SessionServerDeps, type SessionState } from './server.js';
-import { SessionRegistry, SubscriptionRegistry, type Session } from './sessions.js';
+import { SessionRegistry, SubscriptionRegistry, type Session } from './registry.js';
 
 const LEVELS: LoggingLevel[] = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
 const LIST_CHANGED_DEBOUNCE_MS = 25;

@@ -16,7 +16,7 @@ import { denial } from '../pipeline/authorize.js';
 import type { SessionInfo } from '../pipeline/index.js';
 import type { View } from '../pipeline/view.js';
 import type { Decision } from '../policy/types.js';
-import type { Hub } from './hub.js';
+import type { Hub } from '../session/hub.js';
 
 export interface ProtectedResource {
   /** The canonical URL of the MCP endpoint (auth.resource, else this server's own URL + path); asked per request. */

@@ -21,8 +21,8 @@
 import { GatewayError } from '../core/errors.js';
 import { pickReclaim } from '../core/fair-share.js';
 import type { Logger } from '../observability/log.js';
-import type { Refusal } from './http-auth.js';
-import type { SessionHolding, SessionRegistry } from './sessions.js';
+import type { Refusal } from './auth.js';
+import type { SessionHolding, SessionRegistry } from '../session/registry.js';
 
 export interface SessionLimits {
   maxSessions: number;

@@ -29,7 +29,7 @@ import { personalEntries, type PersonalCatalogDeps } from './personal-catalog.js
 import type { ConnectionPool } from '../upstream/pool.js';
 import type { CallOrigin, Upstream } from '../upstream/upstream.js';
 import type { InputBridge } from './input-bridge.js';
-import type { SubscriptionRegistry } from './sessions.js';
+import type { SubscriptionRegistry } from './registry.js';
 
 const Loose = z.looseObject({});
 const SERVER_REQUEST_TIMEOUT_MS = 300_000;

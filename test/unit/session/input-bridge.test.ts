@@ -4,7 +4,7 @@
  * another replica says where the call lives.
  */
 import { describe, expect, it } from 'vitest';
-import { InputBridge } from '../../../src/downstream/input-bridge.js';
+import { InputBridge } from '../../../src/session/input-bridge.js';
 import { GatewayError } from '../../../src/core/errors.js';
 
 const never = new AbortController().signal;
