@@ -7,7 +7,7 @@ import { createServer, type Server as HttpServer, type ServerResponse } from 'no
 import type { AddressInfo } from 'node:net';
 import { createHttpAuthenticator } from '../auth/http.js';
 import { createJwtVerifier } from '../auth/jwt.js';
-import { stdioPrincipal as stdioPrincipalOf, type Principal } from '../auth/principal.js';
+import { stdioPrincipal as stdioPrincipalOf, type Principal } from '../core/principal.js';
 import { revokedBy } from '../auth/revoked.js';
 import { Catalog } from '../catalog/catalog.js';
 import type { LoadedConfig, ServerConfig } from '../config/schema.js';

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ApiKeySpec } from '../config/schema.js';
-import { apiKeyPrincipal, type Principal } from './principal.js';
+import { apiKeyPrincipal, type Principal } from '../core/principal.js';
 
 export function hashKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');

@@ -10,7 +10,7 @@ import type { AuthSettings } from '../config/schema.js';
 import { GatewayError } from '../core/errors.js';
 import { createApiKeyLookup } from './api-keys.js';
 import { looksLikeJwt, type JwtVerifier } from './jwt.js';
-import { ANONYMOUS, type Principal } from './principal.js';
+import { ANONYMOUS, type Principal } from '../core/principal.js';
 import { holdSubjectToken } from './subject-tokens.js';
 
 /** Resolves to the caller; rejects with GatewayError('UNAUTHENTICATED', …, { reason }). */

@@ -24,7 +24,7 @@ import {
 } from 'jose';
 import type { JwtSettings } from '../config/schema.js';
 import { GatewayError } from '../core/errors.js';
-import { jwtPrincipal, type Principal } from './principal.js';
+import { jwtPrincipal, type Principal } from '../core/principal.js';
 
 export type { JwtSettings };
 

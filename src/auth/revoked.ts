@@ -6,7 +6,7 @@
  * and it should not outlive the credential that opened it.
  */
 import type { AuthSettings } from '../config/schema.js';
-import type { Principal } from './principal.js';
+import type { Principal } from '../core/principal.js';
 
 /** True for a principal whose credential `before` accepted and `after` does not. */
 export function revokedBy(before: AuthSettings, after: AuthSettings): (principal: Principal) => boolean {

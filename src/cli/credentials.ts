@@ -8,7 +8,7 @@
  * It parses its own arguments (`--server` is its own flag), from the argv
  * after the word `credentials`.
  */
-import { parsePrincipalId } from '../auth/principal.js';
+import { parsePrincipalId } from '../core/principal.js';
 import { findConfigFile, loadConfigFile } from '../config/load.js';
 import type { LoadedConfig } from '../config/schema.js';
 import { createCredentialStore, CredentialStoreError, describeCredentialStore, type CredentialStore, type CredentialSummary } from '../credentials/index.js';

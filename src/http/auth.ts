@@ -9,7 +9,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { AuthInfo } from '@modelcontextprotocol/server';
 import type { HttpAuthenticator } from '../auth/http.js';
 import { looksLikeJwt } from '../auth/jwt.js';
-import { ANONYMOUS, type Principal } from '../auth/principal.js';
+import { ANONYMOUS, type Principal } from '../core/principal.js';
 import { bearerChallenge, metadataUrls, unauthorizedChallenge } from '../auth/resource-metadata.js';
 import { GatewayError, JsonRpc } from '../core/errors.js';
 import { denial } from '../pipeline/authorize.js';

@@ -14,7 +14,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HttpAuthenticator } from '../auth/http.js';
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../core/principal.js';
 import { JsonRpc } from '../core/errors.js';
 import type { Logger } from '../observability/log.js';
 import type { View } from '../pipeline/view.js';

@@ -4,7 +4,7 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import { toWebRequest } from '@modelcontextprotocol/node';
 import { createMcpHandler, isLegacyRequest, type AuthInfo, type McpHttpHandler } from '@modelcontextprotocol/server';
 import type { HttpAuthenticator } from '../auth/http.js';
-import { ANONYMOUS, type Principal } from '../auth/principal.js';
+import { ANONYMOUS, type Principal } from '../core/principal.js';
 import { metadataUrls, protectedResourceMetadata, WELL_KNOWN_PATH } from '../auth/resource-metadata.js';
 import type { GatewaySettings } from '../config/schema.js';
 import { JsonRpc } from '../core/errors.js';

@@ -3,7 +3,7 @@
  * order; nothing in the pipeline sees express or the SDK's Server.
  */
 import type { Result } from '@modelcontextprotocol/client';
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../core/principal.js';
 import type { Decision, DecisionInput } from '../policy/types.js';
 import type { CallTrace } from '../observability/trace.js';
 import type { View } from './view.js';

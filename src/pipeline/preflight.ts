@@ -4,7 +4,7 @@
  * only scopes is answered 403 `insufficient_scope`, so an OAuth client can
  * step up. Everything else is left to the pipeline, which decides again.
  */
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../core/principal.js';
 import type { Catalog } from '../catalog/catalog.js';
 import type { Decision } from '../policy/types.js';
 import { decisionInput, type DecisionMaker } from './authorize.js';

@@ -5,7 +5,7 @@
  * count as "may be allowed".
  */
 import type { Routed } from '../catalog/catalog.js';
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../core/principal.js';
 import type { DecisionInput } from '../policy/types.js';
 import type { DecisionMaker } from './authorize.js';
 import type { SessionInfo } from './context.js';

@@ -5,8 +5,8 @@
  * tests and by `switchboard policy test`.
  */
 import path from 'node:path';
-import { ANONYMOUS } from '../auth/principal.js';
-import { principalFromInput } from '../auth/principal-input.js';
+import { ANONYMOUS } from '../core/principal.js';
+import { principalFromInput } from '../core/principal-input.js';
 import { ConfigError, type ConfigIssue } from '../core/errors.js';
 import type { PolicyEngine } from './engine.js';
 import { collector, mapZodIssue, type Add } from './issues.js';

@@ -4,23 +4,9 @@
  * policy set. Plain types only; nothing here imports a library.
  */
 
-/** How the caller proved who they are. */
-export type PrincipalKind = 'apikey' | 'jwt' | 'stdio' | 'anonymous';
+import type { Principal } from '../core/principal.js';
 
-/** Who is calling (the shape `auth/` produces for every credential kind). */
-export interface Principal {
-  /**
-   * Namespaced by kind, so that no two kinds can name the same caller:
-   * `apikey:<id>`, `jwt:<issuer>#<sub>`, `stdio:<id>`, `anonymous` (see auth/principal.ts).
-   */
-  id: string;
-  kind: PrincipalKind;
-  /** The id without its namespace: the configured key or stdio id, the JWT's id claim; '' for anonymous. */
-  subject: string;
-  scopes: string[];
-  groups: string[];
-  claims: Record<string, unknown>;
-}
+export type { Principal, PrincipalKind } from '../core/principal.js';
 
 /** One request (or one list entry) to decide about. Names and URIs are the upstream's originals. */
 export interface DecisionInput {

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { LoggingLevel, Notification, Server } from '@modelcontextprotocol/server';
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../core/principal.js';
 import type { ServerNotifier } from '@modelcontextprotocol/server';
 import type { Catalog } from '../catalog/catalog.js';
 import { exposeUri } from '../catalog/names.js';

@@ -6,7 +6,7 @@
  * which resource.
  */
 import type { LoggingLevel, Server } from '@modelcontextprotocol/server';
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../core/principal.js';
 import type { Holding } from '../core/fair-share.js';
 import type { SessionInfo } from '../pipeline/index.js';
 import type { View } from '../pipeline/view.js';

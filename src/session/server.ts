@@ -19,7 +19,7 @@ import { z } from 'zod';
 import type { Catalog } from '../catalog/catalog.js';
 import { GatewayError, methodNotFound } from '../core/errors.js';
 import type { Logger } from '../observability/log.js';
-import { requestPrincipal, type Principal } from '../auth/principal.js';
+import { requestPrincipal, type Principal } from '../core/principal.js';
 import type { DecisionMaker } from '../pipeline/authorize.js';
 import type { Pipeline, RoutedMethod, SessionInfo } from '../pipeline/index.js';
 import type { View } from '../pipeline/view.js';

@@ -5,7 +5,7 @@
  * served statelessly. Nothing but protocol may reach stdout.
  */
 import { serveStdio, StdioServerTransport } from '@modelcontextprotocol/server/stdio';
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../core/principal.js';
 import { WHOLE_CATALOG, type View } from '../pipeline/view.js';
 import type { Hub } from '../session/hub.js';
 import type { SessionState } from '../session/server.js';

@@ -6,7 +6,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Server } from '@modelcontextprotocol/server';
-import { ANONYMOUS } from '../../../src/auth/principal.js';
+import { ANONYMOUS } from '../../../src/core/principal.js';
 import { admissionRefusal, SessionLimiter, type Admission, type SessionLimitReason } from '../../../src/http/session-limits.js';
 import { SessionRegistry, type Session } from '../../../src/session/registry.js';
 import { createLogger } from '../../../src/observability/log.js';

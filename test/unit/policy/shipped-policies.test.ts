@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ANONYMOUS, stdioPrincipal } from '../../../src/auth/principal.js';
+import { ANONYMOUS, stdioPrincipal } from '../../../src/core/principal.js';
 import { PolicyEngine } from '../../../src/policy/engine.js';
 import { loadPolicyDir } from '../../../src/policy/load.js';
 import { loadPolicyTests, runPolicyTests } from '../../../src/policy/tests-runner.js';

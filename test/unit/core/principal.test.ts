@@ -7,8 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { createApiKeyLookup, hashKey } from '../../../src/auth/api-keys.js';
 import { createHttpAuthenticator } from '../../../src/auth/http.js';
-import { principalFromInput } from '../../../src/auth/principal-input.js';
-import { ANONYMOUS, apiKeyPrincipal, jwtPrincipal, parsePrincipalId, principalId, requestPrincipal, stdioPrincipal } from '../../../src/auth/principal.js';
+import { principalFromInput } from '../../../src/core/principal-input.js';
+import { ANONYMOUS, apiKeyPrincipal, jwtPrincipal, parsePrincipalId, principalId, requestPrincipal, stdioPrincipal } from '../../../src/core/principal.js';
 import { revokedBy } from '../../../src/auth/revoked.js';
 import type { AuthSettings, JwtSettings } from '../../../src/config/schema.js';
 import { GatewayError } from '../../../src/core/errors.js';

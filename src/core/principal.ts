@@ -14,10 +14,25 @@
  *   stdio:<id>          gateway.stdioPrincipal.id (default "local": stdio:local)
  *   anonymous           no credential, where none is required
  */
-import { GatewayError } from '../core/errors.js';
-import type { Principal, PrincipalKind } from '../policy/types.js';
+import { GatewayError } from './errors.js';
 
-export type { Principal, PrincipalKind };
+/** How the caller proved who they are. */
+export type PrincipalKind = 'apikey' | 'jwt' | 'stdio' | 'anonymous';
+
+/** Who is calling (the shape every credential kind produces). */
+export interface Principal {
+  /**
+   * Namespaced by kind, so that no two kinds can name the same caller:
+   * `apikey:<id>`, `jwt:<issuer>#<sub>`, `stdio:<id>`, `anonymous` (below).
+   */
+  id: string;
+  kind: PrincipalKind;
+  /** The id without its namespace: the configured key or stdio id, the JWT's id claim; '' for anonymous. */
+  subject: string;
+  scopes: string[];
+  groups: string[];
+  claims: Record<string, unknown>;
+}
 
 export const PRINCIPAL_KINDS: readonly PrincipalKind[] = ['apikey', 'jwt', 'stdio', 'anonymous'];
 
