@@ -64,7 +64,7 @@ module.exports = {
       comment: 'core/ and observability/ are used by everyone and use none of the layers.',
       severity: 'error',
       from: { path: '^src/core/|^src/observability/' },
-      to: { path: '^src/(http|stdio|session|pipeline|catalog|policy|credentials|auth|upstream|stores)/' },
+      to: { path: '^src/(http|stdio|session|pipeline|catalog|policy|credentials|auth|upstream|ratelimit)/' },
     },
     oneSite('one-prom-client-site', 'prom-client', 'src/observability/metrics.ts'),
     oneSite('one-cel-site', '@marcbachmann/cel-js', 'src/policy/cel.ts'),

@@ -6,8 +6,8 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { MemoryRateLimitStore } from '../dist/policy/rate-limiter.js';
-import { RedisRateLimitStore } from '../dist/stores/rate-limit-redis.js';
+import { MemoryRateLimitStore } from '../dist/ratelimit/store.js';
+import { RedisRateLimitStore } from '../dist/ratelimit/redis.js';
 import { silentLogger } from '../dist/observability/log.js';
 import { freePort, startProcess, stopProcess, waitForPort } from './lib/procs.mjs';
 

@@ -15,7 +15,7 @@ import { createHttpFront, type HttpFront } from '../http/front.js';
 import { Hub } from '../session/hub.js';
 import type { SessionRegistry } from '../session/registry.js';
 import { createAuditSink } from '../observability/audit.js';
-import { createRateLimitBackend } from '../stores/index.js';
+import { createRateLimitBackend } from '../ratelimit/index.js';
 import { subjectTokenOf } from '../auth/subject-tokens.js';
 import { createCredentialStore, type CredentialStore } from '../credentials/index.js';
 import { TokenExchanger } from '../credentials/token-exchange.js';

@@ -8,7 +8,7 @@ import type { Catalog } from '../catalog/catalog.js';
 import type { AuditSink } from '../observability/audit.js';
 import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { RateLimitStore } from '../policy/rate-limiter.js';
+import type { RateLimitStore } from '../ratelimit/store.js';
 import type { ConnectionPool } from '../upstream/pool.js';
 import { authorize, type DecisionMaker } from './authorize.js';
 import { createPipeline, type Pipeline } from './chain.js';

@@ -3,7 +3,7 @@
  * Runs after authorize, so a denied call never spends a token.
  */
 import { GatewayError } from '../core/errors.js';
-import type { RateLimitStore } from '../policy/rate-limiter.js';
+import type { RateLimitStore } from '../ratelimit/store.js';
 import type { DecisionInput, RateLimitSpec } from '../policy/types.js';
 import type { Stage } from './chain.js';
 

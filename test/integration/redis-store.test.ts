@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, type LogFields } from '../../src/observability/log.js';
-import { RedisRateLimitStore, type RedisStoreSettings } from '../../src/stores/rate-limit-redis.js';
+import { RedisRateLimitStore, type RedisStoreSettings } from '../../src/ratelimit/redis.js';
 import type { RateLimitSpec } from '../../src/policy/types.js';
 import { eventually } from '../helpers/gateway.js';
 import { startRedis, type RunningRedis } from '../helpers/redis.js';

@@ -11,7 +11,7 @@
  */
 import { Redis } from 'ioredis';
 import type { Logger } from '../observability/log.js';
-import { bucketId, PER_MS, type RateLimitStore, type TakeResult } from '../policy/rate-limiter.js';
+import { bucketId, PER_MS, type RateLimitStore, type TakeResult } from './store.js';
 import type { RateLimitSpec } from '../policy/types.js';
 
 export interface RedisStoreSettings {

@@ -5,10 +5,10 @@
  */
 import type { RateLimitStoreSettings } from '../config/schema.js';
 import type { Logger } from '../observability/log.js';
-import { MemoryRateLimitStore, type RateLimitStore } from '../policy/rate-limiter.js';
-import { RedisRateLimitStore, type StoreEvents, type StoreHealth } from './rate-limit-redis.js';
+import { MemoryRateLimitStore, type RateLimitStore } from './store.js';
+import { RedisRateLimitStore, type StoreEvents, type StoreHealth } from './redis.js';
 
-export type { StoreHealth } from './rate-limit-redis.js';
+export type { StoreHealth } from './redis.js';
 
 export interface RateLimitBackend {
   store: RateLimitStore;

@@ -6,7 +6,7 @@
  * shared store (Redis) can replace the in-memory one for several replicas.
  */
 import { LRUCache } from 'lru-cache';
-import type { RateLimitSpec } from './types.js';
+import type { RateLimitSpec } from '../policy/types.js';
 
 export type TakeResult =
   | { ok: true }

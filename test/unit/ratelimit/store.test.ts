@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { MemoryRateLimitStore } from '../../../src/policy/rate-limiter.js';
+import { MemoryRateLimitStore } from '../../../src/ratelimit/store.js';
 import type { RateLimitSpec } from '../../../src/policy/types.js';
 
 const perMinute = (limit: number): RateLimitSpec => ({ limit, per: 'minute' });
