@@ -16,7 +16,7 @@ import { Hub } from '../session/hub.js';
 import type { SessionRegistry } from '../session/registry.js';
 import { createAuditSink } from '../observability/audit.js';
 import { createRateLimitBackend } from '../ratelimit/index.js';
-import { subjectTokenOf } from '../auth/subject-tokens.js';
+import { SubjectTokens } from '../auth/subject-tokens.js';
 import { createCredentialStore, type CredentialStore } from '../credentials/index.js';
 import { TokenExchanger } from '../credentials/token-exchange.js';
 import { callerAuth } from '../credentials/upstream-auth.js';
@@ -76,8 +76,10 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
   let boundUrl: string | undefined;
   const resource = () => settings.auth.resource ?? `${boundUrl ?? `http://${settings.listen.host}:${settings.listen.port}`}${settings.path}`;
   const jwtSettings = settings.auth.jwt;
+  // The callers' verified JWTs, for token exchange: this gateway's own, never shared across instances.
+  const subjectTokens = new SubjectTokens();
   const authenticatorFor = (auth: LoadedConfig['gateway']['auth']) =>
-    createHttpAuthenticator(auth, { jwt: auth.jwt && createJwtVerifier(auth.jwt, { audience: () => [resource()] }) });
+    createHttpAuthenticator(auth, { jwt: auth.jwt && createJwtVerifier(auth.jwt, { audience: () => [resource()] }), subjectTokens });
   // Swapped when a reloaded configuration changes gateway.auth.
   let currentAuthenticator = authenticatorFor(settings.auth);
   const authenticate: typeof currentAuthenticator = (headers) => currentAuthenticator(headers);
@@ -87,7 +89,7 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
     (server) => new Upstream(server, log.child({ server: server.name }), undefined, settings.maxRequestTimeoutMs),
   );
   const catalog = new Catalog(upstreams, settings.separator);
-  const callers = callerCredentials(config, settings, log, {
+  const callers = callerCredentials(config, settings, log, subjectTokens, {
     publicUrl: () => publicUrl(),
     onConnected: (principal, server, elicitationId) => hub.callerConnected(principal, server, elicitationId),
     onEvent: (server, event, outcome) => metrics.callerCredential(server, event, outcome),
@@ -327,18 +329,19 @@ function callerCredentials(
   config: LoadedConfig,
   settings: LoadedConfig['gateway'],
   log: Logger,
+  subjectTokens: SubjectTokens,
   hooks: Pick<UserOAuthOptions, 'publicUrl' | 'onConnected'> & { onEvent: (server: string, event: 'signin' | 'refresh' | 'exchange', outcome: 'ok' | 'failed') => void },
 ): CredentialSources & { store?: CredentialStore } {
   const exchanger = new TokenExchanger((server, outcome) => hooks.onEvent(server, 'exchange', outcome));
   const userServers = config.servers.filter((s) => s.credentials === 'user-oauth');
-  if (userServers.length === 0 || !settings.credentials) return { exchanger };
+  if (userServers.length === 0 || !settings.credentials) return { exchanger, subjectTokens };
   const store = createCredentialStore(settings.credentials, log);
   const userOAuth = new UserOAuth({ store, servers: userServers, log, ...hooks });
-  return { exchanger, userOAuth, store };
+  return { exchanger, userOAuth, store, subjectTokens };
 }
 
 async function hasCallerCredential(callers: CredentialSources, principal: string, server: ServerConfig): Promise<boolean> {
-  if (server.credentials === 'token-exchange') return subjectTokenOf(principal) !== undefined;
+  if (server.credentials === 'token-exchange') return callers.subjectTokens.of(principal) !== undefined;
   return (await callers.userOAuth?.accessToken(principal, server.name)) !== undefined;
 }
 

@@ -11,7 +11,7 @@ import { GatewayError } from '../core/errors.js';
 import { createApiKeyLookup } from './api-keys.js';
 import { looksLikeJwt, type JwtVerifier } from './jwt.js';
 import { ANONYMOUS, type Principal } from '../core/principal.js';
-import { holdSubjectToken } from './subject-tokens.js';
+import type { SubjectTokens } from './subject-tokens.js';
 
 /** Resolves to the caller; rejects with GatewayError('UNAUTHENTICATED', …, { reason }). */
 export type HttpAuthenticator = (headers: Record<string, string | string[] | undefined>) => Promise<Principal>;
@@ -19,6 +19,8 @@ export type HttpAuthenticator = (headers: Record<string, string | string[] | und
 export interface HttpAuthenticatorOptions {
   /** Required when `settings.jwt` is set (see `createJwtVerifier`). */
   jwt?: JwtVerifier;
+  /** Where a verified JWT is kept for token exchange (the gateway's own store). */
+  subjectTokens?: SubjectTokens;
 }
 
 /**
@@ -42,7 +44,7 @@ export function createHttpAuthenticator(settings: AuthSettings, options: HttpAut
     if (jwt && credential.bearer && looksLikeJwt(credential.value)) {
       const principal = await jwt.verify(credential.value);
       // Kept in memory for token exchange only (credentials "token-exchange"); never forwarded as is.
-      holdSubjectToken(principal.id, credential.value, typeof principal.claims.exp === 'number' ? principal.claims.exp : undefined);
+      options.subjectTokens?.hold(principal.id, credential.value, typeof principal.claims.exp === 'number' ? principal.claims.exp : undefined);
       return principal;
     }
     const principal = lookup(credential.value);

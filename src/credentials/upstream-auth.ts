@@ -6,7 +6,7 @@
  * never what it returns.
  */
 import type { AuthProvider } from '@modelcontextprotocol/client';
-import { subjectTokenOf } from '../auth/subject-tokens.js';
+import type { SubjectTokens } from '../auth/subject-tokens.js';
 import type { ServerConfig } from '../config/schema.js';
 import type { TokenExchanger } from './token-exchange.js';
 import type { UserOAuth } from './user-oauth.js';
@@ -14,6 +14,8 @@ import type { UserOAuth } from './user-oauth.js';
 export interface CallerCredentials {
   userOAuth?: UserOAuth;
   exchanger: TokenExchanger;
+  /** The callers' verified JWTs, for token exchange. */
+  subjectTokens: SubjectTokens;
 }
 
 export function callerAuth(server: ServerConfig, principal: string, sources: CallerCredentials): AuthProvider | undefined {
@@ -27,7 +29,7 @@ export function callerAuth(server: ServerConfig, principal: string, sources: Cal
   if (server.credentials === 'token-exchange') {
     return {
       async token() {
-        const subjectToken = subjectTokenOf(principal);
+        const subjectToken = sources.subjectTokens.of(principal);
         return subjectToken ? (await sources.exchanger.tokenFor(principal, subjectToken, server)).accessToken : undefined;
       },
       onUnauthorized: async () => sources.exchanger.forget(principal, server.name),

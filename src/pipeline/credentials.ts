@@ -11,7 +11,7 @@
  * then waits for the sign-in and goes on), and a plain error carrying the
  * link for any other client.
  */
-import { subjectTokenOf } from '../auth/subject-tokens.js';
+import type { SubjectTokens } from '../auth/subject-tokens.js';
 import type { ServerConfig } from '../config/schema.js';
 import { TokenExchangeError, type TokenExchanger } from '../credentials/token-exchange.js';
 import type { SignInLink, UserOAuth } from '../credentials/user-oauth.js';
@@ -25,6 +25,8 @@ const SIGN_IN_WAIT_MS = 5 * 60_000;
 export interface CredentialSources {
   userOAuth?: UserOAuth;
   exchanger: TokenExchanger;
+  /** The callers' verified JWTs, for token exchange. */
+  subjectTokens: SubjectTokens;
 }
 
 export function checkCredentials(sources: CredentialSources): Stage {
@@ -33,7 +35,7 @@ export function checkCredentials(sources: CredentialSources): Stage {
     run(ctx) {
       const server = ctx.target?.upstream.config;
       if (!server || server.credentials === 'static') return;
-      if (server.credentials === 'token-exchange') return exchangeFor(ctx, server, sources.exchanger);
+      if (server.credentials === 'token-exchange') return exchangeFor(ctx, server, sources);
       return userOAuthFor(ctx, server, sources.userOAuth!);
     },
   };
@@ -49,8 +51,9 @@ async function userOAuthFor(ctx: CallContext, server: ServerConfig, userOAuth: U
   ctx.credential = { kind: 'user-oauth', subject: credential.subject };
 }
 
-async function exchangeFor(ctx: CallContext, server: ServerConfig, exchanger: TokenExchanger): Promise<void> {
-  const subjectToken = subjectTokenOf(ctx.principal.id);
+async function exchangeFor(ctx: CallContext, server: ServerConfig, sources: CredentialSources): Promise<void> {
+  const { exchanger } = sources;
+  const subjectToken = sources.subjectTokens.of(ctx.principal.id);
   if (!subjectToken) {
     throw new GatewayError('UNAUTHENTICATED', `Upstream '${server.name}' acts as the caller: sign in to the gateway with a bearer JWT`, {
       server: server.name,

@@ -43,7 +43,21 @@ interface Listing {
   policy: DecisionMaker;
   items: object[];
 }
-const listings = new LRUCache<string, Listing>({ max: 1_000, ttl: LISTING_TTL_MS });
+
+/** One gateway's cache of filtered lists (owned by the gateway, so two gateways in one process never share one). */
+export class Listings {
+  private readonly cache = new LRUCache<string, Listing>({ max: 1_000, ttl: LISTING_TTL_MS });
+
+  /** The caller's visible items of a kind, decided again only when the catalog or the policy changed. */
+  visible(kind: ViewKind, catalog: Catalog, who: Viewer, policy: DecisionMaker): object[] {
+    const key = listingKey(kind, who);
+    const hit = this.cache.get(key);
+    if (hit && hit.catalogVersion === catalog.version && hit.policy === policy) return hit.items;
+    const items = visibleItems(kind, catalog, who, policy);
+    this.cache.set(key, { catalogVersion: catalog.version, policy, items });
+    return items;
+  }
+}
 
 /**
  * Who the listing was decided for: the session (2025 era), or the endpoint
@@ -58,24 +72,23 @@ function listingKey(kind: ViewKind, who: Viewer): string {
   return `m\u0000${caller}\u0000${session.transport}\u0000${session.profile ?? ''}\u0000${kind}`;
 }
 
-function cachedVisibleItems(kind: ViewKind, catalog: Catalog, who: Viewer, policy: DecisionMaker): object[] {
-  const key = listingKey(kind, who);
-  const hit = listings.get(key);
-  if (hit && hit.catalogVersion === catalog.version && hit.policy === policy) return hit.items;
-  const items = visibleItems(kind, catalog, who, policy);
-  listings.set(key, { catalogVersion: catalog.version, policy, items });
-  return items;
-}
-
 /** `personal`: the caller's own entries from servers that act as each caller (see personal-catalog.ts). */
-export function list(method: string, cursor: unknown, catalog: Catalog, who: Viewer, policy: DecisionMaker, personal: Routed<object>[] = []): Result {
+export function list(
+  method: string,
+  cursor: unknown,
+  catalog: Catalog,
+  who: Viewer,
+  policy: DecisionMaker,
+  listings: Listings,
+  personal: Routed<object>[] = [],
+): Result {
   const kind = LIST_KEY[method]!;
   const items =
     kind === 'tools' && who.view.disclosure === 'search'
       ? searchModeTools(catalog, who, policy)
       : personal.length > 0
         ? visibleItems(kind, catalog, who, policy, personal)
-        : cachedVisibleItems(kind, catalog, who, policy);
+        : listings.visible(kind, catalog, who, policy);
   const { page, nextCursor } = paginate(items, cursor);
   return nextCursor ? { [kind]: page, nextCursor } : { [kind]: page };
 }

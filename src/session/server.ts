@@ -24,7 +24,7 @@ import type { DecisionMaker } from '../pipeline/authorize.js';
 import type { Pipeline, RoutedMethod, SessionInfo } from '../pipeline/index.js';
 import type { View } from '../pipeline/view.js';
 import { CALL_TOOL, directCallParams, FIND_TOOLS, findTools } from './disclosure.js';
-import { isListMethod, list, listKindOf } from './lists.js';
+import { isListMethod, list, listKindOf, type Listings } from './lists.js';
 import { personalEntries, type PersonalCatalogDeps } from './personal-catalog.js';
 import type { ConnectionPool } from '../upstream/pool.js';
 import type { CallOrigin, Upstream } from '../upstream/upstream.js';
@@ -54,6 +54,8 @@ export interface SessionServerDeps {
   policy: () => DecisionMaker;
   /** Parked calls of 2026-07-28 clients waiting for their input. */
   inputs: InputBridge;
+  /** This gateway's cache of filtered lists. */
+  listings: Listings;
 }
 
 /** Mutable per-session state the server's handlers keep. */
@@ -136,7 +138,7 @@ async function dispatch(
   const who = { principal, session: state.info, view: state.view };
   if (isListMethod(request.method)) {
     const personal = deps.personal ? await personalEntries(deps.personal, listKindOf(request.method), principal.id) : [];
-    return list(request.method, params.cursor, catalog, who, deps.policy(), personal);
+    return list(request.method, params.cursor, catalog, who, deps.policy(), deps.listings, personal);
   }
   if (!ROUTED.has(request.method)) throw methodNotFound(request.method);
   if (request.method === 'tools/call' && state.view.disclosure === 'search') {
