@@ -25,11 +25,12 @@
 import { randomBytes } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
 import { hostname } from 'node:os';
-import { chmod, mkdir, open, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { CredentialStoreError, deriveCipher, KdfParamsSchema, newKdfParams, type CredentialCipher, type KdfParams } from './crypto.js';
 import { summaryOf, type CredentialStore, type CredentialSummary, type UserCredential } from './store.js';
+import { writePrivateFile } from '../infra/files.js';
 
 export const CREDENTIAL_FILE_FORMAT = 'switchboard-credentials';
 
@@ -222,18 +223,9 @@ export class FileCredentialStore implements CredentialStore {
   private async write(contents: FileContents): Promise<void> {
     const dir = path.dirname(this.file);
     await ensureDir(dir);
-    const temp = path.join(dir, `.${path.basename(this.file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
     try {
-      const handle = await open(temp, 'wx', 0o600);
-      try {
-        await handle.writeFile(`${JSON.stringify(contents, null, 2)}\n`, 'utf8');
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await rename(temp, this.file);
+      await writePrivateFile(this.file, `${JSON.stringify(contents, null, 2)}\n`, { sync: true });
     } catch (err) {
-      await rm(temp, { force: true });
       throw new CredentialStoreError(`cannot write the credential store ${this.file} (${codeOf(err)})`, 'unavailable', { cause: err });
     }
   }

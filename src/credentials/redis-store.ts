@@ -13,7 +13,7 @@
  * a CredentialStoreError('unavailable') naming the server (never its
  * password). ioredis keeps reconnecting by itself; the outage is logged once.
  */
-import { Redis } from 'ioredis';
+import { createRedisClient, type Redis } from '../infra/redis.js';
 import { z } from 'zod';
 import type { Logger } from '../observability/log.js';
 import { CredentialStoreError, deriveCipher, KdfParamsSchema, newKdfParams, type CredentialCipher } from './crypto.js';
@@ -57,16 +57,7 @@ export class RedisCredentialStore implements CredentialStore {
   ) {
     this.timeoutMs = settings.timeoutMs ?? 2_000;
     this.where = redactedUrl(settings.url);
-    this.redis = new Redis(settings.url, {
-      lazyConnect: true,
-      // Fail at once while disconnected instead of queueing behind a dead server.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      commandTimeout: this.timeoutMs,
-      connectTimeout: this.timeoutMs,
-      retryStrategy: (attempt) => Math.min(100 * 2 ** Math.min(attempt, 5), 2_000),
-      enableAutoPipelining: true,
-    });
+    this.redis = createRedisClient(settings.url, { commandTimeoutMs: this.timeoutMs, connectTimeoutMs: this.timeoutMs, lazyConnect: true });
     this.redis.on('ready', () => {
       if (this.outageLogged) this.log.info('credential store reachable again', { store: 'redis', url: this.where });
       this.outageLogged = false;

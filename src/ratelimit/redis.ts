@@ -9,7 +9,7 @@
  * answers at once, the outage is logged once and counted, and ioredis keeps
  * reconnecting by itself.
  */
-import { Redis } from 'ioredis';
+import { createRedisClient, type Redis } from '../infra/redis.js';
 import type { Logger } from '../observability/log.js';
 import { bucketId, PER_MS, type RateLimitStore, type TakeResult } from './store.js';
 import type { RateLimitSpec } from '../policy/types.js';
@@ -87,17 +87,8 @@ export class RedisRateLimitStore implements RateLimitStore {
     private readonly log: Logger,
     private readonly events: StoreEvents = {},
   ) {
-    this.redis = new Redis(settings.url, {
-      // Fail at once while disconnected instead of queueing the decision behind a dead server.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      commandTimeout: settings.timeoutMs,
-      connectTimeout: Math.max(1_000, settings.timeoutMs * 4),
-      retryStrategy: (attempt) => Math.min(100 * 2 ** Math.min(attempt, 5), 2_000),
-      lazyConnect: false,
-      // Decisions made in the same turn share one write to Redis.
-      enableAutoPipelining: true,
-    });
+    // A decision must not wait behind a dead server: it fails at once and the fail mode answers.
+    this.redis = createRedisClient(settings.url, { commandTimeoutMs: settings.timeoutMs, connectTimeoutMs: Math.max(1_000, settings.timeoutMs * 4), lazyConnect: false });
     this.redis.defineCommand('switchboardTake', { lua: TAKE_SCRIPT });
     const command = (this.redis as unknown as Record<string, (...args: unknown[]) => Promise<[number, number?, number?]>>).switchboardTake!;
     this.takeScript = (keys, args) => command.call(this.redis, keys.length, ...keys, ...args);

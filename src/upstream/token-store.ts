@@ -5,11 +5,11 @@
  * replaced atomically (write a temporary file, then rename), so a reader never
  * sees half a file. Nothing here logs a token.
  */
-import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { OAuthDiscoveryState, StoredOAuthTokens } from '@modelcontextprotocol/client';
 import { z } from 'zod';
+import { writePrivateFile } from '../infra/files.js';
 
 /** What a token file holds. */
 export interface TokenRecord {
@@ -84,14 +84,7 @@ export async function writeTokenFile(file: string, record: TokenRecord): Promise
   await mkdir(dir, { recursive: true, mode: 0o700 });
   // The tokens folder is ours: keep it private even if it was created looser.
   await chmod(dir, 0o700);
-  const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    await writeFile(temp, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
-    await rename(temp, file);
-  } catch (err) {
-    await rm(temp, { force: true });
-    throw err;
-  }
+  await writePrivateFile(file, `${JSON.stringify(record, null, 2)}\n`);
 }
 
 /** Removes the tokens (after the authorization server rejected them): the next use needs a login. */
