@@ -37,7 +37,12 @@ export interface PipelineDeps {
 }
 
 export function buildPipeline(deps: PipelineDeps): Pipeline {
-  return createPipeline({
+  return createPipeline(pipelineParts(deps));
+}
+
+/** The stages, the terminal and the finishers, in order (ARCHITECTURE.md's order is tested against these). */
+export function pipelineParts(deps: PipelineDeps): Parameters<typeof createPipeline>[0] {
+  return {
     stages: [
       // Opens this request's span (tracing on): everything after is inside it.
       ...(deps.tracer ? [startTrace(deps.tracer)] : []),
@@ -54,7 +59,7 @@ export function buildPipeline(deps: PipelineDeps): Pipeline {
     terminal: forward(deps.pool),
     // Runs in finally, for refused and failed requests too.
     finish: [record(deps.log, deps.audit), measure(deps.metrics), ...(deps.tracer ? [endTrace()] : [])],
-  });
+  };
 }
 
 export type { Pipeline } from './chain.js';
