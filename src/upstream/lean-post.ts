@@ -34,7 +34,7 @@ import {
 } from '@modelcontextprotocol/client';
 import { isInitialize, isJsonRpcMessage, MAX_MESSAGE_CHARS } from '../core/json-rpc.js';
 import { callerHeaders } from './identity.js';
-import { nodeRequest } from './node-fetch.js';
+import { nodeRequest, staleKeepAlive } from './node-fetch.js';
 
 interface SdkInternals {
   _scheduleReconnection(options: ReconnectOptions, attempt: number): void;
@@ -125,12 +125,21 @@ function plainPost(message: JSONRPCMessage | JSONRPCMessage[], options: Transpor
   return meta?.[PROTOCOL_VERSION_META_KEY] === undefined ? message : undefined;
 }
 
-function post(url: URL, headers: Record<string, string>, message: JSONRPCMessage, signal: AbortSignal | undefined, open: Set<{ destroy(): void }>): Promise<IncomingMessage> {
+function post(
+  url: URL,
+  headers: Record<string, string>,
+  message: JSONRPCMessage,
+  signal: AbortSignal | undefined,
+  open: Set<{ destroy(): void }>,
+  retried = false,
+): Promise<IncomingMessage> {
   const body = JSON.stringify(message);
   headers['content-length'] = String(Buffer.byteLength(body));
   if (signal?.aborted) return Promise.reject(signal.reason);
   return new Promise((resolve, reject) => {
+    let responded = false;
     const req = nodeRequest(url, { method: 'POST', headers }, (res) => {
+      responded = true;
       // The response stream is what the request's lifetime now hangs on.
       open.delete(req);
       open.add(res);
@@ -144,8 +153,12 @@ function post(url: URL, headers: Record<string, string>, message: JSONRPCMessage
       open.delete(req);
       signal?.removeEventListener('abort', onAbort);
     });
-    // Shaped like a failed fetch, so isConnectionLost reads `cause.code` the same way.
-    req.once('error', (err) => reject(signal?.aborted ? signal.reason : new TypeError('fetch failed', { cause: err })));
+    req.once('error', (err) => {
+      // The server closed the kept-alive socket as we reused it: it never read the request, so send it once more.
+      if (!retried && !signal?.aborted && staleKeepAlive(req, err, responded)) return resolve(post(url, headers, message, signal, open, true));
+      // Shaped like a failed fetch, so isConnectionLost reads `cause.code` the same way.
+      reject(signal?.aborted ? signal.reason : new TypeError('fetch failed', { cause: err }));
+    });
     req.end(body);
   });
 }

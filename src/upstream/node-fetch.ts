@@ -21,20 +21,33 @@ const agents = {
   'https:': new https.Agent({ keepAlive: true, maxSockets: 256 }),
 };
 
+/**
+ * Whether a request failed only because it went out on a kept-alive socket
+ * the server had just closed (its idle timeout raced our reuse): nothing was
+ * answered, the server did not read the request, so sending it once more on
+ * a fresh socket is what Node's documentation prescribes.
+ */
+export function staleKeepAlive(req: http.ClientRequest, err: unknown, responded: boolean): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return !responded && req.reusedSocket && (code === 'ECONNRESET' || code === 'EPIPE');
+}
+
 /** A request to `url` on the shared keep-alive agents (http: or https: only). */
 export function nodeRequest(url: URL, options: http.RequestOptions, onResponse: (res: http.IncomingMessage) => void): http.ClientRequest {
   const client = url.protocol === 'https:' ? https : http;
   return client.request(url, { ...options, agent: agents[url.protocol as 'http:' | 'https:'] }, onResponse);
 }
 
-export function nodeFetch(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
+export function nodeFetch(input: string | URL | Request, init: RequestInit = {}, retried = false): Promise<Response> {
   const body = init.body;
   const url = typeof input === 'string' ? new URL(input) : input instanceof URL ? input : undefined;
   if (!url || (body !== undefined && body !== null && typeof body !== 'string') || !(url.protocol in agents)) return fetch(input, init);
   const signal = init.signal ?? undefined;
   if (signal?.aborted) return Promise.reject(signal.reason);
   return new Promise((resolve, reject) => {
+    let responded = false;
     const req = nodeRequest(url, { method: init.method ?? 'GET', headers: headersOf(init.headers) }, (res) => {
+      responded = true;
       const status = res.statusCode ?? 0;
       const headers = new Headers();
       for (const [name, value] of Object.entries(res.headers)) {
@@ -48,7 +61,10 @@ export function nodeFetch(input: string | URL | Request, init: RequestInit = {})
     const onAbort = () => req.destroy(signal!.reason instanceof Error ? signal!.reason : new Error(String(signal!.reason)));
     signal?.addEventListener('abort', onAbort, { once: true });
     req.once('close', () => signal?.removeEventListener('abort', onAbort));
-    req.once('error', (err) => reject(signal?.aborted ? signal.reason : new TypeError('fetch failed', { cause: err })));
+    req.once('error', (err) => {
+      if (!retried && !signal?.aborted && staleKeepAlive(req, err, responded)) return resolve(nodeFetch(input, init, true));
+      reject(signal?.aborted ? signal.reason : new TypeError('fetch failed', { cause: err }));
+    });
     req.end(body ?? undefined);
   });
 }
