@@ -105,8 +105,9 @@ export function createHttpFront(options: HttpFrontOptions): HttpFront {
   const newSessionId = sessionIds(settings.replicaId);
   // One limiter for both transports and every endpoint: the caps are the gateway's, not a profile's.
   const limiter = new SessionLimiter(hub.sessions, settings.limits, log, options.sessionLimitEvents);
-  const legacy = new LegacyStreamableHttp(hub, log, newSessionId, limiter, options.streams);
-  const sse = new LegacySse(hub, log, newSessionId, limiter, options.streams);
+  const legacyDeps = { hub, log, newSessionId, limiter, ...(options.streams ? { streams: options.streams } : {}) };
+  const legacy = new LegacyStreamableHttp(legacyDeps);
+  const sse = new LegacySse(legacyDeps);
   const modernHandlers: McpHttpHandler[] = [];
   for (const endpoint of endpointsOf(settings)) {
     const modern = createModernHandler(hub, endpoint.view);

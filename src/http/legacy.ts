@@ -22,19 +22,22 @@ import { SessionHttpTransport } from './session-transport.js';
 import { BoundedSseStream, type StreamLimits } from './bounded-stream.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 
+/** What both 2025-era transports need; one object, since they open sessions the same way. */
+export interface LegacyDeps {
+  hub: Hub;
+  log: Logger;
+  newSessionId: () => string;
+  /** Admits each new session under gateway.limits (both transports count against the same caps). */
+  limiter: SessionLimiter;
+  /** The bound on what each SSE stream queues for a client that does not read (bounded-stream.ts). */
+  streams?: StreamLimits;
+}
+
 /** 2025-era Streamable HTTP: one transport and one SDK server per session. */
 export class LegacyStreamableHttp {
   private readonly transports = new Map<string, SessionHttpTransport>();
 
-  constructor(
-    private readonly hub: Hub,
-    private readonly log: Logger,
-    private readonly newSessionId: () => string,
-    /** Admits each new session under gateway.limits. */
-    private readonly limiter: SessionLimiter,
-    /** The bound on what each SSE stream queues for a client that does not read (bounded-stream.ts). */
-    private readonly streams?: StreamLimits,
-  ) {}
+  constructor(private readonly deps: LegacyDeps) {}
 
   /** Whether this replica holds the session. */
   has(sessionId: string): boolean {
@@ -44,7 +47,7 @@ export class LegacyStreamableHttp {
   /** A request of an open session, from express or from the session fast path (http.ts). */
   serve(sessionId: string, principal: Principal, req: IncomingMessage, res: ServerResponse, body: unknown, view: View): Promise<void> | void {
     const transport = this.transports.get(sessionId);
-    const refusal = transport ? sessionRefusal(this.hub, sessionId, principal, view) : { status: 404, body: rpcError(JsonRpc.SESSION_NOT_FOUND, 'Session not found') };
+    const refusal = transport ? sessionRefusal(this.deps.hub, sessionId, principal, view) : { status: 404, body: rpcError(JsonRpc.SESSION_NOT_FOUND, 'Session not found') };
     if (refusal) return sendRefusal(res, refusal);
     return transport!.handleRequest(req, res, body);
   }
@@ -59,7 +62,7 @@ export class LegacyStreamableHttp {
   }
 
   private async open(req: Request, res: Response, view: View): Promise<void> {
-    const admission = this.limiter.admit(principalOf(res).id);
+    const admission = this.deps.limiter.admit(principalOf(res).id);
     if (!admission.admitted) return sendRefusal(res, admissionRefusal(admission, (req.body as { id?: unknown }).id));
     try {
       await this.openAdmitted(req, res, view);
@@ -71,22 +74,22 @@ export class LegacyStreamableHttp {
 
   private async openAdmitted(req: Request, res: Response, view: View): Promise<void> {
     const state: SessionState = { info: { id: '', transport: 'streamable-http', era: 'legacy', profile: view.profile }, principal: principalOf(res), view };
-    const server = this.hub.createServer(state);
+    const server = this.deps.hub.createServer(state);
     const transport = new SessionHttpTransport({
-      newSessionId: this.newSessionId,
-      streams: this.streams,
+      newSessionId: this.deps.newSessionId,
+      streams: this.deps.streams,
       onSessionInitialized: (id) => {
         state.info.id = id;
         this.transports.set(id, transport);
-        this.hub.register(state.info, server, state, () => transport.close());
-        this.log.debug('session opened', { session: id, transport: 'streamable-http' });
+        this.deps.hub.register(state.info, server, state, () => transport.close());
+        this.deps.log.debug('session opened', { session: id, transport: 'streamable-http' });
       },
     });
     transport.onclose = () => {
       const id = transport.sessionId;
       if (!id) return;
       this.transports.delete(id);
-      void this.hub.sessions.get(id)?.close();
+      void this.deps.hub.sessions.get(id)?.close();
     };
     await server.connect(transport);
     await transport.handleRequest(req, res, boundClientInfo(req.body));
@@ -137,18 +140,10 @@ class BoundedSseTransport extends SSEServerTransport {
 export class LegacySse {
   private readonly transports = new Map<string, SSEServerTransport>();
 
-  constructor(
-    private readonly hub: Hub,
-    private readonly log: Logger,
-    private readonly newSessionId: () => string,
-    /** Admits each new session under gateway.limits, as for Streamable HTTP. */
-    private readonly limiter: SessionLimiter,
-    /** The bound on what the stream queues for a client that does not read (bounded-stream.ts). */
-    private readonly streams?: StreamLimits,
-  ) {}
+  constructor(private readonly deps: LegacyDeps) {}
 
   async open(req: Request, res: Response, view: View): Promise<void> {
-    const admission = this.limiter.admit(principalOf(res).id);
+    const admission = this.deps.limiter.admit(principalOf(res).id);
     if (!admission.admitted) return sendRefusal(res, admissionRefusal(admission));
     try {
       await this.openAdmitted(req, res, view);
@@ -158,26 +153,26 @@ export class LegacySse {
   }
 
   private async openAdmitted(_req: Request, res: Response, view: View): Promise<void> {
-    const transport = new BoundedSseTransport('/messages', res, this.streams);
-    nameSession(transport, this.newSessionId());
+    const transport = new BoundedSseTransport('/messages', res, this.deps.streams);
+    nameSession(transport, this.deps.newSessionId());
     const state: SessionState = { info: { id: transport.sessionId, transport: 'sse', era: 'legacy', profile: view.profile }, principal: principalOf(res), view };
-    const server = this.hub.createServer(state);
+    const server = this.deps.hub.createServer(state);
     this.transports.set(transport.sessionId, transport);
-    this.hub.register(state.info, server, state, () => transport.close());
+    this.deps.hub.register(state.info, server, state, () => transport.close());
     transport.onclose = () => {
       this.transports.delete(transport.sessionId);
-      void this.hub.sessions.get(transport.sessionId)?.close();
+      void this.deps.hub.sessions.get(transport.sessionId)?.close();
     };
-    this.log.debug('session opened', { session: transport.sessionId, transport: 'sse' });
+    this.deps.log.debug('session opened', { session: transport.sessionId, transport: 'sse' });
     await server.connect(transport);
   }
 
   async post(req: Request, res: Response): Promise<void> {
     const sessionId = req.query.sessionId;
     const transport = typeof sessionId === 'string' ? this.transports.get(sessionId) : undefined;
-    const session = transport && this.hub.sessions.get(transport.sessionId);
+    const session = transport && this.deps.hub.sessions.get(transport.sessionId);
     if (!transport || !session) return sendRefusal(res, { status: 404, body: rpcError(JsonRpc.SESSION_NOT_FOUND, 'Session not found') });
-    const refusal = sessionRefusal(this.hub, transport.sessionId, principalOf(res), session.view);
+    const refusal = sessionRefusal(this.deps.hub, transport.sessionId, principalOf(res), session.view);
     if (refusal) return sendRefusal(res, refusal);
     // An SSE session's initialize arrives here, after GET /sse opened it.
     await transport.handlePostMessage(req, res, boundClientInfo(req.body));
