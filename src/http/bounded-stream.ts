@@ -50,7 +50,7 @@ export interface StreamLimits {
 export type FrameKind = { log: true } | { progressToken: string | number } | undefined;
 
 /** The response side a stream needs (a node ServerResponse in the gateway). */
-export type StreamResponse = Pick<ServerResponse, 'write' | 'destroy' | 'on' | 'once' | 'writableLength' | 'destroyed'> & {
+export type StreamResponse = Pick<ServerResponse, 'write' | 'end' | 'destroy' | 'on' | 'once' | 'writableLength' | 'destroyed'> & {
   socket?: { resetAndDestroy?: () => unknown } | null;
 };
 
@@ -67,6 +67,8 @@ export class BoundedSseStream {
   private behind = 0;
   private stalled = false;
   private done = false;
+  /** end() was asked while frames were held: the response ends once they are written. */
+  private ending = false;
   /** The held progress frame per token, replaced in place by a newer one. */
   private readonly progress = new Map<string | number, Held>();
   private readonly max: number;
@@ -104,9 +106,20 @@ export class BoundedSseStream {
     if (!this.stalled && !this.closed) this.stalled = !this.res.write(`: ${text}\n\n`);
   }
 
+  /**
+   * Ends the response once everything held has been written: the last frames
+   * are often the answer itself, which a client that was a moment behind
+   * must still get (ending at once would cut it off).
+   */
+  end(): void {
+    if (this.closed || this.ending) return;
+    if (this.held.length > 0) this.ending = true;
+    else this.res.end();
+  }
+
   /** One whole SSE frame; `kind` is asked only if the stream is stalled. */
   write(frame: string | Uint8Array, kind: () => FrameKind): void {
-    if (this.closed) return;
+    if (this.closed || this.ending) return;
     if (!this.stalled) {
       this.stalled = !this.res.write(frame);
       return;
@@ -147,6 +160,7 @@ export class BoundedSseStream {
     }
     this.held.splice(0, i);
     this.behind = this.heldBytes;
+    if (this.ending && this.held.length === 0) this.res.end();
   }
 
   private giveUp(): void {

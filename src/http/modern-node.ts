@@ -54,7 +54,9 @@ export function toBoundedNodeHandler(handler: Pick<McpHttpHandler, 'fetch'>, lim
       // The SDK errored the body: the response ends here either way.
     }
     if (stream.closed) return void reader.cancel().catch(() => {});
-    end();
+    finished = true;
+    // After what the stream still holds for a client a moment behind: the answer is usually the last frame.
+    stream.end();
 
     function end(body?: Buffer): void {
       finished = true;

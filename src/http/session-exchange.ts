@@ -79,7 +79,9 @@ export class Exchange {
     if (this.ended) return;
     if (!this.res.headersSent) this.openSse();
     this.stop();
-    this.res.end();
+    // Through the stream: what it still holds for a client a moment behind (the answer, often) goes out first.
+    if (this.stream) this.stream.end();
+    else this.res.end();
   }
 
   private finish(): void {

@@ -17,6 +17,7 @@ class ScriptedResponse extends EventEmitter {
   readonly frames: string[] = [];
   buffered = 0;
   destroyed = false;
+  ended = false;
   constructor(public capacity: number) {
     super();
   }
@@ -28,6 +29,10 @@ class ScriptedResponse extends EventEmitter {
     this.frames.push(text);
     this.buffered += Buffer.byteLength(text);
     return this.buffered < this.capacity;
+  }
+  end(): this {
+    this.ended = true;
+    return this;
   }
   destroy(): this {
     this.destroyed = true;
@@ -107,6 +112,23 @@ describe('BoundedSseStream against a scripted response', () => {
     res.read();
     expect(res.messages().map((m) => m.id ?? (m.params as { data: { i: number } }).data.i)).toEqual([0, 1, 2, 10]);
     expect(counts.closed).toBe(0);
+  });
+
+  it('ends the response only after what it holds is written: the answer of a client a moment behind is not cut off', () => {
+    const { res, stream } = setup(1);
+    stream.send(log(0)); // fills the socket: stalled from here
+    stream.send(answer(9));
+    stream.end();
+    expect(res.ended).toBe(false);
+    stream.send(log(1)); // nothing is added once ending
+    res.read();
+    expect(res.messages().slice(1)).toEqual([answer(9)]);
+    expect(res.ended).toBe(true);
+    // With nothing held, end() ends at once.
+    const quick = setup(Infinity);
+    quick.stream.send(answer(1));
+    quick.stream.end();
+    expect(quick.res.ended).toBe(true);
   });
 
   it('once an eighth of the bound is held, keeps only the latest progress per token, in the place of the first', () => {
