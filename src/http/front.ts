@@ -1,21 +1,23 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { toWebRequest } from '@modelcontextprotocol/node';
-import { createMcpHandler, isLegacyRequest, type AuthInfo, type McpHttpHandler } from '@modelcontextprotocol/server';
+import { createMcpHandler, isLegacyRequest, type McpHttpHandler } from '@modelcontextprotocol/server';
 import type { HttpAuthenticator } from '../auth/http.js';
 import { ANONYMOUS, type Principal } from '../core/principal.js';
-import { metadataUrls, protectedResourceMetadata, WELL_KNOWN_PATH } from '../auth/resource-metadata.js';
+import { protectedResourceMetadata, WELL_KNOWN_PATH } from '../auth/resource-metadata.js';
 import type { GatewaySettings } from '../config/schema.js';
 import { JsonRpc } from '../core/errors.js';
 import type { Logger } from '../observability/log.js';
 import { createView, WHOLE_CATALOG, type View } from '../pipeline/view.js';
-import { authenticate, principalOf, rpcError, scopeRefusal, sendRefusal, type ProtectedResource, type ScopeShortfall } from './auth.js';
+import { Admission, type ProtectedResource, type ScopeShortfall } from './admission.js';
+import { attachPrincipal, principalOf } from './principal.js';
+import { answerInternalError, rpcError, sendRefusal, type Refusal } from './responses.js';
 import type { Hub } from '../session/hub.js';
 import { LegacySse, LegacyStreamableHttp, sessionIds } from './legacy.js';
 import { mountOAuthRoutes, type OAuthRoutesOptions } from './oauth-routes.js';
 import type { MetricsHandler } from './metrics-endpoint.js';
-import { checkHostAndOrigin, hostAndOriginCheck, probeGuard } from './origin.js';
+import { probeGuard } from './origin.js';
 import type { SessionState } from '../session/server.js';
 import { withSessionFastPath } from './fast-path.js';
 import type { StreamLimits } from './bounded-stream.js';
@@ -64,6 +66,15 @@ interface Endpoint {
 
 export function createHttpFront(options: HttpFrontOptions): HttpFront {
   const { hub, settings, log } = options;
+  const pr = options.protectedResource;
+  const admission = new Admission({
+    origins: settings,
+    authenticate: options.authenticate,
+    sessions: hub.sessions,
+    ...(pr ? { protectedResource: pr } : {}),
+    ...(options.scopeShortfall ? { scopeShortfall: options.scopeShortfall } : {}),
+  });
+  const endpoints = endpointsOf(settings);
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
@@ -80,7 +91,6 @@ export function createHttpFront(options: HttpFrontOptions): HttpFront {
     res.status(ready ? 200 : 503).json(body);
   });
   if (options.metrics) app.get('/metrics', probes, options.metrics);
-  const pr = options.protectedResource;
   if (pr) {
     // Public, and fetched cross-origin by browser-based clients: before the Host/Origin check, with CORS.
     const serveMetadata = (_req: Request, res: Response) => {
@@ -88,15 +98,11 @@ export function createHttpFront(options: HttpFrontOptions): HttpFront {
       res.json(protectedResourceMetadata({ resource: pr.resource(), authorizationServers: pr.authorizationServers, scopesSupported: pr.scopesSupported }));
     };
     app.get(WELL_KNOWN_PATH, serveMetadata);
-    for (const endpoint of endpointsOf(settings)) app.get(`${WELL_KNOWN_PATH}${endpoint.path}`, serveMetadata);
+    for (const endpoint of endpoints) app.get(`${WELL_KNOWN_PATH}${endpoint.path}`, serveMetadata);
   }
-  app.use(checkHostAndOrigin(settings));
-  // Authentication runs before the body is even parsed: an anonymous caller costs nothing.
-  const authenticated = authenticate(
-    options.authenticate,
-    pr && (() => ({ resourceMetadataUrl: metadataUrls(pr.resource()).pathInserted, scope: pr.scopesSupported })),
-  );
-  const endpoints = endpointsOf(settings);
+  // The admission checks in their order (admission.ts); the body is read between authentication and scopes.
+  app.use(admit(admission.hostAndOrigin));
+  const authenticated = authenticate(admission);
   if (options.userOAuth) mountOAuthRoutes(app, { ...options.userOAuth, authenticated, log });
   app.use([...endpoints.flatMap((e) => [e.path, e.ssePath]), '/messages'], authenticated);
   // Not strict: a JSON scalar is JSON, and is answered -32600 (not a request) rather than -32700.
@@ -105,16 +111,16 @@ export function createHttpFront(options: HttpFrontOptions): HttpFront {
   const newSessionId = sessionIds(settings.replicaId);
   // One limiter for both transports and every endpoint: the caps are the gateway's, not a profile's.
   const limiter = new SessionLimiter(hub.sessions, settings.limits, log, options.sessionLimitEvents);
-  const legacyDeps = { hub, log, newSessionId, limiter, ...(options.streams ? { streams: options.streams } : {}) };
+  const legacyDeps = { hub, admission, log, newSessionId, limiter, ...(options.streams ? { streams: options.streams } : {}) };
   const legacy = new LegacyStreamableHttp(legacyDeps);
   const sse = new LegacySse(legacyDeps);
   const modernHandlers: McpHttpHandler[] = [];
-  for (const endpoint of endpointsOf(settings)) {
+  for (const endpoint of endpoints) {
     const modern = createModernHandler(hub, endpoint.view);
     modernHandlers.push(modern);
     const modernNode = toBoundedNodeHandler(modern, options.streams);
     app.post(endpoint.path, async (req, res) => {
-      const refusal = pr && options.scopeShortfall ? scopeRefusal(req.headers, req.body, principalOf(res), pr, options.scopeShortfall) : undefined;
+      const refusal = admission.scopes(req.headers, req.body, principalOf(res));
       if (refusal) return sendRefusal(res, refusal);
       // A session id is a 2025-era session by definition; everything else is classified by the SDK.
       if (req.header('mcp-session-id') || (await isLegacyRequest(await toWebRequest(req, req.body), req.body))) {
@@ -122,7 +128,7 @@ export function createHttpFront(options: HttpFrontOptions): HttpFront {
       }
       // The stateless handler hands this to the per-request server factory.
       const principal = principalOf(res);
-      (req as Request & { auth?: AuthInfo }).auth = { token: '', clientId: principal.id, scopes: principal.scopes, extra: { principal } };
+      attachPrincipal(req, principal);
       const uris = listenedResources(req.body);
       if (uris.length > 0) {
         // Subscribed upstream before the stream is acknowledged, so no update is missed.
@@ -145,12 +151,9 @@ export function createHttpFront(options: HttpFrontOptions): HttpFront {
     {
       endpoints: new Map(endpoints.map((e) => [e.path, e.view])),
       legacy,
-      authenticate: options.authenticate,
-      hostAndOriginProblem: hostAndOriginCheck(settings),
+      admission,
       maxBodyBytes: settings.maxBodyBytes,
       draining: options.draining,
-      protectedResource: pr,
-      scopeShortfall: options.scopeShortfall,
       log,
     },
     app,
@@ -164,28 +167,46 @@ export function createHttpFront(options: HttpFrontOptions): HttpFront {
   };
 }
 
+/** An admission check as express middleware: its refusal is the answer. */
+function admit(check: (headers: IncomingHttpHeaders) => Refusal | undefined) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const refusal = check(req.headers);
+    if (refusal) return sendRefusal(res, refusal);
+    next();
+  };
+}
+
+/** Authentication as express middleware: before the body is even parsed, so an anonymous caller costs nothing. */
+function authenticate(admission: Admission) {
+  return async function authenticateRequest(req: Request, res: Response, next: NextFunction): Promise<void> {
+    let who;
+    try {
+      who = await admission.authenticate(req.headers);
+    } catch (err) {
+      return next(err);
+    }
+    if (who.refusal) return sendRefusal(res, who.refusal);
+    res.locals.principal = who.principal;
+    attachPrincipal(req, who.principal);
+    next();
+  };
+}
+
 /**
  * The endpoints: gateway.path for the whole catalog (or the `default`
  * profile's view, unless that is disabled), and each enabled profile at its
- * own path, with /sse/<name> for legacy clients.
+ * own path, with /sse/<name> for legacy clients. Computed once per front:
+ * one view object per endpoint, so that sessions can be told apart by it.
  */
 function endpointsOf(settings: HttpFrontOptions['settings']): Endpoint[] {
   const endpoints: Endpoint[] = [];
   const main = settings.profiles.default;
-  if (!main || main.enabled) endpoints.push({ path: settings.path, ssePath: '/sse', view: main ? viewOf(main) : WHOLE_CATALOG });
+  if (!main || main.enabled) endpoints.push({ path: settings.path, ssePath: '/sse', view: main ? createView(main) : WHOLE_CATALOG });
   for (const profile of Object.values(settings.profiles)) {
     if (profile.name === 'default' || !profile.enabled) continue;
-    endpoints.push({ path: profile.path, ssePath: `/sse/${profile.name}`, view: viewOf(profile) });
+    endpoints.push({ path: profile.path, ssePath: `/sse/${profile.name}`, view: createView(profile) });
   }
   return endpoints;
-}
-
-/** One view object per profile, so that sessions can be told apart by endpoint. */
-const views = new WeakMap<object, View>();
-function viewOf(profile: HttpFrontOptions['settings']['profiles'][string]): View {
-  let view = views.get(profile);
-  if (!view) views.set(profile, (view = createView(profile)));
-  return view;
 }
 
 function createModernHandler(hub: Hub, view: View): McpHttpHandler {
@@ -258,7 +279,6 @@ function jsonErrorHandler(log: Logger) {
     if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
       return void res.status(e.status).json(rpcError(JsonRpc.INVALID_REQUEST, e.message ?? 'Bad request'));
     }
-    log.error('unhandled HTTP error', { error: e.message });
-    res.status(500).json(rpcError(JsonRpc.INTERNAL_ERROR, 'Internal error'));
+    answerInternalError(res, log, err);
   };
 }

@@ -13,7 +13,9 @@ import type { Principal } from '../core/principal.js';
 import { JsonRpc } from '../core/errors.js';
 import type { Logger } from '../observability/log.js';
 import type { View } from '../pipeline/view.js';
-import { principalOf, rpcError, sendRefusal, sessionRefusal } from './auth.js';
+import type { Admission } from './admission.js';
+import { principalOf } from './principal.js';
+import { refusal, rpcError, sendRefusal } from './responses.js';
 import { boundClientInfo } from './client-info.js';
 import type { Hub } from '../session/hub.js';
 import type { SessionState } from '../session/server.js';
@@ -25,6 +27,8 @@ import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 /** What both 2025-era transports need; one object, since they open sessions the same way. */
 export interface LegacyDeps {
   hub: Hub;
+  /** Whose session it is (the last of the ordered checks, admission.ts). */
+  admission: Admission;
   log: Logger;
   newSessionId: () => string;
   /** Admits each new session under gateway.limits (both transports count against the same caps). */
@@ -47,8 +51,8 @@ export class LegacyStreamableHttp {
   /** A request of an open session, from express or from the session fast path (http.ts). */
   serve(sessionId: string, principal: Principal, req: IncomingMessage, res: ServerResponse, body: unknown, view: View): Promise<void> | void {
     const transport = this.transports.get(sessionId);
-    const refusal = transport ? sessionRefusal(this.deps.hub, sessionId, principal, view) : { status: 404, body: rpcError(JsonRpc.SESSION_NOT_FOUND, 'Session not found') };
-    if (refusal) return sendRefusal(res, refusal);
+    const refused = transport ? this.deps.admission.session(sessionId, principal, view) : refusal(404, JsonRpc.SESSION_NOT_FOUND, 'Session not found');
+    if (refused) return sendRefusal(res, refused);
     return transport!.handleRequest(req, res, body);
   }
 
@@ -171,9 +175,9 @@ export class LegacySse {
     const sessionId = req.query.sessionId;
     const transport = typeof sessionId === 'string' ? this.transports.get(sessionId) : undefined;
     const session = transport && this.deps.hub.sessions.get(transport.sessionId);
-    if (!transport || !session) return sendRefusal(res, { status: 404, body: rpcError(JsonRpc.SESSION_NOT_FOUND, 'Session not found') });
-    const refusal = sessionRefusal(this.deps.hub, transport.sessionId, principalOf(res), session.view);
-    if (refusal) return sendRefusal(res, refusal);
+    if (!transport || !session) return sendRefusal(res, refusal(404, JsonRpc.SESSION_NOT_FOUND, 'Session not found'));
+    const refused = this.deps.admission.session(transport.sessionId, principalOf(res), session.view);
+    if (refused) return sendRefusal(res, refused);
     // An SSE session's initialize arrives here, after GET /sse opened it.
     await transport.handlePostMessage(req, res, boundClientInfo(req.body));
   }

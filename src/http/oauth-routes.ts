@@ -21,7 +21,7 @@ import { bindingCookie, bindingCookieName, clearedBindingCookie, cookieScope, co
 import type { UserOAuth } from '../credentials/user-oauth.js';
 import { SignInError } from '../credentials/user-oauth.js';
 import type { Logger } from '../observability/log.js';
-import { principalOf } from './auth.js';
+import { principalOf } from './principal.js';
 
 export interface OAuthRoutesOptions {
   userOAuth: UserOAuth;

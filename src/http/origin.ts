@@ -8,6 +8,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import { JsonRpc } from '../core/errors.js';
+import { refusal, sendRefusal } from './responses.js';
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
@@ -59,7 +60,7 @@ export function checkHostAndOrigin(settings: OriginSettings) {
   };
 }
 
-/** The Host/Origin check for health and metrics endpoints: on a loopback bind only (see http.ts). */
+/** The Host/Origin check for health and metrics endpoints: on a loopback bind only (see front.ts). */
 export function probeGuard(settings: OriginSettings) {
   const check = checkHostAndOrigin(settings);
   return isLoopbackBind(settings.listen.host) ? check : (_req: Request, _res: Response, next: NextFunction) => next();
@@ -94,5 +95,5 @@ function normaliseOrigin(value: string): string {
 }
 
 function refuse(res: Response, problem: HostProblem): void {
-  res.status(problem.status).json({ jsonrpc: '2.0', error: { code: JsonRpc.INVALID_REQUEST, message: problem.message }, id: null });
+  sendRefusal(res, refusal(problem.status, JsonRpc.INVALID_REQUEST, problem.message));
 }

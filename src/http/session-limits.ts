@@ -21,7 +21,7 @@
 import { GatewayError } from '../core/errors.js';
 import { pickReclaim } from '../core/fair-share.js';
 import type { Logger } from '../observability/log.js';
-import type { Refusal } from './auth.js';
+import type { Refusal } from './responses.js';
 import type { SessionHolding, SessionRegistry } from '../session/registry.js';
 
 export interface SessionLimits {

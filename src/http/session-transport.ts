@@ -32,7 +32,7 @@ import {
 import { JsonRpc } from '../core/errors.js';
 import { isInitialize, isRequest, isResponse } from '../core/json-rpc.js';
 import type { StreamLimits } from './bounded-stream.js';
-import { rpcError, sendJson } from './auth.js';
+import { rpcError, sendJson } from './responses.js';
 import { Exchange } from './session-exchange.js';
 
 const MAX_BATCH = 100;
