@@ -14,6 +14,19 @@ import type { JSONRPCMessage, JSONRPCRequest, JSONRPCResponse } from '@modelcont
 export const MAX_MESSAGE_CHARS = 10 * 1024 * 1024;
 
 /**
+ * The methods that reach an upstream, through the pipeline; lists are served
+ * from the catalog and everything else is answered by the gateway itself.
+ * The one table: the session layer routes by it, metrics label by it.
+ */
+export const ROUTED_METHODS = ['tools/call', 'prompts/get', 'resources/read', 'resources/subscribe', 'resources/unsubscribe', 'completion/complete'] as const;
+export type RoutedMethod = (typeof ROUTED_METHODS)[number];
+const ROUTED = new Set<string>(ROUTED_METHODS);
+
+export function isRoutedMethod(method: string): method is RoutedMethod {
+  return ROUTED.has(method);
+}
+
+/**
  * The JSON-RPC 2.0 envelope MCP uses: a request or notification (`method`,
  * optional `id`, object `params`), or a response (`id` with `result` object or
  * `error` {code, message}). What is inside `params` and `result` is checked

@@ -3,20 +3,14 @@
  * order; nothing in the pipeline sees express or the SDK's Server.
  */
 import type { Result } from '@modelcontextprotocol/client';
+import type { RoutedMethod } from '../core/json-rpc.js';
 import type { Principal } from '../core/principal.js';
 import type { Decision, DecisionInput } from '../policy/types.js';
 import type { CallTrace } from '../observability/trace.js';
 import type { View } from './view.js';
 import type { CallOrigin, Upstream } from '../upstream/upstream.js';
 
-/** The methods that reach an upstream (lists are served from the catalog). */
-export type RoutedMethod =
-  | 'tools/call'
-  | 'prompts/get'
-  | 'resources/read'
-  | 'resources/subscribe'
-  | 'resources/unsubscribe'
-  | 'completion/complete';
+export type { RoutedMethod } from '../core/json-rpc.js';
 
 export interface SessionInfo {
   id: string;

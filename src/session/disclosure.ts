@@ -50,14 +50,39 @@ export const GATEWAY_TOOLS: Tool[] = [
   },
 ];
 
-/** One index per view and catalog version: rebuilt when the catalog changes, never per query. */
-const indexes = new WeakMap<View, { version: number; index: ToolIndex; tools: Map<string, Tool> }>();
+interface BuiltIndex {
+  version: number;
+  index: ToolIndex;
+  tools: Map<string, Tool>;
+}
 
-export function findTools(args: Record<string, unknown>, catalog: Catalog, who: Viewer, policy: DecisionMaker): Result {
+/** One index per view and catalog version: rebuilt when the catalog changes, never per query. One per gateway. */
+export class ToolIndexes {
+  private readonly byView = new WeakMap<View, BuiltIndex>();
+
+  for(catalog: Catalog, view: View): BuiltIndex {
+    const cached = this.byView.get(view);
+    if (cached && cached.version === catalog.version) return cached;
+    const inView = catalog.routedTools().filter((entry) => view.shows('tools', entry, entry.item.name));
+    const tools = new Map(inView.map((entry) => [entry.item.name, entry.item]));
+    const built = { version: catalog.version, index: new ToolIndex([...tools.values()]), tools };
+    this.byView.set(view, built);
+    return built;
+  }
+}
+
+export interface FindToolsDeps {
+  catalog: Catalog;
+  who: Viewer;
+  policy: DecisionMaker;
+  indexes: ToolIndexes;
+}
+
+export function findTools(args: Record<string, unknown>, { catalog, who, policy, indexes }: FindToolsDeps): Result {
   const query = typeof args.query === 'string' ? args.query : '';
   if (!query.trim()) throw new GatewayError('INVALID_PARAMS', 'find_tools needs a "query" string');
   const limit = Math.min(MAX_RESULTS, Math.max(1, typeof args.limit === 'number' ? Math.floor(args.limit) : 5));
-  const { index, tools } = indexFor(catalog, who.view);
+  const { index, tools } = indexes.for(catalog, who.view);
   // Policy is asked only about the candidates, not about the whole catalog.
   const mayUse = (name: string) => {
     const entry = catalog.resolveTool(name);
@@ -78,14 +103,4 @@ export function directCallParams(params: Record<string, unknown>): Record<string
   // The inner arguments go on as given: the pipeline refuses a shape it cannot decide on (-32602), as for a direct call.
   const { arguments: inner, ...rest } = { ...params, name: args.name, arguments: args.arguments };
   return inner === undefined ? rest : { ...rest, arguments: inner };
-}
-
-function indexFor(catalog: Catalog, view: View) {
-  const cached = indexes.get(view);
-  if (cached && cached.version === catalog.version) return cached;
-  const inView = catalog.routedTools().filter((entry) => view.shows('tools', entry, entry.item.name));
-  const tools = new Map(inView.map((entry) => [entry.item.name, entry.item]));
-  const built = { version: catalog.version, index: new ToolIndex([...tools.values()]), tools };
-  indexes.set(view, built);
-  return built;
 }

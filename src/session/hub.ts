@@ -17,6 +17,7 @@ import type { Pipeline, SessionInfo } from '../pipeline/index.js';
 import type { ConnectionPool } from '../upstream/pool.js';
 import type { CallOrigin, ListKind, Upstream } from '../upstream/upstream.js';
 import { InputBridge } from './input-bridge.js';
+import { ToolIndexes } from './disclosure.js';
 import { Listings } from './lists.js';
 import type { PersonalCatalogDeps } from './personal-catalog.js';
 import { createSessionServer, type SessionServerDeps, type SessionState } from './server.js';
@@ -70,6 +71,7 @@ export class Hub {
       inputs: this.inputs,
       // The hub is one per gateway: so is its cache of filtered lists.
       listings: new Listings(),
+      toolIndexes: new ToolIndexes(),
       personal: options.personal,
     };
   }
