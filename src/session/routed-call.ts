@@ -11,7 +11,7 @@ import type { Principal } from '../core/principal.js';
 import type { Pipeline, RoutedMethod } from '../pipeline/index.js';
 import type { CallOrigin } from '../upstream/upstream.js';
 import { originOf, type Ask } from './client-requests.js';
-import type { SessionServerDeps, SessionState } from './server.js';
+import type { SessionServerDeps, SessionState } from './deps.js';
 
 const Loose = z.looseObject({});
 const SERVER_REQUEST_TIMEOUT_MS = 300_000;
