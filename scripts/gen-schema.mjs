@@ -4,30 +4,46 @@
 //
 // It transpiles each schema file with TypeScript rather than importing dist/, so it
 // works without a full build and never reads a stale dist/. Those schema files must
-// therefore import nothing but packages (no relative imports).
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// therefore import nothing but packages and each other: relative imports are
+// followed and transpiled too (the config schema is a folder of files).
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import ts from 'typescript';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const JOBS = [
-  { source: 'src/config/schema.ts', exportName: 'configJsonSchema', target: 'schema/switchboard.schema.json' },
+  { source: 'src/config/schema/index.ts', exportName: 'configJsonSchema', target: 'schema/switchboard.schema.json' },
   { source: 'src/policy/schema.ts', exportName: 'policyJsonSchema', target: 'schema/policy.schema.json' },
 ];
 // Inside the project so that `zod` resolves from node_modules.
 const cacheDir = path.join(root, 'node_modules/.cache/switchboard');
 mkdirSync(cacheDir, { recursive: true });
 
-async function generate({ source, exportName }) {
+/** Transpiles `source` and every file it reaches by relative imports into `outDir`, keeping their layout. */
+function transpileTree(source, outDir, done = new Set()) {
+  if (done.has(source)) return;
+  done.add(source);
   const file = path.join(root, source);
   const { outputText } = ts.transpileModule(readFileSync(file, 'utf8'), {
     compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
     fileName: file,
   });
-  const compiled = path.join(cacheDir, `${source.replace(/[^A-Za-z0-9]+/g, "-")}-${process.pid}.mjs`);
-  writeFileSync(compiled, outputText);
-  const module = await import(pathToFileURL(compiled).href).finally(() => rmSync(compiled, { force: true }));
+  const out = path.join(outDir, source.replace(/\.ts$/, '.js'));
+  mkdirSync(path.dirname(out), { recursive: true });
+  writeFileSync(out, outputText);
+  for (const [, spec] of outputText.matchAll(/(?:from|import)\s*['"](\.{1,2}\/[^'"]+)\.js['"]/g)) {
+    transpileTree(path.join(path.dirname(source), `${spec}.ts`), outDir, done);
+  }
+}
+
+async function generate({ source, exportName }) {
+  const outDir = mkdtempSync(path.join(cacheDir, 'gen-'));
+  // Under node_modules the nearest package.json is not the project's: say these files are ES modules.
+  writeFileSync(path.join(outDir, 'package.json'), '{ "type": "module" }\n');
+  transpileTree(source, outDir);
+  const entry = path.join(outDir, source.replace(/\.ts$/, '.js'));
+  const module = await import(pathToFileURL(entry).href).finally(() => rmSync(outDir, { recursive: true, force: true }));
   return `${JSON.stringify(module[exportName](), null, 2)}\n`;
 }
 

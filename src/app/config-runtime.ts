@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfigFile } from '../config/load.js';
-import type { LoadedConfig } from '../config/schema.js';
+import type { LoadedConfig } from '../config/schema/index.js';
 import { ConfigError } from '../core/errors.js';
 import type { Logger } from '../observability/log.js';
 import { ReloadTrigger } from './reload-trigger.js';

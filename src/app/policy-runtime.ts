@@ -11,7 +11,7 @@
  * removed a file on purpose confirms with SIGHUP (or a restart); a set meant
  * to have no rules says so with a file of `rules: []`.
  */
-import type { LoadedConfig } from '../config/schema.js';
+import type { LoadedConfig } from '../config/schema/index.js';
 import { ConfigError } from '../core/errors.js';
 import type { Logger } from '../observability/log.js';
 import { PolicyEngine } from '../policy/engine.js';

@@ -5,9 +5,9 @@
  * quote a crashed child's stderr or name hosts, go to the log.
  */
 import type { Catalog } from '../catalog/catalog.js';
-import type { LoadedConfig } from '../config/schema.js';
+import type { LoadedConfig } from '../config/schema/index.js';
 import type { Hub } from '../session/hub.js';
-import type { Upstream } from '../upstream/upstream.js';
+import type { Upstream } from '../upstream/server.js';
 import type { ConnectionPool } from '../upstream/pool.js';
 import type { PolicyRuntime } from './policy-runtime.js';
 

@@ -3,7 +3,7 @@
  * leaks no key. A presented key is hashed and looked up.
  */
 import { createHash } from 'node:crypto';
-import type { ApiKeySpec } from '../config/schema.js';
+import type { ApiKeySpec } from '../config/schema/index.js';
 import { apiKeyPrincipal, type Principal } from '../core/principal.js';
 
 export function hashKey(key: string): string {

@@ -6,7 +6,7 @@
  * held in memory for RFC 8693 exchange, see subject-tokens.ts).
  * Every kind of credential yields the same Principal shape.
  */
-import type { AuthSettings } from '../config/schema.js';
+import type { AuthSettings } from '../config/schema/index.js';
 import { GatewayError } from '../core/errors.js';
 import { createApiKeyLookup } from './api-keys.js';
 import { looksLikeJwt, type JwtVerifier } from './jwt.js';

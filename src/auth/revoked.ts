@@ -5,7 +5,7 @@
  * standing grant (its SSE stream, its upstream connections and children),
  * and it should not outlive the credential that opened it.
  */
-import type { AuthSettings } from '../config/schema.js';
+import type { AuthSettings } from '../config/schema/index.js';
 import type { Principal } from '../core/principal.js';
 
 /** True for a principal whose credential `before` accepted and `after` does not. */

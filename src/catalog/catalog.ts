@@ -5,7 +5,7 @@
  * Rebuilt whenever an upstream's lists or state change; lookups are map hits.
  */
 import { UriTemplate, type Prompt, type Resource, type ResourceTemplateType, type Tool } from '@modelcontextprotocol/client';
-import type { Upstream } from '../upstream/upstream.js';
+import type { Upstream } from '../upstream/server.js';
 import { exposeName, exposeUri, isValidToolName, splitUri } from './names.js';
 import { canonicalUri } from './uri.js';
 

@@ -1,11 +1,16 @@
 /**
- * A small argv parser: a command word, `--flag value` / `--flag=value` /
+ * The main command line: a command word, `--flag value` / `--flag=value` /
  * boolean flags, and everything after `--` kept verbatim (the bridged
- * command). Ten lines of parsing do not earn a dependency.
+ * command). Tokenized by node:util's parseArgs (argv.ts); which flags exist
+ * and the messages for wrong ones are here.
  */
+import { tokenize, type ArgvToken } from './argv.js';
+
+/** Words whose flags are read here; any other word is left to its command (`credentials`) or is unknown. */
 const COMMANDS = new Set(['serve', 'validate', 'catalog', 'bridge', 'policy', 'hash-key', 'login']);
 const BOOLEAN = new Set(['stdio', 'json', 'help']);
-const VALUED = new Set(['config', 'host', 'port', 'log-level', 'profile', 'principal', 'call', 'args']);
+const VALUED = ['config', 'host', 'port', 'log-level', 'profile', 'principal', 'call', 'args'];
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error'];
 
 export interface ParsedArgs {
   command: string;
@@ -24,46 +29,38 @@ export interface ParsedArgs {
   rest: string[];
 }
 
+/** Throws an Error whose message is the usage error to print. */
 export function parseArgs(argv: string[]): ParsedArgs {
   const parsed: ParsedArgs = { command: 'serve', positionals: [], flags: {}, rest: [] };
-  let i = 0;
+  let start = 0;
   if (argv[0] && !argv[0].startsWith('-')) {
     parsed.command = argv[0];
     if (!COMMANDS.has(parsed.command)) return parsed;
-    i = 1;
+    start = 1;
   }
-  for (; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--') {
-      parsed.rest = argv.slice(i + 1);
-      break;
-    }
-    if (arg === '-h') {
-      parsed.flags.help = true;
-      continue;
-    }
-    if (!arg.startsWith('--')) {
-      parsed.positionals.push(arg);
-      continue;
-    }
-    const [name, inline] = splitFlag(arg.slice(2));
-    if (BOOLEAN.has(name)) parsed.flags[name] = true;
-    else if (VALUED.has(name)) {
-      const value = inline ?? argv[++i];
-      if (value === undefined) throw new Error(`--${name} needs a value`);
-      parsed.flags[name] = value;
-    } else throw new Error(`unknown option --${name}`);
+  for (const token of tokenize(argv.slice(start), VALUED)) {
+    if (token.kind === 'terminator') parsed.rest = token.rest;
+    else if (token.kind === 'positional') parsed.positionals.push(token.value);
+    else readFlag(parsed.flags, token);
   }
-  const level = parsed.flags['log-level'];
-  if (level !== undefined && !['debug', 'info', 'warn', 'error'].includes(level)) {
-    throw new Error(`--log-level must be one of debug, info, warn, error (got '${level}')`);
-  }
-  const port = parsed.flags.port;
-  if (port !== undefined && !/^\d{1,5}$/.test(port)) throw new Error(`--port must be a number (got '${port}')`);
+  checkValues(parsed.flags);
   return parsed;
 }
 
-function splitFlag(flag: string): [string, string | undefined] {
-  const eq = flag.indexOf('=');
-  return eq === -1 ? [flag, undefined] : [flag.slice(0, eq), flag.slice(eq + 1)];
+function readFlag(flags: ParsedArgs['flags'], { name, value }: Extract<ArgvToken, { kind: 'option' }>): void {
+  if (BOOLEAN.has(name)) flags[name] = true;
+  else if (VALUED.includes(name)) {
+    if (value === undefined) throw new Error(`--${name} needs a value`);
+    flags[name] = value;
+  } else throw new Error(`unknown option --${name}`);
+}
+
+/** Values checked here so that a typo is a usage error (exit 2), not a failure later. */
+function checkValues(flags: ParsedArgs['flags']): void {
+  const level = flags['log-level'];
+  if (level !== undefined && !LOG_LEVELS.includes(level)) {
+    throw new Error(`--log-level must be one of debug, info, warn, error (got '${level}')`);
+  }
+  const port = flags.port;
+  if (port !== undefined && !/^\d{1,5}$/.test(port)) throw new Error(`--port must be a number (got '${port}')`);
 }

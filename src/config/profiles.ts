@@ -7,8 +7,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
-import type { ProfileSchema, ProfileSettings } from './schema.js';
-import { parseJsonText, type Report } from './raw.js';
+import type { ProfileSchema, ProfileSettings } from './schema/index.js';
+import type { Report } from './issues.js';
+import { parseJsonText } from './raw.js';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -1,13 +1,27 @@
 /**
- * From text to the raw, substituted value that the schema validates: strict
- * JSON (a syntax error names line and column) or YAML, then `${VAR}`
- * substitution. Syntax failures are `ConfigError`s for the whole file.
+ * From a file to the raw, substituted value that the schema validates:
+ * reading it, strict JSON (a syntax error names line and column) or YAML by
+ * its extension, then `${VAR}` substitution. Read and syntax failures are
+ * `ConfigError`s for the whole file.
  */
+import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { ConfigError } from '../core/errors.js';
+import type { Report } from './issues.js';
 
 type Env = Record<string, string | undefined>;
-export type Report = (segs: readonly PropertyKey[], message: string, fix: string) => void;
+
+/** Reads `file` (absolute) and parses it: YAML if it ends in .yaml/.yml, else JSON. */
+export function readRawConfig(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const message = `cannot read the file (${(err as NodeJS.ErrnoException).code ?? String(err)})`;
+    throw new ConfigError([{ file, path: '', message, fix: 'check the path and its permissions' }]);
+  }
+  return /\.ya?ml$/i.test(file) ? parseYamlText(text, file) : parseJsonText(text, file);
+}
 
 export function parseYamlText(text: string, file: string): unknown {
   const fail = (message: string) => ({ file, path: '', message, fix: 'fix the YAML syntax' });

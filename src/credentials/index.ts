@@ -2,18 +2,18 @@
  * Users' own upstream credentials: the store `gateway.credentials` chooses
  * (an encrypted file, or Redis shared by replicas).
  */
-import type { GatewaySettings } from '../config/schema.js';
+import type { GatewaySettings } from '../config/schema/index.js';
 import type { Logger } from '../observability/log.js';
-import { CachedCredentialStore } from './cached-store.js';
-import { FileCredentialStore } from './file-store.js';
-import { RedisCredentialStore } from './redis-store.js';
+import { CachedCredentialStore } from './store/cached.js';
+import { FileCredentialStore } from './store/file.js';
+import { RedisCredentialStore } from './store/redis.js';
 import type { CredentialStore } from './store.js';
 
 export type { CredentialStore, CredentialSummary, UserCredential } from './store.js';
 export { summaryOf } from './store.js';
-export { CredentialStoreError, WRONG_KEY_MESSAGE, type CredentialStoreFailure } from './crypto.js';
-export { FileCredentialStore, type FileStoreOptions } from './file-store.js';
-export { RedisCredentialStore, type RedisCredentialStoreSettings } from './redis-store.js';
+export { CredentialStoreError, WRONG_KEY_MESSAGE, type CredentialStoreFailure } from './store/crypto.js';
+export { FileCredentialStore, type FileStoreOptions } from './store/file.js';
+export { RedisCredentialStore, type RedisCredentialStoreSettings } from './store/redis.js';
 
 /** The store the settings describe; nothing is read or connected until it is first used. */
 export function createCredentialStore(settings: NonNullable<GatewaySettings['credentials']>, log: Logger): CredentialStore {

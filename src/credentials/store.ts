@@ -50,3 +50,8 @@ export interface CredentialStore {
 export function summaryOf(c: UserCredential): CredentialSummary {
   return { principal: c.principal, server: c.server, subject: c.subject, obtainedAt: c.obtainedAt, expiresAt: c.expiresAt, refreshable: c.refreshToken !== undefined };
 }
+
+/** Summaries in (principal, server) order, code-unit wise: what `credentials list` shows, from either store. */
+export function bySlot(a: CredentialSummary, b: CredentialSummary): number {
+  return a.principal < b.principal ? -1 : a.principal > b.principal ? 1 : a.server < b.server ? -1 : a.server > b.server ? 1 : 0;
+}

@@ -7,7 +7,7 @@
  * cached per (principal, server) until shortly before they expire.
  */
 import { LRUCache } from 'lru-cache';
-import type { ServerConfig } from '../config/schema.js';
+import type { ServerConfig } from '../config/schema/index.js';
 import { subjectOf } from './user-oauth.js';
 
 const GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';

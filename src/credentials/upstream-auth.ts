@@ -7,7 +7,7 @@
  */
 import type { AuthProvider } from '@modelcontextprotocol/client';
 import type { SubjectTokens } from '../auth/subject-tokens.js';
-import type { ServerConfig } from '../config/schema.js';
+import type { ServerConfig } from '../config/schema/index.js';
 import type { TokenExchanger } from './token-exchange.js';
 import type { UserOAuth } from './user-oauth.js';
 

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { OAuthClientInformationMixed, OAuthClientMetadata, StoredOAuthTokens } from '@modelcontextprotocol/client';
-import type { ServerConfig } from '../config/schema.js';
+import type { ServerConfig } from '../config/schema/index.js';
 import { TwoLegProvider } from '../upstream/two-leg-provider.js';
 import type { UserCredential } from './store.js';
 

@@ -24,7 +24,7 @@ import {
   type AuthorizationServerMetadata,
   type OAuthClientInformationMixed,
 } from '@modelcontextprotocol/client';
-import type { ServerConfig } from '../config/schema.js';
+import type { ServerConfig } from '../config/schema/index.js';
 import type { Logger } from '../observability/log.js';
 import { BINDING_TTL_S, bindingMatches, newBrowserBinding } from './browser-binding.js';
 import { PerPrincipalStore } from './sign-in-tickets.js';

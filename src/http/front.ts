@@ -6,7 +6,7 @@ import { createMcpHandler, isLegacyRequest, type McpHttpHandler } from '@modelco
 import type { HttpAuthenticator } from '../auth/http.js';
 import { ANONYMOUS, type Principal } from '../core/principal.js';
 import { protectedResourceMetadata, WELL_KNOWN_PATH } from '../auth/resource-metadata.js';
-import type { GatewaySettings } from '../config/schema.js';
+import type { GatewaySettings } from '../config/schema/index.js';
 import { JsonRpc } from '../core/errors.js';
 import type { Logger } from '../observability/log.js';
 import { createView, WHOLE_CATALOG, type View } from '../pipeline/view.js';

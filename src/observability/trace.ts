@@ -12,6 +12,7 @@
  * dependency otherwise. Without it, trace context is still propagated.
  */
 import { randomBytes } from 'node:crypto';
+import type { Logger } from './log.js';
 
 export interface TraceSettings {
   enabled: boolean;
@@ -114,7 +115,14 @@ function otelTracer(api: OtelApi, serviceName: string): Tracer {
  * The tracer for the settings: undefined when tracing is off. Spans need
  * `@opentelemetry/api`; without it, the trace context is still propagated.
  */
-export async function createTracer(settings: TraceSettings): Promise<{ tracer?: Tracer; spans: boolean }> {
+/** The tracer for `gateway.tracing`, saying in the log whether spans are recorded or only trace context is propagated. */
+export async function startTracing(settings: TraceSettings, log: Logger): Promise<Tracer | undefined> {
+  const { tracer, spans } = await createTracer(settings);
+  log.info('tracing on', { spans: spans ? 'recorded through @opentelemetry/api' : 'not recorded (@opentelemetry/api is not installed); trace context is propagated' });
+  return tracer;
+}
+
+async function createTracer(settings: TraceSettings): Promise<{ tracer?: Tracer; spans: boolean }> {
   if (!settings.enabled) return { spans: false };
   try {
     const api = (await import('@opentelemetry/api' as string)) as OtelApi;

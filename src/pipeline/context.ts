@@ -8,7 +8,7 @@ import type { Principal } from '../core/principal.js';
 import type { Decision, DecisionInput } from '../policy/types.js';
 import type { CallTrace } from '../observability/trace.js';
 import type { View } from './view.js';
-import type { CallOrigin, Upstream } from '../upstream/upstream.js';
+import type { CallOrigin, Upstream } from '../upstream/server.js';
 
 export type { RoutedMethod } from '../core/json-rpc.js';
 

@@ -12,7 +12,7 @@
  * link for any other client.
  */
 import type { SubjectTokens } from '../auth/subject-tokens.js';
-import type { ServerConfig } from '../config/schema.js';
+import type { ServerConfig } from '../config/schema/index.js';
 import { TokenExchangeError, type TokenExchanger } from '../credentials/token-exchange.js';
 import type { SignInLink, UserOAuth } from '../credentials/user-oauth.js';
 import { GatewayError, upstreamUnavailable } from '../core/errors.js';

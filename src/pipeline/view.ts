@@ -5,7 +5,7 @@
  * is as unknown as a name that does not exist.
  */
 import type { Routed } from '../catalog/catalog.js';
-import type { ProfileSettings } from '../config/schema.js';
+import type { ProfileSettings } from '../config/schema/index.js';
 import { compileGlobs } from '../policy/glob.js';
 import type { Matcher } from '../policy/types.js';
 

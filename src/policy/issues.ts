@@ -7,20 +7,14 @@
  */
 import type { z } from 'zod';
 import type { ConfigIssue } from '../core/errors.js';
-import { formatPath } from '../config/load.js';
-import { closestKey, knownKeysAt } from '../config/schema.js';
+import { didYouMean, formatPath, valueAt } from '../config/issues.js';
+import { closestKey, knownKeysAt } from '../config/schema/index.js';
 import { CEL_FIELDS, CEL_VARIABLES, type CelCompileError } from './cel.js';
 
 export type Segs = readonly PropertyKey[];
 export type Add = (segs: Segs, message: string, fix: string) => void;
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-function valueAt(data: unknown, segs: Segs): unknown {
-  let v = data;
-  for (const s of segs) v = isObj(v) || Array.isArray(v) ? (v as Record<PropertyKey, unknown>)[s] : undefined;
-  return v;
-}
 
 /** What names an entry of a list: a rule by its id, a test case by its name. */
 const NAMED_BY: Record<string, [label: string, key: string]> = { rules: ['rule', 'id'], cases: ['case', 'name'] };
@@ -46,7 +40,6 @@ function describe(v: unknown): string {
   return typeof v === 'number' || typeof v === 'boolean' ? String(v) : `a ${typeof v}`;
 }
 
-const didYouMean = (guess: string | undefined, otherwise: string) => (guess ? `did you mean "${guess}"?` : otherwise);
 const TYPE_NAMES: Record<string, string> = { record: 'object (a mapping)', int: 'integer', array: 'list' };
 
 /** One zod issue → issues; `root` is the schema that was parsed (for known keys). */

@@ -9,8 +9,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, type ConfigIssue } from '../core/errors.js';
-import { formatPath } from '../config/load.js';
-import { closestKey } from '../config/schema.js';
+import { formatPath } from '../config/issues.js';
+import { closestKey } from '../config/schema/index.js';
 import { isGlob } from './glob.js';
 import { parseYamlText } from '../config/raw.js';
 import { compileFile, type FileInput, type FileParts, type ServerParts } from './compile.js';

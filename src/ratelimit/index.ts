@@ -3,7 +3,7 @@
  * rate-limit buckets. In-memory by default; Redis when several replicas must
  * agree.
  */
-import type { RateLimitStoreSettings } from '../config/schema.js';
+import type { RateLimitStoreSettings } from '../config/schema/index.js';
 import type { Logger } from '../observability/log.js';
 import { MemoryRateLimitStore, type RateLimitStore } from './store.js';
 import { RedisRateLimitStore, type StoreEvents, type StoreHealth } from './redis.js';

@@ -7,7 +7,7 @@ import type { ClientCapabilities } from '@modelcontextprotocol/client';
 import type { Result, ServerContext } from '@modelcontextprotocol/server';
 import { GatewayError } from '../core/errors.js';
 import type { SessionInfo } from '../pipeline/index.js';
-import type { CallOrigin } from '../upstream/upstream.js';
+import type { CallOrigin } from '../upstream/server.js';
 import { toWireError } from './wire-error.js';
 
 /** How a client is asked for something an upstream wants: a related request, or an input round. */

@@ -11,7 +11,7 @@ import type { DecisionMaker } from '../pipeline/authorize.js';
 import type { Pipeline, SessionInfo } from '../pipeline/index.js';
 import type { View } from '../pipeline/view.js';
 import type { ConnectionPool } from '../upstream/pool.js';
-import type { Upstream } from '../upstream/upstream.js';
+import type { Upstream } from '../upstream/server.js';
 import type { ToolIndexes } from './disclosure.js';
 import type { InputBridge } from './input-bridge.js';
 import type { Listings } from './lists.js';

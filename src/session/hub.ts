@@ -15,7 +15,7 @@ import type { DecisionMaker } from '../pipeline/authorize.js';
 import type { View } from '../pipeline/view.js';
 import type { Pipeline, SessionInfo } from '../pipeline/index.js';
 import type { ConnectionPool } from '../upstream/pool.js';
-import type { CallOrigin, ListKind, Upstream } from '../upstream/upstream.js';
+import type { CallOrigin, ListKind, Upstream } from '../upstream/server.js';
 import { InputBridge } from './input-bridge.js';
 import { ToolIndexes } from './disclosure.js';
 import { Listings } from './lists.js';

@@ -11,7 +11,7 @@ import { exposeName, exposeUri } from '../catalog/names.js';
 import type { Logger } from '../observability/log.js';
 import type { ViewKind } from '../pipeline/view.js';
 import type { ConnectionPool } from '../upstream/pool.js';
-import type { Upstream } from '../upstream/upstream.js';
+import type { Upstream } from '../upstream/server.js';
 
 export interface PersonalCatalogDeps {
   upstreams: readonly Upstream[];

@@ -10,7 +10,7 @@ import type { Principal } from '../core/principal.js';
 import type { Holding } from '../core/fair-share.js';
 import type { SessionInfo } from '../pipeline/index.js';
 import type { View } from '../pipeline/view.js';
-import type { Upstream } from '../upstream/upstream.js';
+import type { Upstream } from '../upstream/server.js';
 
 export interface Session {
   readonly info: SessionInfo;

@@ -9,7 +9,7 @@ import { LOG_LEVEL_META_KEY, TRACEPARENT_META_KEY, type Result, type Server, typ
 import { z } from 'zod';
 import type { Principal } from '../core/principal.js';
 import type { Pipeline, RoutedMethod } from '../pipeline/index.js';
-import type { CallOrigin } from '../upstream/upstream.js';
+import type { CallOrigin } from '../upstream/server.js';
 import { originOf, type Ask } from './client-requests.js';
 import type { SessionServerDeps, SessionState } from './deps.js';
 

@@ -6,7 +6,6 @@
  * shared by many sessions sends each request with its own caller.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { nodeFetch } from './node-fetch.js';
 
 export interface Caller {
   id: string;
@@ -16,6 +15,10 @@ export interface Caller {
   traceparent?: string;
 }
 
+/**
+ * A context key, not a cache: it holds nothing outside an `asCaller` run, and
+ * each run sees only its own caller, so gateways in one process may share it.
+ */
 const current = new AsyncLocalStorage<Caller>();
 
 /** Runs `fn` with `caller` as the identity its upstream requests carry. */
@@ -42,8 +45,8 @@ export function callerHeaders(headers: Record<string, 'id' | 'groups' | 'scopes'
   return out;
 }
 
-/** A fetch that adds the identity headers (and trace context) of the call in flight (none outside a call). */
-export function identityFetch(headers: Record<string, 'id' | 'groups' | 'scopes'>, base: typeof fetch = nodeFetch as typeof fetch): typeof fetch {
+/** `base` with the identity headers (and trace context) of the call in flight added (none outside a call). */
+export function identityFetch(headers: Record<string, 'id' | 'groups' | 'scopes'>, base: typeof fetch): typeof fetch {
   return (input, init) => {
     const extra = callerHeaders(headers);
     if (!extra) return base(input, init);

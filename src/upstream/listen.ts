@@ -4,8 +4,8 @@
  * whose filter names what to watch. The gateway keeps one such stream per
  * modern upstream, re-opened whenever the set of watched resources changes,
  * and answers its clients' subscribe/unsubscribe itself. Notifications on
- * it reach the client's ordinary notification handlers (upstream.ts, where
- * list changes are coalesced). Re-opens are coalesced too: a burst of
+ * it reach the client's ordinary notification handlers (connection.ts; the
+ * list changes are coalesced in lists.ts). Re-opens are coalesced too: a burst of
  * subscribes costs two stream swaps, not one each.
  */
 import type { Client, McpSubscription, ServerCapabilities } from '@modelcontextprotocol/client';

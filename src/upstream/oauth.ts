@@ -32,7 +32,7 @@ import {
   type OAuthDiscoveryState,
   type StoredOAuthTokens,
 } from '@modelcontextprotocol/client';
-import type { HttpServerSpec, UpstreamOAuthSpec } from '../config/schema.js';
+import type { HttpServerSpec, UpstreamOAuthSpec } from '../config/schema/index.js';
 import { TokenFileError, deleteTokenFile, expiryOf, isStale, readTokenFile, recordOf, writeTokenFile, type TokenRecord } from './token-store.js';
 
 export type AuthCodeSpec = Extract<UpstreamOAuthSpec, { grant: 'authorization_code' }>;
@@ -57,24 +57,28 @@ export interface UpstreamAuth extends AuthProvider {
   prepare(): Promise<void>;
 }
 
-const providers = new Map<string, UpstreamAuth>();
-
 /**
- * The auth provider for an upstream with `oauth`, shared by every connection
- * to it (so one token serves them all); undefined without `oauth`.
+ * The auth providers of one gateway's upstreams with `oauth`, one per
+ * credential, shared by every connection to that server (so one token serves
+ * them all). Owned by the gateway (UpstreamCaches): two gateways in one
+ * process never share a token.
  */
-export function upstreamAuthFor(server: string, spec: HttpServerSpec): UpstreamAuth | undefined {
-  const oauth = spec.oauth;
-  if (!oauth) return undefined;
-  // Keyed by everything that shapes the credential; the digest keeps the secret out of the key.
-  const key = createHash('sha256').update(JSON.stringify([server, spec.url, oauth])).digest('hex');
-  let provider = providers.get(key);
-  if (!provider) {
-    provider =
-      oauth.grant === 'client_credentials' ? new ClientCredentialsAuth(spec.url, oauth) : new StoredTokenAuth(server, spec.url, oauth);
-    providers.set(key, provider);
+export class UpstreamAuths {
+  private readonly providers = new Map<string, UpstreamAuth>();
+
+  /** The provider for `server`'s credential; undefined without `oauth`. */
+  for(server: string, spec: HttpServerSpec): UpstreamAuth | undefined {
+    const oauth = spec.oauth;
+    if (!oauth) return undefined;
+    // Keyed by everything that shapes the credential; the digest keeps the secret out of the key.
+    const key = createHash('sha256').update(JSON.stringify([server, spec.url, oauth])).digest('hex');
+    let provider = this.providers.get(key);
+    if (!provider) {
+      provider = oauth.grant === 'client_credentials' ? new ClientCredentialsAuth(spec.url, oauth) : new StoredTokenAuth(server, spec.url, oauth);
+      this.providers.set(key, provider);
+    }
+    return provider;
   }
-  return provider;
 }
 
 export function clientInformationOf(oauth: { clientId: string; clientSecret?: string }): OAuthClientInformationMixed {

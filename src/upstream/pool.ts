@@ -21,7 +21,7 @@ import { LRUCache } from 'lru-cache';
 import { GatewayError } from '../core/errors.js';
 import { pickReclaim, type Holding } from '../core/fair-share.js';
 import type { Logger } from '../observability/log.js';
-import { Upstream } from './upstream.js';
+import type { Upstream } from './server.js';
 
 export interface SessionRef {
   id: string;
@@ -129,7 +129,7 @@ export class ConnectionPool {
   }
 
   private openForCaller(shared: Upstream, principal: string, key: string): Promise<Upstream> {
-    const connection = new Upstream(shared.config, this.log.child({ server: shared.name }), `caller:${principal}`, shared.maxRequestMs, undefined, this.callerAuth(shared.config, principal));
+    const connection = shared.ownedBy(`caller:${principal}`, this.log.child({ server: shared.name }), this.callerAuth(shared.config, principal));
     this.onOpened(connection);
     const pending = connection.open().then(
       () => connection,
@@ -219,7 +219,7 @@ export class ConnectionPool {
     // A reclaimed child is stopped before its replacement starts: maxProcesses bounds live processes.
     const room = shared.config.spec.type === 'stdio' ? this.roomFor(shared, session, principal ?? '') : Promise.resolve();
     const auth = shared.perCaller && principal !== undefined ? this.callerAuth(shared.config, principal) : undefined;
-    const connection = new Upstream(shared.config, this.log.child({ server: name, session: session.id }), session.id, shared.maxRequestMs, undefined, auth);
+    const connection = shared.ownedBy(session.id, this.log.child({ server: name, session: session.id }), auth);
     this.onOpened(connection);
     const mine = this.perSession.get(session.id)!;
     const pending = room.then(() => connection.open()).then(

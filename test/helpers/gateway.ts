@@ -79,3 +79,41 @@ export async function eventually<T>(probe: () => T | Promise<T>, ok: (value: T) 
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+type GatewayUpstream = RunningGateway['gateway']['upstreams'][number];
+type RequestArgs = Parameters<GatewayUpstream['request']>;
+const forwardWaiters = new WeakMap<GatewayUpstream, Set<(args: RequestArgs) => boolean>>();
+
+/**
+ * Resolves once the gateway has sent upstream `server` (over its shared
+ * connection) a request that `match` accepts: the signal that a call is in
+ * flight upstream, where a test would otherwise sleep and hope. Call it
+ * before making the call. Only observes: the request goes on unchanged.
+ * Calls that go out on a session's own connection (stdio servers with
+ * isolation "session"; 2025-era HTTP upstreams, for 2025-era sessions) are
+ * not seen: wait for `gw.gateway.hub.sessions.isBusy(sessionId)` there.
+ */
+export function forwardedTo(gw: RunningGateway, server: string, match: (method: string, params: Record<string, unknown> | undefined) => boolean): Promise<void> {
+  const upstream = gw.gateway.upstreams.find((u) => u.name === server);
+  if (!upstream) throw new Error(`no upstream named ${server}`);
+  let waiters = forwardWaiters.get(upstream);
+  if (!waiters) {
+    const all = new Set<(args: RequestArgs) => boolean>();
+    waiters = all;
+    forwardWaiters.set(upstream, all);
+    const request = upstream.request.bind(upstream);
+    upstream.request = (...args: RequestArgs) => {
+      // Sent first, so that whoever the signal wakes finds the request on its way.
+      const sent = request(...args);
+      for (const waiter of [...all]) if (waiter(args)) all.delete(waiter);
+      return sent;
+    };
+  }
+  return new Promise<void>((resolve) => {
+    waiters.add(([method, params]) => {
+      if (!match(method, params)) return false;
+      resolve();
+      return true;
+    });
+  });
+}

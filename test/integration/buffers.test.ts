@@ -15,8 +15,8 @@ import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import type { StdioUpstreamTransport } from '../../src/upstream/stdio.js';
-import { MAX_STDERR_LINE_CHARS } from '../../src/upstream/stderr-lines.js';
+import type { StdioUpstreamTransport } from '../../src/upstream/transport/stdio.js';
+import { MAX_STDERR_LINE_CHARS } from '../../src/upstream/transport/stderr-lines.js';
 import { connectLegacy, eventually, FIXTURES, nodeServer, startGateway, type RunningGateway } from '../helpers/gateway.js';
 
 const HOSTILE = path.join(FIXTURES, 'hostile.mjs');
@@ -49,7 +49,8 @@ const stats = async (server = 'hostile'): Promise<Stats> => JSON.parse(await cal
 /** The stdio transport of an upstream's shared connection (its bounded stderr state is public). */
 function stdioOf(name: string): StdioUpstreamTransport {
   const upstream = gw.gateway.upstreams.find((u) => u.name === name)!;
-  return (upstream as unknown as { connected: { transport: StdioUpstreamTransport } }).connected.transport;
+  // The wire's own transport, under the layers the client speaks through (transport/connect.ts).
+  return (upstream as unknown as { connection: { connected: { base: StdioUpstreamTransport } } }).connection.connected.base;
 }
 
 /** Sum of one counter's samples whose labels include `labels`. */

@@ -16,7 +16,7 @@ import {
   ResultSchema,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
-import { connectLegacy, EVERYTHING, FIXTURES, nodeServer, startGateway, type RunningGateway } from '../helpers/gateway.js';
+import { connectLegacy, EVERYTHING, FIXTURES, forwardedTo, nodeServer, startGateway, type RunningGateway } from '../helpers/gateway.js';
 
 const STDIO_FIXTURE = path.join(FIXTURES, 'stdio.mjs');
 let gw: RunningGateway;
@@ -112,8 +112,11 @@ describe('progress and cancellation', () => {
   it('cancels an upstream call when the client aborts', async () => {
     const controller = new AbortController();
     const started = Date.now();
+    const arrived = forwardedTo(gw, 'ks', (method, params) => method === 'tools/call' && params?.name === 'slow');
     const call = client.callTool({ name: 'ks__slow', arguments: { ms: 20_000 } }, undefined, { signal: controller.signal });
-    setTimeout(() => controller.abort('changed my mind'), 100);
+    // Aborted once the call is in flight upstream, not after a guess at how long that takes.
+    await arrived;
+    controller.abort('changed my mind');
     await expect(call).rejects.toThrow();
     expect(Date.now() - started).toBeLessThan(5_000);
     // The upstream is still healthy afterwards.

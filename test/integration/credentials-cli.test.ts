@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileCredentialStore } from '../../src/credentials/file-store.js';
-import { RedisCredentialStore } from '../../src/credentials/redis-store.js';
+import { FileCredentialStore } from '../../src/credentials/store/file.js';
+import { RedisCredentialStore } from '../../src/credentials/store/redis.js';
 import type { UserCredential } from '../../src/credentials/store.js';
 import { silentLogger } from '../../src/observability/log.js';
 import { ROOT } from '../helpers/gateway.js';
@@ -233,7 +233,7 @@ describe('switchboard credentials with a Redis store', () => {
 describe('two processes on one credential file', () => {
   it('writes from another process, and revokes meanwhile, lose nothing', async () => {
     const { dir, file } = workdir();
-    const storeModule = pathToFileURL(path.join(ROOT, 'dist/credentials/file-store.js')).href;
+    const storeModule = pathToFileURL(path.join(ROOT, 'dist/credentials/store/file.js')).href;
     // Another process (a second gateway) writes 40 credentials through the built store.
     const script = `
       const { FileCredentialStore } = await import(${JSON.stringify(storeModule)});

@@ -21,7 +21,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import type { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js';
 import type { StreamableHTTPClientTransport as LegacyHttpTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -271,7 +271,13 @@ function rawPost(url: string, headers: Record<string, string>, body: unknown): P
   });
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The tools/call records a replica's audit file holds so far. */
+const auditedCalls = (file: string): { time: string; latencyMs: number; outcome: string; method: string; name?: string }[] =>
+  (existsSync(file) ? readFileSync(file, 'utf8') : '')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { time: string; latencyMs: number; outcome: string; method: string; name?: string })
+    .filter((a) => a.method === 'tools/call');
 
 // ---- the tests ---------------------------------------------------------------
 
@@ -443,6 +449,7 @@ describe('two replicas behind nginx, rate limits in Redis', () => {
     const sent: Sent[] = [];
     let running = true;
     const t0 = performance.now();
+    const startedWall = new Date().toISOString();
     const loops = workers.map(async (client, worker) => {
       for (let i = 0; running && i < 10_000; i++) {
         // Mostly slow calls (300-800 ms), so that calls are always in flight on both replicas.
@@ -458,14 +465,22 @@ describe('two replicas behind nginx, rate limits in Redis', () => {
       }
     });
 
-    await sleep(1_200);
+    // Under load on both replicas before the signal: every worker has had a call answered, and r1 has answered
+    // slow calls (so, with the workers looping, more of them are in flight on it).
+    await vi.waitFor(
+      () => {
+        expect(new Set(sent.map((s) => s.worker)).size).toBe(workers.length);
+        expect(auditedCalls(r1.auditFile).filter((a) => a.name === 'free__slow' && a.time >= startedWall).length).toBeGreaterThanOrEqual(2);
+      },
+      { timeout: 10_000, interval: 50 },
+    );
     const signalledAt = performance.now() - t0;
     const signalledWall = Date.now();
     r1.cli.child.kill('SIGTERM');
     const code = await waitForExit(r1.cli.child, DRAIN_MS + 5_000);
     const exitedAt = performance.now() - t0;
-    // Keep calling a little after r1 is gone: nginx must send everything to r2.
-    await sleep(1_000);
+    // Keep calling after r1 is gone, until every worker has had a call sent then answered: nginx must send everything to r2.
+    await vi.waitFor(() => expect(new Set(sent.filter((s) => s.sentAt > exitedAt).map((s) => s.worker)).size).toBe(workers.length), { timeout: 10_000, interval: 50 });
     running = false;
     await Promise.all(loops);
 

@@ -17,7 +17,7 @@ import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { hashKey } from '../../src/auth/api-keys.js';
-import { FileCredentialStore } from '../../src/credentials/file-store.js';
+import { FileCredentialStore } from '../../src/credentials/store/file.js';
 import { startHttpFixture, type HttpFixture } from '../helpers/clients.js';
 import { eventually, FIXTURES, nodeServer, startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { makeKey, signToken, startJwksServer, type JwksServer, type TestKey } from '../helpers/jwks-server.js';

@@ -21,7 +21,7 @@ import {
   type OAuthTokens,
 } from '@modelcontextprotocol/client';
 import { decodeJwt, exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   ACCESS_TOKEN_TYPE,
   authorizeAs,
@@ -296,26 +296,33 @@ describe('expiry and refresh', () => {
     clients.push(client);
     expect(text(await client.callTool({ name: 'whoami', arguments: {} }))).toBe('bob');
 
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, exp * 1000 - Date.now()) + 100));
-    const expired = await post({ authorization: `Bearer ${tokens.access_token}` });
-    expect(expired.status).toBe(401);
-    expect(extractWWWAuthenticateParams(expired).error).toBe('invalid_token');
-    await expect(client.callTool({ name: 'whoami', arguments: {} })).rejects.toThrow();
+    // Past the token's expiry without waiting for it: the authorization server and the upstream run in this
+    // process and read Date, so the clock is moved on for both (timers stay real).
+    vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true });
+    try {
+      vi.setSystemTime(exp * 1000 + 100);
+      const expired = await post({ authorization: `Bearer ${tokens.access_token}` });
+      expect(expired.status).toBe(401);
+      expect(extractWWWAuthenticateParams(expired).error).toBe('invalid_token');
+      await expect(client.callTool({ name: 'whoami', arguments: {} })).rejects.toThrow();
 
-    const refreshes = as.tokenRequestCount('refresh_token', 200);
-    const refreshed = await refreshAuthorization(as.issuer, {
-      metadata,
-      clientInformation: { client_id: as.clients.public.clientId },
-      refreshToken: tokens.refresh_token!,
-      resource: up.resource,
-    });
-    expect(as.tokenRequestCount('refresh_token', 200)).toBe(refreshes + 1);
-    expect(refreshed.access_token).not.toBe(tokens.access_token);
-    expect(refreshed.refresh_token).not.toBe(tokens.refresh_token); // rotated for public clients
-    expect(decodeJwt(refreshed.access_token)).toMatchObject({ sub: 'bob', aud: up.resource });
-    current = refreshed.access_token;
-    expect(text(await client.callTool({ name: 'whoami', arguments: {} }))).toBe('bob');
-    expect(up.sessions().filter((s) => s.id === transport.sessionId)).toEqual([{ id: transport.sessionId, sub: 'bob' }]);
+      const refreshes = as.tokenRequestCount('refresh_token', 200);
+      const refreshed = await refreshAuthorization(as.issuer, {
+        metadata,
+        clientInformation: { client_id: as.clients.public.clientId },
+        refreshToken: tokens.refresh_token!,
+        resource: up.resource,
+      });
+      expect(as.tokenRequestCount('refresh_token', 200)).toBe(refreshes + 1);
+      expect(refreshed.access_token).not.toBe(tokens.access_token);
+      expect(refreshed.refresh_token).not.toBe(tokens.refresh_token); // rotated for public clients
+      expect(decodeJwt(refreshed.access_token)).toMatchObject({ sub: 'bob', aud: up.resource });
+      current = refreshed.access_token;
+      expect(text(await client.callTool({ name: 'whoami', arguments: {} }))).toBe('bob');
+      expect(up.sessions().filter((s) => s.id === transport.sessionId)).toEqual([{ id: transport.sessionId, sub: 'bob' }]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('rejects a missing, foreign-audience or foreign-signed token with 401', async () => {

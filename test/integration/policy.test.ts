@@ -7,7 +7,7 @@
 import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
@@ -139,20 +139,30 @@ describe('decisions', () => {
   });
 
   it('rate-limits per caller, says when to retry, and recovers', async () => {
-    const echo = (c: Client) => c.callTool({ name: 'ks__echo', arguments: { text: 'x' } });
-    await echo(alice);
-    await echo(alice);
-    const limited = await errorOf(echo(alice));
-    expect(limited?.code).toBe(-32005);
-    expect(limited?.data).toMatchObject({ code: 'RATE_LIMITED', retryAfterMs: expect.any(Number) });
-    const retryAfterMs = (limited!.data as { retryAfterMs: number }).retryAfterMs;
-    expect(retryAfterMs).toBeGreaterThan(0);
-    expect(retryAfterMs).toBeLessThanOrEqual(1000);
-    // Another caller has a bucket of its own.
-    expect((await echo(bob)).content).toEqual([{ type: 'text', text: 'x' }]);
-    // The bucket refills with time (the one thing here that must be waited for).
-    await new Promise((r) => setTimeout(r, retryAfterMs + 20));
-    expect((await echo(alice)).content).toEqual([{ type: 'text', text: 'x' }]);
+    // The buckets run on the gateway's clock (Date.now, in this process): held still here, and moved on by hand
+    // instead of waiting for the refill. Timers stay real, so the HTTP exchanges are untouched.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const echo = (c: Client) => c.callTool({ name: 'ks__echo', arguments: { text: 'x' } });
+      await echo(alice);
+      await echo(alice);
+      const limited = await errorOf(echo(alice));
+      expect(limited?.code).toBe(-32005);
+      expect(limited?.data).toMatchObject({ code: 'RATE_LIMITED', retryAfterMs: expect.any(Number) });
+      const retryAfterMs = (limited!.data as { retryAfterMs: number }).retryAfterMs;
+      // 2 per second, both spent at the same instant: the next token is half a second away.
+      expect(retryAfterMs).toBe(500);
+      // Another caller has a bucket of its own.
+      expect((await echo(bob)).content).toEqual([{ type: 'text', text: 'x' }]);
+      // Not a moment early...
+      vi.advanceTimersByTime(retryAfterMs - 1);
+      expect((await errorOf(echo(alice)))?.data).toMatchObject({ code: 'RATE_LIMITED', retryAfterMs: 1 });
+      // ...and refilled once retryAfterMs has passed.
+      vi.advanceTimersByTime(1);
+      expect((await echo(alice)).content).toEqual([{ type: 'text', text: 'x' }]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('writes an audit record for every decision, without arguments', () => {

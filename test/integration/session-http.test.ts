@@ -18,7 +18,7 @@ import http, { type IncomingMessage, type Server, type ServerResponse } from 'no
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as z from 'zod/v4';
 import type { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js';
 import { CreateMessageRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
@@ -26,7 +26,7 @@ import { Client as V2Client, StreamableHTTPClientTransport as V2HttpTransport } 
 import { McpServer, type EventStore, type JSONRPCMessage } from '@modelcontextprotocol/server';
 import { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
 import { tap } from '../helpers/clients.js';
-import { connectLegacy, FIXTURES, nodeServer, startGateway, type RunningGateway } from '../helpers/gateway.js';
+import { connectLegacy, FIXTURES, forwardedTo, nodeServer, startGateway, type RunningGateway } from '../helpers/gateway.js';
 
 const PV = '2025-11-25';
 const ACCEPT = 'application/json, text/event-stream';
@@ -192,6 +192,10 @@ describe('downstream: 2025-era Streamable HTTP sessions (session-transport.ts)',
   const openGet = (session: string, extra: Record<string, string> = {}, signal?: AbortSignal) =>
     fetch(gw.mcpUrl, { method: 'GET', headers: { accept: 'text/event-stream', ...sessionHeaders(session), ...extra }, signal });
 
+  /** Resolves once the gateway has sent ks a `slow` call of `ms` (set up before the call). */
+  const slowForwarded = (ms: number) =>
+    forwardedTo(gw, 'ks', (method, params) => method === 'tools/call' && params?.name === 'slow' && (params.arguments as { ms?: unknown } | undefined)?.ms === ms);
+
   beforeAll(async () => {
     gw = await startGateway({ mcpServers: { ks: nodeServer(path.join(FIXTURES, 'stdio.mjs')) } });
   });
@@ -260,8 +264,9 @@ describe('downstream: 2025-era Streamable HTTP sessions (session-transport.ts)',
     });
 
     it('refuses a request id still in flight on the session with 400 (-32600), and frees it once answered', async () => {
+      const arrived = slowForwarded(1_000);
       const slow = rpc(session, call(42, 'ks__slow', { ms: 1_000 }));
-      await sleep(250);
+      await arrived;
       await expectRpcError(await rpc(session, { jsonrpc: '2.0', id: 42, method: 'ping' }), 400, -32600);
       // Another id is fine meanwhile.
       const other = await rpc(session, { jsonrpc: '2.0', id: 43, method: 'ping' });
@@ -279,36 +284,35 @@ describe('downstream: 2025-era Streamable HTTP sessions (session-transport.ts)',
     it('forgets a call the client cancelled and left: its id is no longer held as in flight', async () => {
       // The SDK server never answers a cancelled request, so nothing will ever be sent for it.
       const leave = new AbortController();
+      const arrived = slowForwarded(10_000);
       const inFlight = fetch(gw.mcpUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: ACCEPT, ...sessionHeaders(session) },
         body: JSON.stringify(call('cancel-me-too', 'ks__slow', { ms: 10_000 })),
         signal: leave.signal,
       }).catch(() => undefined);
-      await sleep(200);
+      await arrived;
       const cancel = await rpc(session, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'cancel-me-too', reason: 'user gave up' } });
       expect(cancel.status).toBe(202);
       leave.abort();
       await inFlight;
       // Cancelled and its HTTP exchange gone: the session must not keep it (or refuse its id) for the rest of its life.
       // (The SDK server never answers a cancelled request, so waiting for an answer would hold it forever.)
-      const deadline = Date.now() + 2_000;
-      let status = 0;
-      let text = '';
-      while (Date.now() < deadline) {
-        const again = await rpc(session, { jsonrpc: '2.0', id: 'cancel-me-too', method: 'ping' });
-        status = again.status;
-        text = await again.text();
-        if (status !== 400) break;
-        await sleep(100);
-      }
-      expect({ status, text }).toMatchObject({ status: 200 });
+      // The gateway lets go of the id when it sees the HTTP exchange close, which nothing tells the client: poll for it.
+      await vi.waitFor(
+        async () => {
+          const again = await rpc(session, { jsonrpc: '2.0', id: 'cancel-me-too', method: 'ping' });
+          expect({ status: again.status, text: await again.text() }).toMatchObject({ status: 200 });
+        },
+        { timeout: 2_000, interval: 100 },
+      );
     });
 
     it('ends the POST of a call the client cancelled but did not leave, at once and without an answer', async () => {
       const started = Date.now();
+      const arrived = slowForwarded(10_000);
       const pending = rpc(session, call('cancel-and-stay', 'ks__slow', { ms: 10_000 }));
-      await sleep(200);
+      await arrived;
       const cancel = await rpc(session, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'cancel-and-stay', reason: 'changed my mind' } });
       expect(cancel.status).toBe(202);
       const res = await Promise.race([pending, sleep(3_000).then(() => undefined)]);
@@ -513,20 +517,23 @@ describe('downstream: 2025-era Streamable HTTP sessions (session-transport.ts)',
       } finally {
         first.abort();
       }
-      // Once the first stream is gone, the session may open another.
-      const deadline = Date.now() + 5_000;
-      for (;;) {
-        const next = new AbortController();
-        const again = await openGet(session, {}, next.signal);
-        if (again.status === 200) {
-          next.abort();
-          break;
-        }
-        expect(again.status).toBe(409);
-        await again.text();
-        if (Date.now() > deadline) throw new Error('the closed GET stream still counts as open');
-        await sleep(50);
-      }
+      // Once the first stream is gone, the session may open another (the gateway sees it close; nothing tells the client: poll).
+      const status = await vi.waitFor(
+        async () => {
+          const next = new AbortController();
+          const again = await openGet(session, {}, next.signal);
+          if (again.status === 200) {
+            next.abort();
+            return 200;
+          }
+          await again.text();
+          // Anything but 409 ("still open") ends the wait, and fails below.
+          if (again.status !== 409) return again.status;
+          throw new Error('the closed GET stream still counts as open');
+        },
+        { timeout: 5_000, interval: 50 },
+      );
+      expect(status).toBe(200);
     });
 
     it('ends the session on DELETE: later POST, GET and DELETE with that id get 404 (-32001)', async () => {
@@ -534,8 +541,9 @@ describe('downstream: 2025-era Streamable HTTP sessions (session-transport.ts)',
       const standalone = await openGet(doomed);
       expect(standalone.status).toBe(200);
       const standaloneReader = sseReader(standalone);
+      const arrived = slowForwarded(10_000);
       const inFlight = rpc(doomed, call('doomed-slow', 'ks__slow', { ms: 10_000 }));
-      await sleep(150);
+      await arrived;
       const started = Date.now();
       const del = await fetch(gw.mcpUrl, { method: 'DELETE', headers: sessionHeaders(doomed) });
       expect(del.status).toBe(200);
@@ -851,6 +859,8 @@ describe('upstream: the lean POST path (lean-post.ts)', () => {
   let closeSeen: boolean[];
   /** Tags of `resume__wait_for_cancel` calls whose request the upstream saw cancelled. */
   let cancelled: string[];
+  /** Resolvers of `resume__wait_for_cancel` calls by tag, called when the call reaches the upstream's tool. */
+  let waitingFor: Map<string, () => void>;
   let faultyBack: HttpThing;
   let faulty: HttpThing & { calls: InterceptedCall[] };
   let framedBack: HttpThing;
@@ -862,6 +872,7 @@ describe('upstream: the lean POST path (lean-post.ts)', () => {
     resumeStore = [];
     closeSeen = [];
     cancelled = [];
+    waitingFor = new Map();
     const started = await Promise.allSettled([
       startSdkUpstream({
         name: 'json-upstream',
@@ -913,6 +924,7 @@ describe('upstream: the lean POST path (lean-post.ts)', () => {
           });
           s.registerTool('wait_for_cancel', { description: 'Wait up to 5 s for the request to be cancelled', inputSchema: z.object({ tag: z.string() }) }, async ({ tag }, ctx) => {
             const signal = ctx.mcpReq.signal;
+            waitingFor.get(tag)?.();
             await new Promise<void>((resolve) => {
               const timer = setTimeout(resolve, 5_000);
               signal.addEventListener('abort', () => {
@@ -1175,13 +1187,13 @@ describe('upstream: the lean POST path (lean-post.ts)', () => {
     it('passes a client’s cancellation of a call in flight on to the upstream', async () => {
       const tag = randomUUID().slice(0, 8);
       const abort = new AbortController();
+      const arrived = new Promise<void>((resolve) => waitingFor.set(tag, resolve));
       const pending = client.callTool({ name: 'resume__wait_for_cancel', arguments: { tag } }, undefined, { signal: abort.signal });
-      await sleep(200);
+      await arrived;
       abort.abort('test cancels');
       await expect(pending).rejects.toThrow();
-      const deadline = Date.now() + 3_000;
-      while (!cancelled.includes(tag) && Date.now() < deadline) await sleep(20);
-      expect(cancelled).toContain(tag);
+      // The cancellation travels on as a notification of its own: poll for the tool to have seen it.
+      await vi.waitFor(() => expect(cancelled).toContain(tag), { timeout: 3_000, interval: 20 });
       expect(textOf(await client.callTool({ name: 'resume__plain', arguments: {} }))).toBe('plain sse');
     });
   });

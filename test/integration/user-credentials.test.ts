@@ -16,7 +16,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Client } from '@modelcontextprotocol/client';
 import { StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client';
 import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js';
@@ -190,8 +190,15 @@ describe('credentials "user-oauth"', () => {
 
   it('refreshes an expired access token before using it', async () => {
     const refreshesBefore = as.tokenRequestCount('refresh_token');
-    await new Promise((r) => setTimeout(r, 3_500)); // past the 3 s access-token lifetime
-    expect(textOf(await clients[0]!.callTool({ name: 'crm__whoami', arguments: {} }))).toBe('alice');
+    // Past the 3 s access-token lifetime without waiting for it: the gateway, the authorization server and the
+    // upstream all run in this process and read Date, so the clock is moved on for them all (timers stay real).
+    vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true });
+    try {
+      vi.setSystemTime(Date.now() + 3_500);
+      expect(textOf(await clients[0]!.callTool({ name: 'crm__whoami', arguments: {} }))).toBe('alice');
+    } finally {
+      vi.useRealTimers();
+    }
     expect(as.tokenRequestCount('refresh_token')).toBeGreaterThan(refreshesBefore);
     // Operators see sign-ins and refreshes in /metrics.
     const metrics = await (await fetch(`${gw.url}/metrics`)).text();

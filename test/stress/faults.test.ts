@@ -8,10 +8,10 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
-import { connectLegacy, eventually, nodeServer, startGateway, type RunningGateway } from '../helpers/gateway.js';
+import { connectLegacy, eventually, forwardedTo, nodeServer, startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { RawSession } from '../helpers/raw-mcp.js';
 import { cliEnv, freePort, pidAlive, spawnCli, waitForExit, type RunningCli } from '../helpers/processes.js';
 import {
@@ -120,9 +120,11 @@ describe('an upstream killed with SIGKILL during a call', () => {
 
     const steadyLoad = bystander(c!, 'steady__echo');
     // Two sessions have calls in flight on the victim: a slow one and one that would never end.
+    const sentToVictim = (tool: string) => forwardedTo(gw, 'victim', (method, params) => method === 'tools/call' && params?.name === tool);
+    const inFlight = Promise.all([sentToVictim('slow'), sentToVictim('hang')]);
     const slow = timed(a!.callTool({ name: 'victim__slow', arguments: { ms: 20_000 } }));
     const hang = timed(b!.callTool({ name: 'victim__hang', arguments: {} }));
-    await sleep(300);
+    await inFlight;
     const killedAt = performance.now();
     process.kill(oldPid, 'SIGKILL');
 
@@ -189,7 +191,10 @@ describe("SIGKILL of a session's own child (isolation: session)", () => {
 
     const bLoad = bystander(b!, 'iso__echo');
     const slow = timed(a!.callTool({ name: 'iso__slow', arguments: { ms: 20_000 } }));
-    await sleep(300);
+    // The call goes out on a's own child (not the shared connection forwardedTo watches): wait for the gateway
+    // to have it in flight for a's session. Its child is up already, so it is sent in the same turn.
+    const aSession = (a!.transport as { sessionId?: string }).sessionId!;
+    await vi.waitFor(() => expect(gw.gateway.hub.sessions.isBusy(aSession)).toBe(true), { timeout: 5_000, interval: 10 });
     process.kill(aPid, 'SIGKILL');
     const outcome = await slow;
     expect(outcome.ok).toBe(false);
@@ -717,7 +722,11 @@ describe('an HTTP upstream killed (SIGKILL) during a call and restarted', () => 
     expect(textOf(await a!.callTool({ name: 'web__echo', arguments: { text: 'before' } }))).toBe('before');
     const load = bystander(b!, 'steady__echo');
     const slow = timed(a!.callTool({ name: 'web__slow', arguments: { ms: 30_000 } }));
-    await sleep(300);
+    // A 2025-era HTTP upstream gives each session its own connection (not the shared one forwardedTo watches):
+    // wait for the gateway to have the call in flight for a's session. Its connection is open already (the echo
+    // above), so the call is sent in the same turn.
+    const aSession = (a!.transport as { sessionId?: string }).sessionId!;
+    await vi.waitFor(() => expect(gw.gateway.hub.sessions.isBusy(aSession)).toBe(true), { timeout: 5_000, interval: 10 });
     fixture!.child.kill('SIGKILL');
     await waitForExit(fixture!.child, 5_000);
     const o = await slow;

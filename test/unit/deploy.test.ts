@@ -28,14 +28,16 @@ import YAML, { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseArgs } from '../../src/cli/args.js';
 import { parseConfig } from '../../src/config/load.js';
-import type { LoadedConfig } from '../../src/config/schema.js';
+import type { LoadedConfig } from '../../src/config/schema/index.js';
 import { PolicyEngine } from '../../src/policy/engine.js';
 import { loadPolicyDir } from '../../src/policy/load.js';
 import { loadPolicyTests, runPolicyTests } from '../../src/policy/tests-runner.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const deploy = path.join(root, 'deploy');
-const source = readFileSync(path.join(root, 'src/observability/metrics.ts'), 'utf8');
+// metrics.ts composes the metric definitions from one file per topic under metrics/.
+const metricFiles = ['src/observability/metrics.ts', ...readdirSync(path.join(root, 'src/observability/metrics')).map((f) => `src/observability/metrics/${f}`)];
+const source = metricFiles.map((f) => readFileSync(path.join(root, f), 'utf8')).join('\n');
 const exported = new Set([...source.matchAll(/name: '(switchboard_[a-z_]+)'/g)].map((m) => m[1]!));
 const PROCESS = /^process_/;
 

@@ -3,8 +3,9 @@ import { SignJWT, type JWK } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hashKey } from '../../../src/auth/api-keys.js';
 import { createHttpAuthenticator } from '../../../src/auth/http.js';
-import { createJwtVerifier, looksLikeJwt, MAX_JWKS_BYTES, type JwtVerifier, type JwtVerifierOptions } from '../../../src/auth/jwt.js';
-import { AuthSchema, JwtSchema, type JwtSettings } from '../../../src/config/schema.js';
+import { MAX_JWKS_BYTES } from '../../../src/auth/jwks-fetch.js';
+import { createJwtVerifier, looksLikeJwt, type JwtVerifier, type JwtVerifierOptions } from '../../../src/auth/jwt.js';
+import { AuthSchema, JwtSchema, type JwtSettings } from '../../../src/config/schema/index.js';
 import { GatewayError } from '../../../src/core/errors.js';
 import { makeKey, nowSec, signToken, startJwksServer, type JwksServer, type TestKey } from '../../helpers/jwks-server.js';
 

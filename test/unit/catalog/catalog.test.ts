@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Tool } from '@modelcontextprotocol/client';
 import { Catalog } from '../../../src/catalog/catalog.js';
-import type { ServerConfig } from '../../../src/config/schema.js';
+import type { ServerConfig } from '../../../src/config/schema/index.js';
 import { silentLogger } from '../../../src/observability/log.js';
-import { Upstream, type UpstreamLists } from '../../../src/upstream/upstream.js';
+import { Upstream, type UpstreamLists } from '../../../src/upstream/server.js';
 
 function upstream(name: string, lists: Partial<UpstreamLists>, prefix = name, state: Upstream['state'] = 'ready'): Upstream {
   const config: ServerConfig = {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ToolIndex, stem, tokenize, type SearchableTool } from '../../../src/catalog/search.js';
+import { ToolIndex, type SearchableTool } from '../../../src/catalog/search.js';
+import { stem, tokenize } from '../../../src/catalog/search/text.js';
 
 /**
  * ~1,000 tools across ~50 servers: the real tools of server-everything,

@@ -10,7 +10,7 @@ import { createHttpAuthenticator } from '../../../src/auth/http.js';
 import { principalFromInput } from '../../../src/core/principal-input.js';
 import { ANONYMOUS, apiKeyPrincipal, jwtPrincipal, parsePrincipalId, principalId, requestPrincipal, stdioPrincipal } from '../../../src/core/principal.js';
 import { revokedBy } from '../../../src/auth/revoked.js';
-import type { AuthSettings, JwtSettings } from '../../../src/config/schema.js';
+import type { AuthSettings, JwtSettings } from '../../../src/config/schema/index.js';
 import { GatewayError } from '../../../src/core/errors.js';
 
 const ISSUER = 'https://idp.example.com';

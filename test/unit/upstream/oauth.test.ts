@@ -9,11 +9,15 @@ import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
-import type { HttpServerSpec, UpstreamOAuthSpec } from '../../../src/config/schema.js';
+import type { HttpServerSpec, UpstreamOAuthSpec } from '../../../src/config/schema/index.js';
 import { ConfigError, type ConfigIssue } from '../../../src/core/errors.js';
-import { LoginRequiredError, upstreamAuthFor } from '../../../src/upstream/oauth.js';
+import { LoginRequiredError, UpstreamAuths } from '../../../src/upstream/oauth.js';
 import { LoginProvider, beginLogin, completeLogin } from '../../../src/upstream/oauth-login.js';
 import { TokenFileError, isStale, readTokenFile, recordOf, tokenFilePath, writeTokenFile } from '../../../src/upstream/token-store.js';
+
+/** One gateway's providers, shared by this file's tests as they were by the whole process before. */
+const auths = new UpstreamAuths();
+const upstreamAuthFor = (server: string, spec: HttpServerSpec) => auths.for(server, spec);
 
 interface AuthServer {
   issuer: string;
@@ -197,6 +201,8 @@ describe('client credentials provider', () => {
     expect(upstreamAuthFor('s', spec(as))).toBe(upstreamAuthFor('s', spec(as)));
     expect(upstreamAuthFor('s', spec(as))).not.toBe(upstreamAuthFor('t', spec(as)));
     expect(upstreamAuthFor('s', spec(as))).not.toBe(upstreamAuthFor('s', spec(as, { scopes: 'other' })));
+    // Another gateway in the same process has providers (and tokens) of its own.
+    expect(new UpstreamAuths().for('s', spec(as))).not.toBe(upstreamAuthFor('s', spec(as)));
   });
 
   it('fetches one token for many (and concurrent) requests, and renews it when stale or rejected', async () => {

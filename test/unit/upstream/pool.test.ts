@@ -13,7 +13,7 @@ import { parseConfig } from '../../../src/config/load.js';
 import { GatewayError } from '../../../src/core/errors.js';
 import { createLogger } from '../../../src/observability/log.js';
 import { ConnectionPool, type SessionRef } from '../../../src/upstream/pool.js';
-import { Upstream } from '../../../src/upstream/upstream.js';
+import { Upstream } from '../../../src/upstream/server.js';
 import { FIXTURES, nodeServer } from '../../helpers/gateway.js';
 
 const log = createLogger({ level: 'error', write: () => {} });

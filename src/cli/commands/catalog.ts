@@ -1,0 +1,37 @@
+/**
+ * `switchboard catalog [--json] [--profile NAME]`: starts the upstreams, waits
+ * for them, and prints every tool, prompt and resource with its exposed and
+ * original name (stdout), then stops.
+ */
+import { createGateway } from '../../app/gateway.js';
+import type { LogLevel } from '../../config/schema/index.js';
+import { createLogger } from '../../observability/log.js';
+import type { ParsedArgs } from '../args.js';
+import { loadConfigFromFlag } from '../config-file.js';
+import { inProfile, profileView } from '../profile-view.js';
+import { table } from '../table.js';
+import { SETTLE_MS } from './serve.js';
+
+export async function catalogCommand(args: ParsedArgs): Promise<number> {
+  const config = loadConfigFromFlag(args.flags.config);
+  const log = createLogger({ level: (args.flags['log-level'] as LogLevel | undefined) ?? 'error', pretty: true });
+  const gateway = createGateway(config, log);
+  gateway.start();
+  await gateway.settled(SETTLE_MS);
+  const view = profileView(config, args);
+  const entries = gateway.catalog.entries().filter((e) => inProfile(gateway, view, e));
+  const states = Object.fromEntries(gateway.upstreams.map((u) => [u.name, { state: u.state, error: u.lastError }]));
+  await gateway.stop();
+  if (view.profile !== undefined && !entries.some((e) => e.kind === 'tool')) {
+    process.stderr.write(`switchboard: profile "${view.profile}" matches no tool\n  fix: check its servers (are they up?) and its "tools" globs against \`switchboard catalog\`\n`);
+    return 1;
+  }
+  if (args.flags.json) {
+    process.stdout.write(`${JSON.stringify({ upstreams: states, items: entries }, null, 2)}\n`);
+  } else {
+    const rows = entries.map((e) => [e.kind, e.server, e.exposed, e.original, e.readOnly ? 'yes' : '']);
+    process.stdout.write(table(['KIND', 'SERVER', 'EXPOSED', 'ORIGINAL', 'READ-ONLY-HINT'], rows));
+    for (const [name, s] of Object.entries(states)) if (s.state !== 'ready') process.stderr.write(`${name}: ${s.state}${s.error ? ` (${s.error})` : ''}\n`);
+  }
+  return 0;
+}

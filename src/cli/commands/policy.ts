@@ -1,0 +1,110 @@
+/**
+ * `switchboard policy test` and `switchboard policy explain`: policies are
+ * code, so they are tested and their decisions explained without starting a
+ * single upstream.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { LoadedConfig } from '../../config/schema/index.js';
+import { ConfigError } from '../../core/errors.js';
+import { createPolicyEngine, knownNames } from '../../app/policy-runtime.js';
+import { ANONYMOUS } from '../../core/principal.js';
+import { principalFromInput, type PrincipalInput } from '../../core/principal-input.js';
+import { loadPolicyTests, runPolicyTests } from '../../policy/tests-runner.js';
+import type { DecisionInput, Principal } from '../../policy/types.js';
+import type { ParsedArgs } from '../args.js';
+import { loadConfigFromFlag } from '../config-file.js';
+import { USAGE } from '../usage.js';
+
+export function policyCommand(args: ParsedArgs): number {
+  const sub = args.positionals[0];
+  if (sub === 'test') return policyTest(loadConfigFromFlag(args.flags.config));
+  if (sub === 'explain') return policyExplain(loadConfigFromFlag(args.flags.config), args);
+  process.stderr.write(`switchboard policy: expected 'test' or 'explain'\n\n${USAGE}\n`);
+  return 2;
+}
+
+/** Runs every policies/*.tests.yaml; exit 1 if a case fails or there is none. */
+function policyTest(config: LoadedConfig): number {
+  const engine = createPolicyEngine(config);
+  const suites = loadPolicyTests(config.gateway.policies);
+  const results = runPolicyTests(engine, suites, knownNames(config));
+  for (const r of results) {
+    const where = path.relative(process.cwd(), r.file) || r.file;
+    process.stdout.write(`${r.passed ? 'ok  ' : 'FAIL'} ${where}: ${r.name}\n`);
+    for (const line of r.diff) process.stdout.write(`       ${line}\n`);
+  }
+  const failed = results.filter((r) => !r.passed).length;
+  process.stdout.write(`${results.length - failed} passed, ${failed} failed\n`);
+  return failed > 0 || results.length === 0 ? 1 : 0;
+}
+
+/** Decides one call as the gateway would, and prints every rule that was looked at. */
+function policyExplain(config: LoadedConfig, args: ParsedArgs): number {
+  const call = stringFlag(args, 'call');
+  if (!call) throw usage('--call server__tool is required');
+  const principal = args.flags.principal ? readPrincipal(stringFlag(args, 'principal')!, config.gateway.auth.jwt?.issuer) : ANONYMOUS;
+  const callArgs = args.flags.args ? (readJson(stringFlag(args, 'args')!) as Record<string, unknown>) : {};
+  const { server, tool } = splitExposed(config, call);
+  const engine = createPolicyEngine(config);
+  const input: DecisionInput = {
+    principal,
+    method: 'tools/call',
+    server: { name: server.name, transport: server.spec.type },
+    tool: { name: tool, annotations: {} },
+    args: callArgs,
+    request: { time: new Date(), transport: 'explain', sessionId: 'explain' },
+  };
+  const decision = engine.decide(input, { explain: true });
+  const limits = engine.rateLimitsFor(input);
+  process.stdout.write(`${JSON.stringify({ input: { ...input, request: { ...input.request, time: input.request.time.toISOString() } }, decision, rateLimits: limits }, null, 2)}\n`);
+  process.stderr.write(`${decision.allowed ? 'ALLOW' : 'DENY'}${decision.ruleId ? ` by ${decision.ruleId}` : ' (default)'}: ${decision.reason}\n`);
+  return 0;
+}
+
+/** `server__tool` → the configured server whose prefix it carries, and the original tool name. */
+function splitExposed(config: LoadedConfig, call: string): { server: LoadedConfig['servers'][number]; tool: string } {
+  const sep = config.gateway.separator;
+  const match = config.servers
+    .filter((s) => s.prefix !== '' && call.startsWith(`${s.prefix}${sep}`))
+    .sort((a, b) => b.prefix.length - a.prefix.length)[0];
+  if (match) return { server: match, tool: call.slice(match.prefix.length + sep.length) };
+  const unprefixed = config.servers.filter((s) => s.prefix === '');
+  if (unprefixed.length === 1) return { server: unprefixed[0]!, tool: call };
+  throw usage(`'${call}' names no configured server (expected <server>${sep}<tool>)`);
+}
+
+/**
+ * `{"kind": "apikey", "id": "ci-bot", …}`, or a namespaced id alone
+ * (`{"id": "apikey:ci-bot"}`); see auth/principal-input.ts. A JWT principal
+ * without "issuer" gets the configured one.
+ */
+function readPrincipal(file: string, issuer: string | undefined): Principal {
+  const raw = readJson(file) as PrincipalInput;
+  const example = 'write {"kind": "apikey", "id": "ci-bot", "scopes": [], "groups": []}';
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError([{ file, path: '', message: 'a principal is a JSON object', fix: example }]);
+  for (const key of ['kind', 'id', 'issuer'] as const) {
+    if (raw[key] !== undefined && typeof raw[key] !== 'string') throw new ConfigError([{ file, path: key, message: `"${key}" must be a string`, fix: example }]);
+  }
+  if (raw.kind === undefined && raw.id === undefined) throw new ConfigError([{ file, path: 'id', message: 'a principal needs "kind" and "id", or a namespaced "id"', fix: example }]);
+  const who = principalFromInput(raw, issuer);
+  if (!who.ok) throw new ConfigError([{ file, path: who.key, message: who.message, fix: who.fix }]);
+  return who.principal;
+}
+
+function readJson(file: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError([{ file, path: '', message: `cannot read JSON: ${(err as Error).message}` }]);
+  }
+}
+
+function stringFlag(args: ParsedArgs, name: string): string | undefined {
+  const value = args.flags[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+function usage(message: string): ConfigError {
+  return new ConfigError([{ file: '<command line>', path: '', message }]);
+}

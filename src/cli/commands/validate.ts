@@ -1,0 +1,16 @@
+/** `switchboard validate`: loads the configuration and its policies, and says what it found (exit 1 if invalid). */
+import { createPolicyEngine } from '../../app/policy-runtime.js';
+import type { ParsedArgs } from '../args.js';
+import { loadConfigFromFlag } from '../config-file.js';
+
+export function validateCommand(args: ParsedArgs): number {
+  const config = loadConfigFromFlag(args.flags.config);
+  // Policies are part of the configuration: a broken rule fails validation too.
+  const policy = createPolicyEngine(config);
+  const enabled = config.servers.filter((s) => s.enabled);
+  process.stderr.write(`${config.file}: valid (${enabled.length} server(s) enabled, ${config.skipped.length} skipped)\n`);
+  process.stderr.write(`${config.gateway.policies || 'no policy directory'}: ${policy.ruleIds.length} rule(s)\n`);
+  for (const warning of config.warnings) process.stderr.write(`warning: ${warning}\n`);
+  for (const w of policy.warnings) process.stderr.write(`warning: ${w.file} ${w.path}: ${w.message}${w.fix ? `\n  fix: ${w.fix}` : ''}\n`);
+  return 0;
+}

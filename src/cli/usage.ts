@@ -1,0 +1,14 @@
+/** The main usage text: printed for --help, and after every usage error of the main command line. */
+export const USAGE = `Usage:
+  switchboard [serve] [--config F] [--stdio [--profile NAME]] [--host H] [--port P] [--log-level L]
+  switchboard validate [--config F]
+  switchboard catalog  [--config F] [--json] [--profile NAME]
+  switchboard bridge [--host H] [--port P] [--log-level L] -- <command> [args…]
+  switchboard policy test    [--config F]    # every policies/*.tests.yaml
+  switchboard policy explain [--config F] --call server__tool [--principal P.json] [--args A.json]
+  switchboard hash-key [KEY]                 # sha256 for gateway.auth.apiKeys (KEY or stdin)
+  switchboard login <server> [--config F]    # upstream OAuth login (authorization code + PKCE)
+  switchboard credentials list [--config F] [--principal P] [--json]   # users' stored upstream credentials (no tokens)
+  switchboard credentials revoke --principal P --server S [--config F]
+
+Config lookup: --config, then $SWITCHBOARD_CONFIG, then ./switchboard.json, ./switchboard.yaml, ./switchboard.yml, ./.mcp.json`;

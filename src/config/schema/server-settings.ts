@@ -1,0 +1,81 @@
+/**
+ * `gateway.servers.<name>`: Switchboard's own settings for one server
+ * (prefix, timeout, isolation, whose credentials reach it), and the
+ * `ServerConfig` an entry and its settings are loaded into.
+ */
+import { z } from 'zod';
+import { HttpUrl, NAME_RULE, PositiveMs } from './primitives.js';
+import type { ServerSpec } from './servers.js';
+
+export const ServerSettingsSchema = z.strictObject({
+  prefix: z
+    .string()
+    .regex(/^$|^[A-Za-z0-9][A-Za-z0-9_-]*$/, { error: `a prefix may contain only ${NAME_RULE}, or be ""` })
+    .optional()
+    .describe('Prefix of this server\'s tool and prompt names (default: the server name; "" mounts unrenamed).'),
+  timeoutMs: PositiveMs.optional().describe('Request timeout (default: gateway.requestTimeoutMs).'),
+  enabled: z.boolean().default(true),
+  isolation: z
+    .enum(['shared', 'session'])
+    .default('shared')
+    .describe('stdio only: "shared" (one child for all sessions) or "session" (one child per session).'),
+  maxProcesses: z.int().positive().default(50).describe('Bound on children with isolation "session".'),
+  trustAnnotations: z.boolean().optional().describe('Trust this server\'s tool annotations (e.g. readOnlyHint).'),
+  forwardMeta: z
+    .array(z.string().min(1))
+    .optional()
+    .describe(
+      'Keys of a request\'s _meta that reach this server besides the protocol\'s own (io.modelcontextprotocol/*, progressToken) and W3C trace context; a trailing "/*" allows a namespace. Others are dropped: an upstream must not read identity or tenant hints a client made up.',
+    ),
+  identityHeaders: z
+    .record(z.string().regex(/^[A-Za-z0-9-]+$/, { error: 'a header name is letters, digits and "-"' }), z.enum(['id', 'groups', 'scopes']))
+    .optional()
+    .describe('HTTP upstreams: headers that carry the caller\'s identity (never their credential), e.g. {"X-Switchboard-User": "id"}.'),
+  credentials: z
+    .enum(['static', 'user-oauth', 'token-exchange'])
+    .default('static')
+    .describe(
+      'HTTP upstreams: "static" (the configured headers/oauth), "user-oauth" (each user authorises the upstream once, as themselves), "token-exchange" (RFC 8693: the caller\'s token exchanged for one scoped to this upstream).',
+    ),
+  userOAuth: z
+    .strictObject({
+      clientId: z.string().min(1).optional().describe('Registered client id; without it (and without the entry\'s oauth.clientId) the gateway registers itself dynamically.'),
+      clientSecret: z.string().min(1).optional(),
+      scopes: z.array(z.string().min(1)).optional().describe('Scopes to ask for (default: what the upstream\'s metadata lists).'),
+    })
+    .optional()
+    .describe('credentials "user-oauth": the client the gateway is at the upstream\'s authorization server.'),
+  tokenExchange: z
+    .strictObject({
+      tokenEndpoint: HttpUrl.describe("The organisation's token endpoint (RFC 8693)."),
+      clientId: z.string().min(1),
+      clientSecret: z.string().min(1),
+      audience: z.string().min(1).optional().describe("The upstream's audience (default: its URL, as an RFC 8707 resource)."),
+      scope: z.string().min(1).optional(),
+    })
+    .optional()
+    .describe('credentials "token-exchange": where and as which client the caller\'s token is exchanged.'),
+});
+
+export type ServerSettings = z.output<typeof ServerSettingsSchema>;
+
+export interface ServerConfig {
+  name: string;
+  spec: ServerSpec;
+  /** Effective: settings.prefix ?? name. */
+  prefix: string;
+  /** settings.timeoutMs ?? gateway.requestTimeoutMs. */
+  timeoutMs: number;
+  enabled: boolean;
+  isolation: 'shared' | 'session';
+  maxProcesses: number;
+  trustAnnotations: boolean;
+  /** Client `_meta` keys forwarded besides the protocol's own (exact keys, or `ns/*`). */
+  forwardMeta: string[];
+  /** Headers carrying the caller's identity to an HTTP upstream: header name → principal field. */
+  identityHeaders: Record<string, 'id' | 'groups' | 'scopes'>;
+  /** Whose credential reaches the upstream: the configured one, each user's own, or the caller's exchanged. */
+  credentials: 'static' | 'user-oauth' | 'token-exchange';
+  userOAuth?: { clientId?: string; clientSecret?: string; scopes?: string[] };
+  tokenExchange?: { tokenEndpoint: string; clientId: string; clientSecret: string; audience?: string; scope?: string };
+}
