@@ -26,7 +26,20 @@ export interface Finisher {
 
 export type Pipeline = (ctx: CallContext) => Promise<Result>;
 
-export function createPipeline(parts: { stages: Stage[]; terminal: Terminal; finish: Finisher[] }): Pipeline {
+export interface PipelineParts {
+  stages: Stage[];
+  terminal: Terminal;
+  finish: Finisher[];
+  /**
+   * Told of a finisher that threw. The request has been decided and, if it
+   * was allowed, forwarded by then: its answer stands, every other finisher
+   * still runs, and the failure is reported here (log and metrics) rather
+   * than turned into the client's error.
+   */
+  onFinisherError?: (finisher: string, err: unknown, ctx: CallContext) => void;
+}
+
+export function createPipeline(parts: PipelineParts): Pipeline {
   return function runPipeline(ctx) {
     ctx.requestId ??= randomUUID();
     return withLogContext({ request: ctx.requestId, session: ctx.session.id }, () => run(ctx));
@@ -45,7 +58,15 @@ export function createPipeline(parts: { stages: Stage[]; terminal: Terminal; fin
       ctx.error = err;
       throw err;
     } finally {
-      for (const finisher of parts.finish) finisher.run(ctx);
+      for (const finisher of parts.finish) runFinisher(finisher, ctx);
+    }
+  }
+
+  function runFinisher(finisher: Finisher, ctx: CallContext): void {
+    try {
+      finisher.run(ctx);
+    } catch (err) {
+      parts.onFinisherError?.(finisher.name, err, ctx);
     }
   }
 }

@@ -11,7 +11,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { RateLimitStore } from '../ratelimit/store.js';
 import type { ConnectionPool } from '../upstream/pool.js';
 import { authorize, type DecisionMaker } from './authorize.js';
-import { createPipeline, type Pipeline } from './chain.js';
+import { createPipeline, type Pipeline, type PipelineParts } from './chain.js';
 import { checkCredentials, type CredentialSources } from './credentials.js';
 import { forward } from './forward.js';
 import { measure } from './measure.js';
@@ -41,7 +41,7 @@ export function buildPipeline(deps: PipelineDeps): Pipeline {
 }
 
 /** The stages, the terminal and the finishers, in order (ARCHITECTURE.md's order is tested against these). */
-export function pipelineParts(deps: PipelineDeps): Parameters<typeof createPipeline>[0] {
+export function pipelineParts(deps: PipelineDeps): PipelineParts {
   return {
     stages: [
       // Opens this request's span (tracing on): everything after is inside it.
@@ -59,6 +59,7 @@ export function pipelineParts(deps: PipelineDeps): Parameters<typeof createPipel
     terminal: forward(deps.pool),
     // Runs in finally, for refused and failed requests too.
     finish: [record(deps.log, deps.audit), measure(deps.metrics), ...(deps.tracer ? [endTrace()] : [])],
+    onFinisherError: (finisher, err) => deps.log.error('a finisher failed; the answer stands', { finisher, error: (err as Error | undefined)?.message }),
   };
 }
 

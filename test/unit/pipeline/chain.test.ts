@@ -131,6 +131,29 @@ describe('createPipeline', () => {
     ]);
   });
 
+  it('a finisher that throws neither changes the answer nor stops the finishers after it, and is reported', async () => {
+    const ran: string[] = [];
+    const reported: string[] = [];
+    const pipeline = createPipeline({
+      stages: [],
+      terminal: { name: 'forward', run: async () => OK },
+      finish: [
+        {
+          name: 'record',
+          run: () => {
+            ran.push('record');
+            throw new Error('disk full');
+          },
+        },
+        { name: 'measure', run: () => void ran.push('measure') },
+      ],
+      onFinisherError: (name, err) => void reported.push(`${name}: ${(err as Error).message}`),
+    });
+    await expect(pipeline(context('tools/call', { name: 'x' }))).resolves.toBe(OK);
+    expect(ran).toEqual(['record', 'measure']);
+    expect(reported).toEqual(['record: disk full']);
+  });
+
   it('finishers see what the stages put in the context', async () => {
     let seen: Partial<CallContext> | undefined;
     const run = createPipeline({
