@@ -8,7 +8,7 @@ import { defineConfig } from 'vitest/config';
  */
 export default defineConfig({
   test: {
-    include: ['test/stress/**/*.test.ts'],
+    include: ['test/system/stress/**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 60_000,
     fileParallelism: false,

@@ -1,5 +1,5 @@
 /**
- * Helpers for the fault, fuzz and load tests (test/stress/): the faulty HTTP
+ * Helpers for the fault, fuzz and load tests (test/system/stress/): the faulty HTTP
  * upstream (typed), the HTTP fixture as a child process, process-tree counts,
  * heap measurement, a seeded PRNG and latency statistics. Every wait is
  * bounded and every process started here has a stop that escalates to SIGKILL.

@@ -11,9 +11,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, nodeServer, startGateway, type RunningGateway } from '../helpers/gateway.js';
-import { cliEnv, freePort, pidAlive, spawnCli, waitForExit, type RunningCli } from '../helpers/processes.js';
-import { RawSession, RpcError, textOf } from '../helpers/raw-mcp.js';
+import { eventually, nodeServer, startGateway, type RunningGateway } from '../../helpers/gateway.js';
+import { cliEnv, freePort, pidAlive, spawnCli, waitForExit, type RunningCli } from '../../helpers/processes.js';
+import { RawSession, RpcError, textOf } from '../../helpers/raw-mcp.js';
 import {
   descendantsOf,
   fmtMs,
@@ -24,7 +24,7 @@ import {
   STDIO_FIXTURE,
   type ChildHttpFixture,
   type InProcessHttpFixture,
-} from '../helpers/stress.js';
+} from '../../helpers/stress.js';
 
 const SESSIONS = 64;
 const TOTAL_CALLS = 20_000;
@@ -62,7 +62,11 @@ describe('load: 64 sessions, 20,000 calls, a stdio and an HTTP upstream', () => 
     base = `http://127.0.0.1:${port}`;
     cli = spawnCli(['serve', '--port', String(port), '--log-level', 'warn'], { cwd: dir, env: cliEnv() });
     await eventually(
-      () => fetch(`${base}/readyz`).then((r) => r.json() as Promise<Readyz>, () => undefined),
+      () =>
+        fetch(`${base}/readyz`).then(
+          (r) => r.json() as Promise<Readyz>,
+          () => undefined,
+        ),
       (body) => body !== undefined && body.ready === 2 && body.total === 2,
       20_000,
     );
@@ -128,7 +132,9 @@ describe('load: 64 sessions, 20,000 calls, a stdio and an HTTP upstream', () => 
         `${((ok / elapsed) * 1000).toFixed(0)} calls/s; ${ok} ok, ${problems.length} lost or mismatched`,
     );
     for (const [label, st] of rows) {
-      console.log(`[load]   ${label.padEnd(11)} n=${String(st.n).padStart(5)}  p50 ${fmtMs(st.p50)}  p90 ${fmtMs(st.p90)}  p99 ${fmtMs(st.p99)}  max ${fmtMs(st.max)}`);
+      console.log(
+        `[load]   ${label.padEnd(11)} n=${String(st.n).padStart(5)}  p50 ${fmtMs(st.p50)}  p90 ${fmtMs(st.p90)}  p99 ${fmtMs(st.p99)}  max ${fmtMs(st.max)}`,
+      );
     }
     if (rssBefore && rssAfter) console.log(`[load]   gateway RSS ${(rssBefore / 2 ** 20).toFixed(0)} MiB before, ${(rssAfter / 2 ** 20).toFixed(0)} MiB after`);
     for (const p of problems.slice(0, 10)) console.log(`[load] PROBLEM ${p}`);
@@ -155,7 +161,11 @@ describe('load: 64 sessions, 20,000 calls, a stdio and an HTTP upstream', () => 
     const children = await descendantsOf(cliPid);
     cli!.child.kill('SIGTERM');
     expect(await waitForExit(cli!.child, 15_000)).toBe(0);
-    await eventually(() => children.filter((p) => pidAlive(p.pid)).map((p) => p.args), (left) => left.length === 0, 5_000);
+    await eventually(
+      () => children.filter((p) => pidAlive(p.pid)).map((p) => p.args),
+      (left) => left.length === 0,
+      5_000,
+    );
   }, 240_000); // 20,000 calls: ~40 s on a quiet 2-core machine, much more when it is shared
 });
 
@@ -195,9 +205,21 @@ describe('session churn: sessions opened, used and deleted leave nothing behind'
       }
     };
     const settled = async () => {
-      await eventually(() => gw.gateway.hub.sessions.size, (n) => n === 0, 5_000);
-      await eventually(() => fixture.sessionCount(), (n) => n === 1, 5_000); // the shared (catalog) connection
-      await eventually(async () => (await descendantsOf(process.pid)).filter((p) => p.args.includes(STDIO_FIXTURE)).length, (n) => n === 2, 10_000);
+      await eventually(
+        () => gw.gateway.hub.sessions.size,
+        (n) => n === 0,
+        5_000,
+      );
+      await eventually(
+        () => fixture.sessionCount(),
+        (n) => n === 1,
+        5_000,
+      ); // the shared (catalog) connection
+      await eventually(
+        async () => (await descendantsOf(process.pid)).filter((p) => p.args.includes(STDIO_FIXTURE)).length,
+        (n) => n === 2,
+        10_000,
+      );
     };
     // The test harness keeps every log line, audit record and fixture request's headers in arrays
     // (same heap): empty them before each measurement.
@@ -215,7 +237,9 @@ describe('session churn: sessions opened, used and deleted leave nothing behind'
     const ms = performance.now() - t0;
     await settled();
     const after = heap();
-    console.log(`[churn] ${CHURN} sessions in ${fmtMs(ms)}; heap after GC ${before.toFixed(1)} → ${after.toFixed(1)} MiB (${(((after - before) * 1024) / CHURN).toFixed(1)} KiB per session)`);
+    console.log(
+      `[churn] ${CHURN} sessions in ${fmtMs(ms)}; heap after GC ${before.toFixed(1)} → ${after.toFixed(1)} MiB (${(((after - before) * 1024) / CHURN).toFixed(1)} KiB per session)`,
+    );
     expect(((await (await fetch(`${gw.url}/readyz`)).json()) as Readyz).sessionConnections).toBe(0);
     expect(after - before).toBeLessThan(5);
   });

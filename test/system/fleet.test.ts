@@ -45,9 +45,7 @@ interface Replica {
   auditFile: string;
 }
 
-type Outcome =
-  | { ok: true; text: string; ms: number }
-  | { ok: false; code?: number; data?: Record<string, unknown>; message: string; ms: number };
+type Outcome = { ok: true; text: string; ms: number } | { ok: false; code?: number; data?: Record<string, unknown>; message: string; ms: number };
 
 let dir: string;
 let redis: RunningRedis | undefined;
@@ -133,7 +131,11 @@ beforeAll(async () => {
   });
   fleetUrl = `${nginx.base}/mcp`;
   for (const r of replicas) {
-    await eventually(() => readyz(r.base).then((b) => (b.rateLimitStore as { state?: string } | undefined)?.state), (s) => s === 'up', 10_000);
+    await eventually(
+      () => readyz(r.base).then((b) => (b.rateLimitStore as { state?: string } | undefined)?.state),
+      (s) => s === 'up',
+      10_000,
+    );
   }
 });
 
@@ -377,7 +379,7 @@ describe('two replicas behind nginx, rate limits in Redis', () => {
     expect(refused.status, refused.body).toBe(403);
   });
 
-  it('applies each replica\'s fail mode at once while Redis is down, and enforces limits again once it is back', async () => {
+  it("applies each replica's fail mode at once while Redis is down, and enforces limits again once it is back", async () => {
     const direct = { r1: await modernClient(`${r1.base}/mcp`), r2: await modernClient(`${r2.base}/mcp`) };
     const storeState = async (r: Replica) => (await readyz(r.base)).rateLimitStore as { type: string; state: string; failMode: string };
     expect(await storeState(r1)).toMatchObject({ type: 'redis', state: 'up', failMode: 'closed' });
@@ -390,7 +392,11 @@ describe('two replicas behind nginx, rate limits in Redis', () => {
 
     await redis!.kill();
     for (const r of [r1, r2]) {
-      await eventually(() => storeState(r).then((s) => s.state), (s) => s === 'down', 5_000);
+      await eventually(
+        () => storeState(r).then((s) => s.state),
+        (s) => s === 'down',
+        5_000,
+      );
       expect(metric(await metricsOf(r), 'switchboard_rate_limit_store_up')).toBe(0);
     }
     for (let i = 0; i < 3; i++) {
@@ -410,7 +416,11 @@ describe('two replicas behind nginx, rate limits in Redis', () => {
 
     await redis!.restart();
     for (const r of [r1, r2]) {
-      await eventually(() => storeState(r).then((s) => s.state), (s) => s === 'up', 10_000);
+      await eventually(
+        () => storeState(r).then((s) => s.state),
+        (s) => s === 'up',
+        10_000,
+      );
       expect(metric(await metricsOf(r), 'switchboard_rate_limit_store_up')).toBe(1);
     }
     // The restarted Redis is empty: a fresh budget of 10, shared again by both replicas.
@@ -456,9 +466,7 @@ describe('two replicas behind nginx, rate limits in Redis', () => {
         const slow = worker < WORKERS && i % 4 !== 3;
         const ms = 300 + ((worker * 97 + i * 131) % 500);
         const sentAt = performance.now() - t0;
-        const outcome = await outcomeOf(
-          slow ? callTool(client, 'free__slow', { ms }) : callTool(client, 'free__echo', { text: `w${worker}-${i}` }),
-        );
+        const outcome = await outcomeOf(slow ? callTool(client, 'free__slow', { ms }) : callTool(client, 'free__echo', { text: `w${worker}-${i}` }));
         if (outcome.ok && outcome.text !== (slow ? 'done' : `w${worker}-${i}`)) {
           sent.push({ worker, i, tool: slow ? 'slow' : 'echo', sentAt, outcome: { ok: false, message: `wrong answer ${outcome.text}`, ms: outcome.ms } });
         } else sent.push({ worker, i, tool: slow ? 'slow' : 'echo', sentAt, outcome });
@@ -480,14 +488,20 @@ describe('two replicas behind nginx, rate limits in Redis', () => {
     const code = await waitForExit(r1.cli.child, DRAIN_MS + 5_000);
     const exitedAt = performance.now() - t0;
     // Keep calling after r1 is gone, until every worker has had a call sent then answered: nginx must send everything to r2.
-    await vi.waitFor(() => expect(new Set(sent.filter((s) => s.sentAt > exitedAt).map((s) => s.worker)).size).toBe(workers.length), { timeout: 10_000, interval: 50 });
+    await vi.waitFor(() => expect(new Set(sent.filter((s) => s.sentAt > exitedAt).map((s) => s.worker)).size).toBe(workers.length), {
+      timeout: 10_000,
+      interval: 50,
+    });
     running = false;
     await Promise.all(loops);
 
     const failures = sent.filter((s) => !s.outcome.ok);
     const duringOrAfter = sent.filter((s) => s.sentAt + s.outcome.ms >= signalledAt);
     const afterExit = sent.filter((s) => s.sentAt > exitedAt);
-    const retried = nginx!.accessLog().split('\n').filter((l) => /upstream=\S+, /.test(l)).length;
+    const retried = nginx!
+      .accessLog()
+      .split('\n')
+      .filter((l) => /upstream=\S+, /.test(l)).length;
     console.log(
       `[fleet] SIGTERM r1 at ${Math.round(signalledAt)} ms, exit ${code} after ${Math.round(exitedAt - signalledAt)} ms (drainMs ${DRAIN_MS}); ` +
         `calls ${sent.length}, ending after SIGTERM ${duringOrAfter.length}, sent after exit ${afterExit.length}, failed ${failures.length}; ` +
@@ -514,7 +528,11 @@ describe('two replicas behind nginx, rate limits in Redis', () => {
     expect(exitedAt - signalledAt).toBeLessThan(DRAIN_MS + 3_000);
     expect(r1.cli.stderr()).toMatch(/unready; still serving before stopping/);
     // No child, grandchild or process-group member of r1 left.
-    await eventually(() => children.filter((p) => pidAlive(p.pid)).map((p) => `${p.pid} ${p.args}`), (left) => left.length === 0, 5_000);
+    await eventually(
+      () => children.filter((p) => pidAlive(p.pid)).map((p) => `${p.pid} ${p.args}`),
+      (left) => left.length === 0,
+      5_000,
+    );
     for (const g of groups) expect(await groupMembers(g)).toEqual([]);
     // r2 is unaffected.
     expect((await readyz(r2.base)).status).toBe('ready');

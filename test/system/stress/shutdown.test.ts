@@ -11,10 +11,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually } from '../helpers/gateway.js';
-import { cliEnv, freePort, pidAlive, spawnCli, waitForExit, type RunningCli } from '../helpers/processes.js';
-import { RawSession, RpcError, textOf } from '../helpers/raw-mcp.js';
-import { descendantsOf, fmtMs, groupMembers, sleep, startHttpFixtureInProcess, STDIO_FIXTURE, type InProcessHttpFixture } from '../helpers/stress.js';
+import { eventually } from '../../helpers/gateway.js';
+import { cliEnv, freePort, pidAlive, spawnCli, waitForExit, type RunningCli } from '../../helpers/processes.js';
+import { RawSession, RpcError, textOf } from '../../helpers/raw-mcp.js';
+import { descendantsOf, fmtMs, groupMembers, sleep, startHttpFixtureInProcess, STDIO_FIXTURE, type InProcessHttpFixture } from '../../helpers/stress.js';
 
 const DRAIN_MS = 2_000;
 
@@ -154,10 +154,18 @@ describe('graceful shutdown under load (real CLI, SIGTERM)', () => {
     expect(code).toBe(0);
     expect(exitedAt - signalledAt).toBeLessThan(DRAIN_MS + 8_000);
     // No child, grandchild (behind /bin/sh) or process group member left.
-    await eventually(() => children.filter((p) => pidAlive(p.pid)).map((p) => `${p.pid} ${p.args}`), (left) => left.length === 0, 5_000);
+    await eventually(
+      () => children.filter((p) => pidAlive(p.pid)).map((p) => `${p.pid} ${p.args}`),
+      (left) => left.length === 0,
+      5_000,
+    );
     for (const g of groups) expect(await groupMembers(g)).toEqual([]);
     // The HTTP upstream's sessions were ended, not abandoned.
-    await eventually(() => fixture.sessionCount(), (n) => n === 0, 5_000);
+    await eventually(
+      () => fixture.sessionCount(),
+      (n) => n === 0,
+      5_000,
+    );
     sessions.splice(0);
   });
 });

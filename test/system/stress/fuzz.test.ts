@@ -15,8 +15,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { connectLegacy, eventually } from '../helpers/gateway.js';
-import { cliEnv, freePort, spawnCli, waitForExit, type RunningCli } from '../helpers/processes.js';
+import { connectLegacy, eventually } from '../../helpers/gateway.js';
+import { cliEnv, freePort, spawnCli, waitForExit, type RunningCli } from '../../helpers/processes.js';
 import {
   ACCEPT,
   bodyMessages,
@@ -27,8 +27,8 @@ import {
   RawSession,
   type RawResponse,
   type WireMessage,
-} from '../helpers/raw-mcp.js';
-import { endSession, fmtMs, latencyStats, prng, sleep, STDIO_FIXTURE } from '../helpers/stress.js';
+} from '../../helpers/raw-mcp.js';
+import { endSession, fmtMs, latencyStats, prng, sleep, STDIO_FIXTURE } from '../../helpers/stress.js';
 
 const SEED = Number(process.env.STRESS_SEED ?? 7);
 const MESSAGES = 10_000;
@@ -77,30 +77,130 @@ const int = (rng: () => number, lo: number, hi: number) => lo + Math.floor(rng()
 
 /** Tools that answer quickly whatever they are sent (no exit, no hang, nothing that outlives its call). */
 const TOOL_NAMES = [
-  'ks__echo', 'ks__add', 'ks__fail', 'ks__throw_error', 'ks__meta', 'ks__log', 'ks__headers', 'ks__sample', 'ks__elicit', 'ks__roots',
-  'ks__touch', 'ks__slow', 'ks__progress', 'ks__nope', 'nope__echo', 'ks__', '__', '', 'ks__echo\u0000', 'ks__ünïcödé', 'x'.repeat(5_000),
-  'ks__tool_0', 'ks____echo', ' ks__echo', 'KS__ECHO',
+  'ks__echo',
+  'ks__add',
+  'ks__fail',
+  'ks__throw_error',
+  'ks__meta',
+  'ks__log',
+  'ks__headers',
+  'ks__sample',
+  'ks__elicit',
+  'ks__roots',
+  'ks__touch',
+  'ks__slow',
+  'ks__progress',
+  'ks__nope',
+  'nope__echo',
+  'ks__',
+  '__',
+  '',
+  'ks__echo\u0000',
+  'ks__ünïcödé',
+  'x'.repeat(5_000),
+  'ks__tool_0',
+  'ks____echo',
+  ' ks__echo',
+  'KS__ECHO',
 ];
 const SAFE_ARGS: unknown[] = [
-  {}, { text: 'hi' }, { text: 42 }, { text: null }, { text: ['a'] }, { a: 1, b: 2 }, { a: '1', b: {} }, { ms: 50 }, { ms: -1 }, { ms: 'soon' },
-  { steps: 3 }, { steps: 5_000 }, { level: 'info', message: 'm' }, { level: 'nope', message: 1 }, { prompt: 'p' }, { message: 'm' }, { uri: 'fixture://static/hello' },
-  { code: 1 }, 'a string', 42, null, [], [1, 2], { text: 'x'.repeat(4_000) }, { ['__proto__']: { polluted: true }, text: 'proto' }, { constructor: { prototype: { x: 1 } } },
+  {},
+  { text: 'hi' },
+  { text: 42 },
+  { text: null },
+  { text: ['a'] },
+  { a: 1, b: 2 },
+  { a: '1', b: {} },
+  { ms: 50 },
+  { ms: -1 },
+  { ms: 'soon' },
+  { steps: 3 },
+  { steps: 5_000 },
+  { level: 'info', message: 'm' },
+  { level: 'nope', message: 1 },
+  { prompt: 'p' },
+  { message: 'm' },
+  { uri: 'fixture://static/hello' },
+  { code: 1 },
+  'a string',
+  42,
+  null,
+  [],
+  [1, 2],
+  { text: 'x'.repeat(4_000) },
+  { ['__proto__']: { polluted: true }, text: 'proto' },
+  { constructor: { prototype: { x: 1 } } },
 ];
-const URIS = ['', 'ks+', 'ks+fixture://static/hello', 'ks+fixture://items/' + 'z'.repeat(3_000), 'file:///etc/passwd', '../../etc/passwd', 'ks+fixture://items/%00', 'nope+x://y', 'javascript:alert(1)', '\u0000', 'ks+fixture://static/blob'];
+const URIS = [
+  '',
+  'ks+',
+  'ks+fixture://static/hello',
+  `ks+fixture://items/${'z'.repeat(3_000)}`,
+  'file:///etc/passwd',
+  '../../etc/passwd',
+  'ks+fixture://items/%00',
+  'nope+x://y',
+  'javascript:alert(1)',
+  '\u0000',
+  'ks+fixture://static/blob',
+];
 const METHODS = [
-  'tools/call', 'tools/list', 'prompts/list', 'prompts/get', 'resources/list', 'resources/read', 'resources/templates/list', 'resources/subscribe',
-  'resources/unsubscribe', 'completion/complete', 'logging/setLevel', 'ping', 'initialize', 'no/such/method', '', 'rpc.discover', '$/cancelRequest',
-  'notifications/initialized', 'notifications/cancelled', 'notifications/progress', 'sampling/createMessage', 'server/discover', 'subscriptions/listen',
-  'TOOLS/CALL', 'tools/call ', '__proto__', 'constructor', 'toString',
+  'tools/call',
+  'tools/list',
+  'prompts/list',
+  'prompts/get',
+  'resources/list',
+  'resources/read',
+  'resources/templates/list',
+  'resources/subscribe',
+  'resources/unsubscribe',
+  'completion/complete',
+  'logging/setLevel',
+  'ping',
+  'initialize',
+  'no/such/method',
+  '',
+  'rpc.discover',
+  '$/cancelRequest',
+  'notifications/initialized',
+  'notifications/cancelled',
+  'notifications/progress',
+  'sampling/createMessage',
+  'server/discover',
+  'subscriptions/listen',
+  'TOOLS/CALL',
+  'tools/call ',
+  '__proto__',
+  'constructor',
+  'toString',
 ];
-const HUGE_IDS: unknown[] = [1e308, -1e308, 2 ** 53 + 1, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, 0, -0, 1.5, 1e-300, 'x'.repeat(10_000), '', '\u0000', '🙂', 'null'];
+const HUGE_IDS: unknown[] = [
+  1e308,
+  -1e308,
+  2 ** 53 + 1,
+  Number.MAX_SAFE_INTEGER,
+  -Number.MAX_SAFE_INTEGER,
+  0,
+  -0,
+  1.5,
+  1e-300,
+  'x'.repeat(10_000),
+  '',
+  '\u0000',
+  '🙂',
+  'null',
+];
 const WEIRD_IDS: unknown[] = [{}, [], true, false, { a: 1 }, [1], NaN, 'id with spaces'];
 
 /** Builds the params of a plausible request to `method`, with hostile values mixed in. */
 function paramsFor(rng: () => number, method: string): unknown {
   switch (method) {
     case 'tools/call':
-      return { name: pick(rng, TOOL_NAMES), arguments: pick(rng, SAFE_ARGS), ...(rng() < 0.2 ? { _meta: { progressToken: pick(rng, ['t', 1, 1e308, {}, null]) } } : {}) };
+      return {
+        name: pick(rng, TOOL_NAMES),
+        arguments: pick(rng, SAFE_ARGS),
+        ...(rng() < 0.2 ? { _meta: { progressToken: pick(rng, ['t', 1, 1e308, {}, null]) } } : {}),
+      };
     case 'resources/read':
     case 'resources/subscribe':
     case 'resources/unsubscribe':
@@ -182,7 +282,7 @@ function generate(rng: () => number, pools: Pools): Case {
       ['trailing comma', '{"jsonrpc":"2.0","id":1,"method":"ping",}'],
       ['two objects', '{"jsonrpc":"2.0","id":1,"method":"ping"}{"jsonrpc":"2.0","id":2,"method":"ping"}'],
       ['NaN', 'NaN'],
-      ['BOM', '\uFEFF' + valid],
+      ['BOM', `\uFEFF${valid}`],
       ['single quotes', "{'jsonrpc':'2.0','id':1,'method':'ping'}"],
       ['lone surrogate', `{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":"\\ud800"}}`],
       ['invalid utf-8 in string', Buffer.concat([Buffer.from('{"jsonrpc":"2.0","id":1,"method":"'), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from('"}')])],
@@ -201,9 +301,22 @@ function generate(rng: () => number, pools: Pools): Case {
     else if (field === 'id') msg.id = pick(rng, WEIRD_IDS);
     else msg[field] = wrong();
     const shape = rng();
-    const body = shape < 0.1 ? JSON.stringify([msg, msg]) : shape < 0.15 ? '[]' : shape < 0.2 ? JSON.stringify(pick(rng, [42, 'str', null, true, [1, 2]])) : JSON.stringify(msg);
+    const body =
+      shape < 0.1
+        ? JSON.stringify([msg, msg])
+        : shape < 0.15
+          ? '[]'
+          : shape < 0.2
+            ? JSON.stringify(pick(rng, [42, 'str', null, true, [1, 2]]))
+            : JSON.stringify(msg);
     const headers = rng() < 0.8 ? liveHeaders(live) : { 'content-type': 'application/json', accept: ACCEPT };
-    return { category: 'wrong-types', what: `${field}=${JSON.stringify(msg[field as string] ?? null)?.slice(0, 40)} (${shape < 0.2 ? 'odd shape' : 'object'})`, method: 'POST', headers, body };
+    return {
+      category: 'wrong-types',
+      what: `${field}=${JSON.stringify(msg[field as string] ?? null)?.slice(0, 40)} (${shape < 0.2 ? 'odd shape' : 'object'})`,
+      method: 'POST',
+      headers,
+      body,
+    };
   }
   if (roll < 0.3) {
     // Huge and odd (but valid) ids on a real call.
@@ -211,7 +324,15 @@ function generate(rng: () => number, pools: Pools): Case {
     const idText = typeof hugeId === 'number' && hugeId === 2 ** 53 + 1 ? '9007199254740993' : JSON.stringify(hugeId);
     const body = requestText(idText, 'tools/call', { name: 'ks__echo', arguments: { text: 'id' } });
     const parsedId = JSON.parse(idText) as string | number;
-    return { category: 'huge-ids', what: `id ${idText.slice(0, 30)}`, method: 'POST', headers: liveHeaders(OWN_SESSION), body, expectId: parsedId, ownSession: true };
+    return {
+      category: 'huge-ids',
+      what: `id ${idText.slice(0, 30)}`,
+      method: 'POST',
+      headers: liveHeaders(OWN_SESSION),
+      body,
+      expectId: parsedId,
+      ownSession: true,
+    };
   }
   if (roll < 0.37) {
     // Deep nesting (kept under maxBodyBytes, so it reaches the parsers and the pipeline).
@@ -253,7 +374,7 @@ function generate(rng: () => number, pools: Pools): Case {
       ['two session ids', liveHeaders(live, { 'mcp-session-id': [live, pick(rng, pools.live)] })],
       ['8 KB session id', liveHeaders('s'.repeat(8_000))],
       ['session id with spaces', liveHeaders('a b c')],
-      ['garbage bearer', liveHeaders(live, { authorization: 'Bearer ' + 'x'.repeat(500) })],
+      ['garbage bearer', liveHeaders(live, { authorization: `Bearer ${'x'.repeat(500)}` })],
       ['garbage api key', liveHeaders(live, { 'x-api-key': 'nope' })],
       ['gzip but not gzipped', liveHeaders(live, { 'content-encoding': 'gzip' })],
       ['unknown content-encoding', liveHeaders(live, { 'content-encoding': 'br2' })],
@@ -267,17 +388,38 @@ function generate(rng: () => number, pools: Pools): Case {
     // Oversized bodies.
     const size = int(rng, MAX_BODY + 1, MAX_BODY * 2);
     const body = `{"jsonrpc":"2.0","id":${id},"method":"tools/call","params":{"name":"ks__echo","arguments":{"text":"${'x'.repeat(size)}"}}}`;
-    return { category: 'oversized', what: `${body.length} bytes`, method: 'POST', headers: rng() < 0.7 ? liveHeaders(live) : { 'content-type': 'application/json', accept: ACCEPT }, body };
+    return {
+      category: 'oversized',
+      what: `${body.length} bytes`,
+      method: 'POST',
+      headers: rng() < 0.7 ? liveHeaders(live) : { 'content-type': 'application/json', accept: ACCEPT },
+      body,
+    };
   }
   if (roll < 0.56) {
     // Unknown session ids.
-    const sid = pick(rng, ['no-such-session', uuidFrom(rng), '00000000-0000-0000-0000-000000000000', live.toUpperCase(), live + 'x', live.slice(0, -1), '..', '%00', 'ü']);
+    const sid = pick(rng, [
+      'no-such-session',
+      uuidFrom(rng),
+      '00000000-0000-0000-0000-000000000000',
+      live.toUpperCase(),
+      `${live}x`,
+      live.slice(0, -1),
+      '..',
+      '%00',
+      'ü',
+    ]);
     const method = pick(rng, ['POST', 'POST', 'GET', 'DELETE']);
     return {
       category: 'unknown-session',
       what: `${method} ${sid.slice(0, 40)}`,
       method,
-      headers: { 'content-type': 'application/json', accept: method === 'GET' ? 'text/event-stream' : ACCEPT, 'mcp-session-id': sid, 'mcp-protocol-version': PROTOCOL_VERSION },
+      headers: {
+        'content-type': 'application/json',
+        accept: method === 'GET' ? 'text/event-stream' : ACCEPT,
+        'mcp-session-id': sid,
+        'mcp-protocol-version': PROTOCOL_VERSION,
+      },
       body: method === 'POST' ? requestText(String(id), 'tools/list', {}) : undefined,
     };
   }
@@ -315,7 +457,11 @@ function generate(rng: () => number, pools: Pools): Case {
     // The 2026-07-28 (stateless) leg, with hostile content.
     const m = pick(rng, METHODS);
     const params = paramsFor(rng, m);
-    const good = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {}, 'io.modelcontextprotocol/clientInfo': { name: 'f', version: '1' } };
+    const good = {
+      'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+      'io.modelcontextprotocol/clientCapabilities': {},
+      'io.modelcontextprotocol/clientInfo': { name: 'f', version: '1' },
+    };
     const meta: Record<string, unknown> = { ...good };
     if (rng() < 0.5) {
       // One envelope field wrong, missing, or a stranger added.
@@ -326,7 +472,11 @@ function generate(rng: () => number, pools: Pools): Case {
     const envelope = rng() < 0.9 ? { _meta: meta } : {};
     const merged = params && typeof params === 'object' && !Array.isArray(params) ? { ...params, ...envelope } : params;
     // The 2026-07-28 transport repeats the method (and the tool/prompt name or URI) in headers.
-    const headers: Record<string, string> = { 'content-type': 'application/json', accept: ACCEPT, 'mcp-protocol-version': pick(rng, ['2026-07-28', '2026-07-28', '2025-11-25', 'garbage']) };
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      accept: ACCEPT,
+      'mcp-protocol-version': pick(rng, ['2026-07-28', '2026-07-28', '2025-11-25', 'garbage']),
+    };
     if (rng() < 0.85) headers['mcp-method'] = rng() < 0.9 ? m : pick(rng, METHODS);
     const p = (params ?? {}) as { name?: unknown; uri?: unknown };
     const name = m === 'resources/read' || m.startsWith('resources/') ? p.uri : p.name;
@@ -346,13 +496,34 @@ function generate(rng: () => number, pools: Pools): Case {
   const params = paramsFor(rng, m);
   const isNotification = m.startsWith('notifications/') && rng() < 0.8;
   if (isNotification) {
-    return { category: 'notification', what: m, method: 'POST', headers: liveHeaders(live), body: JSON.stringify({ jsonrpc: '2.0', method: m, ...(params === undefined ? {} : { params }) }), noAnswerNeeded: true };
+    return {
+      category: 'notification',
+      what: m,
+      method: 'POST',
+      headers: liveHeaders(live),
+      body: JSON.stringify({ jsonrpc: '2.0', method: m, ...(params === undefined ? {} : { params }) }),
+      noAnswerNeeded: true,
+    };
   }
   if (rng() < 0.05) {
     // A response nobody asked for.
-    return { category: 'stray-response', what: 'result for an unknown id', method: 'POST', headers: liveHeaders(live), body: JSON.stringify({ jsonrpc: '2.0', id: `stray-${id}`, result: {} }), noAnswerNeeded: true };
+    return {
+      category: 'stray-response',
+      what: 'result for an unknown id',
+      method: 'POST',
+      headers: liveHeaders(live),
+      body: JSON.stringify({ jsonrpc: '2.0', id: `stray-${id}`, result: {} }),
+      noAnswerNeeded: true,
+    };
   }
-  return { category: 'hostile-params', what: `${m} ${JSON.stringify(params)?.slice(0, 60)}`, method: 'POST', headers: liveHeaders(live), body: requestText(String(id), m, params), expectId: id };
+  return {
+    category: 'hostile-params',
+    what: `${m} ${JSON.stringify(params)?.slice(0, 60)}`,
+    method: 'POST',
+    headers: liveHeaders(live),
+    body: requestText(String(id), m, params),
+    expectId: id,
+  };
 }
 
 /** Checks one answer; returns why it is wrong, or undefined. */
@@ -381,7 +552,8 @@ function judge(c: Case, res: RawResponse): string | undefined {
   if (res.status < 300 && c.expectId !== undefined) {
     const responses = (messages as WireMessage[]).filter((m) => m.method === undefined);
     if (responses.length !== 1) return `HTTP ${res.status}: ${responses.length} responses for one request`;
-    if (responses[0]!.id !== c.expectId) return `HTTP ${res.status}: answered id ${JSON.stringify(responses[0]!.id)?.slice(0, 40)}, asked ${JSON.stringify(c.expectId).slice(0, 40)}`;
+    if (responses[0]!.id !== c.expectId)
+      return `HTTP ${res.status}: answered id ${JSON.stringify(responses[0]!.id)?.slice(0, 40)}, asked ${JSON.stringify(c.expectId).slice(0, 40)}`;
   }
   return undefined;
 }
@@ -513,9 +685,16 @@ describe('fuzzing the HTTP endpoint', () => {
         `p50 ${fmtMs(lat.p50)}, p99 ${fmtMs(lat.p99)}, max ${fmtMs(lat.max)}; violations ${violations.length}`,
     );
     for (const [category, s] of [...byCategory].sort()) {
-      console.log(`[fuzz]   ${category.padEnd(16)} ${String(s.n).padStart(5)}  mean ${fmtMs(s.ms / s.n).padStart(9)}  ${[...s.statuses].sort((a, b) => a[0] - b[0]).map(([st, n]) => `${st}×${n}`).join(' ')}`);
+      console.log(
+        `[fuzz]   ${category.padEnd(16)} ${String(s.n).padStart(5)}  mean ${fmtMs(s.ms / s.n).padStart(9)}  ${[...s.statuses]
+          .sort((a, b) => a[0] - b[0])
+          .map(([st, n]) => `${st}×${n}`)
+          .join(' ')}`,
+      );
     }
-    console.log(`[fuzz] normal client: ${normal.calls} calls, ${normal.failures.length} failed, p50 ${fmtMs(normalLat.p50)}, p99 ${fmtMs(normalLat.p99)}, max ${fmtMs(normalLat.max)}`);
+    console.log(
+      `[fuzz] normal client: ${normal.calls} calls, ${normal.failures.length} failed, p50 ${fmtMs(normalLat.p50)}, p99 ${fmtMs(normalLat.p99)}, max ${fmtMs(normalLat.max)}`,
+    );
 
     // Group violations by (category, reason) for a readable failure.
     const grouped = new Map<string, Violation[]>();
@@ -537,7 +716,9 @@ describe('fuzzing the HTTP endpoint', () => {
 
     // No session leaks: the ones the fuzz opened are closed, and only ours remain.
     for (const sid of pools.opened) {
-      await rawRequest(base, { method: 'DELETE', headers: { 'mcp-session-id': sid, 'mcp-protocol-version': PROTOCOL_VERSION }, timeoutMs: 5_000 }).catch(() => {});
+      await rawRequest(base, { method: 'DELETE', headers: { 'mcp-session-id': sid, 'mcp-protocol-version': PROTOCOL_VERSION }, timeoutMs: 5_000 }).catch(
+        () => {},
+      );
     }
     await eventually(sessionCount, (n) => n === LIVE_SESSIONS + CONCURRENCY + 1, 5_000);
   });
@@ -549,7 +730,11 @@ describe('fuzzing the HTTP endpoint', () => {
     const body = (ms: number) => requestText('"dup"', 'tools/call', { name: 'ks__slow', arguments: { ms } });
     const send = (ms: number) =>
       rawRequest(s.url, { headers: s.headers, body: body(ms), timeoutMs: 5_000 }).then(
-        (res) => ({ status: res.status, why: judge({ category: 'dup', what: 'dup', method: 'POST', headers: {}, expectId: res.status < 300 ? 'dup' : undefined }, res), text: res.text.slice(0, 200) }),
+        (res) => ({
+          status: res.status,
+          why: judge({ category: 'dup', what: 'dup', method: 'POST', headers: {}, expectId: res.status < 300 ? 'dup' : undefined }, res),
+          text: res.text.slice(0, 200),
+        }),
         (err: Error) => ({ status: 0, why: `no answer: ${err.message}`, text: '' }),
       );
     const [first, second] = await Promise.all([send(400), (async () => (await sleep(50), send(100)))()]);

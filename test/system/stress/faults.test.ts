@@ -11,9 +11,9 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
-import { connectLegacy, eventually, forwardedTo, nodeServer, startGateway, type RunningGateway } from '../helpers/gateway.js';
-import { RawSession } from '../helpers/raw-mcp.js';
-import { cliEnv, freePort, pidAlive, spawnCli, waitForExit, type RunningCli } from '../helpers/processes.js';
+import { connectLegacy, eventually, forwardedTo, nodeServer, startGateway, type RunningGateway } from '../../helpers/gateway.js';
+import { RawSession } from '../../helpers/raw-mcp.js';
+import { cliEnv, freePort, pidAlive, spawnCli, waitForExit, type RunningCli } from '../../helpers/processes.js';
 import {
   descendantsOf,
   endSession,
@@ -31,7 +31,7 @@ import {
   type ChildHttpFixture,
   type FaultMode,
   type FaultyHttp,
-} from '../helpers/stress.js';
+} from '../../helpers/stress.js';
 
 const GARBAGE = path.join(FAULTY, 'garbage-stdout.mjs');
 const FLOOD = path.join(FAULTY, 'flood.mjs');
@@ -39,7 +39,8 @@ const EXIT_AT_START = path.join(FAULTY, 'exit-at-start.mjs');
 const UNAVAILABLE = -32010;
 const TIMEOUT = -32001;
 
-const textOf = (result: unknown): string | undefined => (result as { content?: { type: string; text?: string }[] }).content?.find((c) => c.type === 'text')?.text;
+const textOf = (result: unknown): string | undefined =>
+  (result as { content?: { type: string; text?: string }[] }).content?.find((c) => c.type === 'text')?.text;
 
 /**
  * A client (v1 SDK or raw) calling `tool` (an echo) in a loop until stopped
@@ -91,7 +92,9 @@ async function expectNoChildren(...scripts: string[]): Promise<void> {
   );
 }
 
-async function readyz(gw: RunningGateway): Promise<{ upstreams: Record<string, { state: string; error?: string; restarts: number }>; sessions: Record<string, number>; sessionConnections: number }> {
+async function readyz(
+  gw: RunningGateway,
+): Promise<{ upstreams: Record<string, { state: string; error?: string; restarts: number }>; sessions: Record<string, number>; sessionConnections: number }> {
   return (await (await fetch(`${gw.url}/readyz`)).json()) as never;
 }
 
@@ -136,7 +139,11 @@ describe('an upstream killed with SIGKILL during a call', () => {
     }
     // Prompt: the failure is the disconnect, not a timeout (timeoutMs is 60 s here).
     expect(performance.now() - killedAt).toBeLessThan(2_000);
-    await eventually(() => pidAlive(oldPid), (alive) => !alive, 5_000);
+    await eventually(
+      () => pidAlive(oldPid),
+      (alive) => !alive,
+      5_000,
+    );
 
     // It comes back (backoff starts at 250 ms), as a new process, and serves the same sessions.
     await eventually(() => victim.state === 'ready' && victim.pid !== oldPid, Boolean, 20_000);
@@ -160,7 +167,11 @@ describe('an upstream killed with SIGKILL during a call', () => {
 
     // Sessions are released when their clients leave.
     await Promise.all(clients.splice(0).map((cl) => endSession(cl)));
-    await eventually(() => gw.gateway.hub.sessions.size, (n) => n === 0, 5_000);
+    await eventually(
+      () => gw.gateway.hub.sessions.size,
+      (n) => n === 0,
+      5_000,
+    );
   });
 });
 
@@ -213,8 +224,16 @@ describe("SIGKILL of a session's own child (isolation: session)", () => {
 
     // Closing the sessions stops their children; the shared one stays.
     await Promise.all(clients.splice(0).map((c) => endSession(c)));
-    await eventually(async () => (await myChildrenRunning(STDIO_FIXTURE)).map((p) => p.pid), (pids) => pids.length === 1 && pids[0] === sharedPid, 10_000);
-    await eventually(() => gw.gateway.hub.sessions.size, (n) => n === 0, 5_000);
+    await eventually(
+      async () => (await myChildrenRunning(STDIO_FIXTURE)).map((p) => p.pid),
+      (pids) => pids.length === 1 && pids[0] === sharedPid,
+      10_000,
+    );
+    await eventually(
+      () => gw.gateway.hub.sessions.size,
+      (n) => n === 0,
+      5_000,
+    );
     expect((await readyz(gw)).sessionConnections).toBe(0);
   });
 });
@@ -383,13 +402,17 @@ describe('an upstream that floods notifications', () => {
     sessions.push(a, b);
     await Promise.all([a.initialize(), b.initialize()]);
     const load = bystander(b, 'steady__echo');
-    const flood = await timed(a.request('tools/call', { name: 'flood__flood', arguments: { count: COUNT, kind: 'both' }, _meta: { progressToken: 'flood-1' } }));
+    const flood = await timed(
+      a.request('tools/call', { name: 'flood__flood', arguments: { count: COUNT, kind: 'both' }, _meta: { progressToken: 'flood-1' } }),
+    );
     const other = await load.stop();
     expect(flood.ok, flood.ok ? '' : String(flood.error)).toBe(true);
     if (!flood.ok) return;
     expect(textOf(flood.value.result)).toBe(`flooded ${COUNT}`);
     const { progress, logs, outOfOrder } = floodNotifications(flood.value.notifications, 'flood-1');
-    console.log(`[flood in-process] ${COUNT} progress + ${COUNT} logs relayed in ${fmtMs(flood.ms)}; caller got ${progress} progress (${outOfOrder} out of order), ${logs} logs`);
+    console.log(
+      `[flood in-process] ${COUNT} progress + ${COUNT} logs relayed in ${fmtMs(flood.ms)}; caller got ${progress} progress (${outOfOrder} out of order), ${logs} logs`,
+    );
     expect(flood.ms).toBeLessThan(45_000);
     expect(outOfOrder).toBe(0);
     expect(progress).toBe(COUNT);
@@ -413,7 +436,11 @@ describe('an upstream that floods notifications', () => {
     expect(gw.gateway.upstreams[0]!.restarts).toBe(0);
 
     await Promise.all(sessions.splice(0).map((s) => s.close()));
-    await eventually(() => gw.gateway.hub.sessions.size, (n) => n === 0, 5_000);
+    await eventually(
+      () => gw.gateway.hub.sessions.size,
+      (n) => n === 0,
+      5_000,
+    );
     // Nothing of the 40,000 notifications is retained.
     const heapAfter = heapAfterGcMb();
     console.log(`[flood in-process] heap after GC: ${heapBefore.toFixed(1)} MiB before, ${heapAfter.toFixed(1)} MiB after`);
@@ -455,7 +482,9 @@ describe('an upstream that floods notifications (real CLI: fairness)', () => {
     await Promise.all([a.initialize(), b.initialize()]);
     await lagMax();
     const load = bystander(b, 'steady__echo');
-    const flood = await timed(a.request('tools/call', { name: 'flood__flood', arguments: { count: COUNT, kind: 'both' }, _meta: { progressToken: 'flood-2' } }));
+    const flood = await timed(
+      a.request('tools/call', { name: 'flood__flood', arguments: { count: COUNT, kind: 'both' }, _meta: { progressToken: 'flood-2' } }),
+    );
     const other = await load.stop();
     const lag = await lagMax();
     expect(flood.ok, flood.ok ? '' : String(flood.error)).toBe(true);
@@ -531,7 +560,11 @@ describe('an upstream that exits at start', () => {
     const body = await readyz(gw);
     expect(body.upstreams.broken!.state).not.toBe('ready');
     expect(body.upstreams.steady!.state).toBe('ready');
-    await eventually(() => broken.lastError ?? '', (e) => /not fixed yet/.test(e), 5_000);
+    await eventually(
+      () => broken.lastError ?? '',
+      (e) => /not fixed yet/.test(e),
+      5_000,
+    );
 
     const client = await connectLegacy(gw.mcpUrl);
     clients.push(client);
@@ -550,7 +583,11 @@ describe('an upstream that exits at start', () => {
 
     writeFileSync(fixFile, 'fixed');
     const fixedAt = performance.now();
-    await eventually(() => broken.state, (s) => s === 'ready', 20_000);
+    await eventually(
+      () => broken.state,
+      (s) => s === 'ready',
+      20_000,
+    );
     console.log(`[exit-at-start] ${attempts().length} starts; back ${fmtMs(performance.now() - fixedAt)} after the fix`);
     const back = await eventually(
       () => client.callTool({ name: 'broken__echo', arguments: { text: 'fixed' } }).then(textOf, (e: unknown) => String(e)),
@@ -582,7 +619,12 @@ describe('an HTTP upstream that answers 500, 404, garbage, slowly or not at all'
     if (other) await endSession(other);
     await gw?.close();
     // The gateway ended every upstream session it had opened.
-    if (faulty) await eventually(() => faulty.sessionCount(), (n) => n === 0, 5_000);
+    if (faulty)
+      await eventually(
+        () => faulty.sessionCount(),
+        (n) => n === 0,
+        5_000,
+      );
     await faulty?.close();
     await expectNoChildren(STDIO_FIXTURE);
   });
@@ -602,7 +644,9 @@ describe('an HTTP upstream that answers 500, 404, garbage, slowly or not at all'
   it.each(prompt)('mode %s: the call fails at once with %s, others are served, and the fix is seen by the next call', async (mode, code, rpc) => {
     const load = bystander(other, 'steady__echo');
     faulty.setMode(mode, { methods: ['tools/call'] });
-    const outcomes = await Promise.all(Array.from({ length: 4 }, (_, i) => timed(client.callTool({ name: 'web__echo', arguments: { text: `during ${mode} ${i}` } }))));
+    const outcomes = await Promise.all(
+      Array.from({ length: 4 }, (_, i) => timed(client.callTool({ name: 'web__echo', arguments: { text: `during ${mode} ${i}` } }))),
+    );
     for (const o of outcomes) {
       expect(o.ok, `mode ${mode}: the call succeeded`).toBe(false);
       if (!o.ok) expectRpcError(o.error, code, rpc, { server: 'web' });
@@ -616,18 +660,21 @@ describe('an HTTP upstream that answers 500, 404, garbage, slowly or not at all'
     expect(gw.gateway.upstreams[0]!.state).toBe('ready');
   });
 
-  it.each(['slow', 'hang'] as FaultMode[])('mode %s: the call times out with UPSTREAM_TIMEOUT on time, a late answer is ignored, then it works', async (mode) => {
-    faulty.setMode(mode, { delayMs: 3_000, methods: ['tools/call'] });
-    const o = await timed(client.callTool({ name: 'web__echo', arguments: { text: `during ${mode}` } }));
-    expect(o.ok).toBe(false);
-    if (!o.ok) expectRpcError(o.error, 'UPSTREAM_TIMEOUT', TIMEOUT, { server: 'web', timeoutMs: 1_500 });
-    expect(o.ms).toBeGreaterThanOrEqual(1_450);
-    expect(o.ms).toBeLessThan(3_000);
-    // Releasing the held request lets its (late) answer arrive; it must not be taken for the next call's.
-    faulty.setMode('ok');
-    const next = await client.callTool({ name: 'web__echo', arguments: { text: `after ${mode}` } });
-    expect(textOf(next)).toBe(`after ${mode}`);
-  });
+  it.each(['slow', 'hang'] as FaultMode[])(
+    'mode %s: the call times out with UPSTREAM_TIMEOUT on time, a late answer is ignored, then it works',
+    async (mode) => {
+      faulty.setMode(mode, { delayMs: 3_000, methods: ['tools/call'] });
+      const o = await timed(client.callTool({ name: 'web__echo', arguments: { text: `during ${mode}` } }));
+      expect(o.ok).toBe(false);
+      if (!o.ok) expectRpcError(o.error, 'UPSTREAM_TIMEOUT', TIMEOUT, { server: 'web', timeoutMs: 1_500 });
+      expect(o.ms).toBeGreaterThanOrEqual(1_450);
+      expect(o.ms).toBeLessThan(3_000);
+      // Releasing the held request lets its (late) answer arrive; it must not be taken for the next call's.
+      faulty.setMode('ok');
+      const next = await client.callTool({ name: 'web__echo', arguments: { text: `after ${mode}` } });
+      expect(textOf(next)).toBe(`after ${mode}`);
+    },
+  );
 
   it('a slow but in-time upstream is only slow', async () => {
     faulty.setMode('slow', { delayMs: 500, methods: ['tools/call'] });
@@ -651,7 +698,11 @@ describe('an HTTP upstream that answers 500, 404, garbage, slowly or not at all'
       await endSession(fresh);
     }
     // Its upstream session is gone with it: the shared one, `client`'s and `other`'s remain at most.
-    await eventually(() => faulty.sessionCount(), (n) => n <= 3, 5_000);
+    await eventually(
+      () => faulty.sessionCount(),
+      (n) => n <= 3,
+      5_000,
+    );
   });
 });
 
@@ -679,7 +730,11 @@ describe('an HTTP upstream that is down at start', () => {
       expect(textOf(await client.callTool({ name: 'steady__echo', arguments: { text: 'fine' } }))).toBe('fine');
       const fixedAt = performance.now();
       faulty.setMode('ok');
-      await eventually(() => web.state, (s) => s === 'ready', 20_000);
+      await eventually(
+        () => web.state,
+        (s) => s === 'ready',
+        20_000,
+      );
       console.log(`[http ${mode} at start] back ${fmtMs(performance.now() - fixedAt)} after the fix (last error: ${String(web.lastError).slice(0, 120)})`);
       const back = await eventually(
         () => client!.callTool({ name: 'web__echo', arguments: { text: 'back' } }).then(textOf, (e: unknown) => String(e)),
@@ -739,7 +794,8 @@ describe('an HTTP upstream killed (SIGKILL) during a call and restarted', () => 
     if (!down.ok) expectRpcError(down.error, 'UPSTREAM_UNAVAILABLE', UNAVAILABLE, { server: 'web' });
     expect(down.ms).toBeLessThan(3_000);
     // The call in flight: the connection is gone, so it should fail at once, not after the 5 s timeout.
-    if (!o.ok) expect.soft((o.error as McpError).data, 'the call in flight on a dead HTTP upstream').toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', server: 'web' });
+    if (!o.ok)
+      expect.soft((o.error as McpError).data, 'the call in flight on a dead HTTP upstream').toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', server: 'web' });
     expect(o.ms, 'ms until the call in flight failed').toBeLessThan(3_000);
   });
 

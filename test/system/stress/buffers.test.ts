@@ -13,10 +13,10 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { eventually, FIXTURES } from '../helpers/gateway.js';
-import { cliEnv, freePort, spawnCli, type RunningCli } from '../helpers/processes.js';
-import { ACCEPT, PROTOCOL_VERSION, RawSession, textOf } from '../helpers/raw-mcp.js';
-import { fmtMs, latencyStats } from '../helpers/stress.js';
+import { eventually, FIXTURES } from '../../helpers/gateway.js';
+import { cliEnv, freePort, spawnCli, type RunningCli } from '../../helpers/processes.js';
+import { ACCEPT, PROTOCOL_VERSION, RawSession, textOf } from '../../helpers/raw-mcp.js';
+import { fmtMs, latencyStats } from '../../helpers/stress.js';
 
 const HOSTILE = path.join(FIXTURES, 'hostile.mjs');
 /** Peak RSS allowed: the idle gateway (~90 MiB here) plus the per-stream bound and some slack. */
@@ -24,7 +24,9 @@ const MAX_PEAK_RSS_MIB = 200;
 
 /** VmRSS or VmHWM (peak) of a process, in MiB. */
 function rssMib(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${field}:`));
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${field}:`));
   return Number(line?.split(/\s+/)[1]) / 1024;
 }
 
@@ -56,7 +58,11 @@ async function startCli(): Promise<string> {
   const base = `http://127.0.0.1:${port}`;
   cli = spawnCli(['serve', '--port', String(port), '--log-level', 'warn'], { cwd: dir, env: cliEnv() });
   await eventually(
-    () => fetch(`${base}/readyz`).then((r) => r.json() as Promise<{ ready: number }>, () => undefined),
+    () =>
+      fetch(`${base}/readyz`).then(
+        (r) => r.json() as Promise<{ ready: number }>,
+        () => undefined,
+      ),
     (body) => body?.ready === 2,
     20_000,
   );
@@ -112,7 +118,12 @@ describe('gateway memory under hostile upstreams and slow readers (real CLI)', (
     const slow = new RawSession(`${base}/mcp`);
     await slow.initialize();
     // The call's response is never read: its SSE stream backs up into the gateway.
-    const body = JSON.stringify({ jsonrpc: '2.0', id: 99, method: 'tools/call', params: { name: 'hostile__log_flood', arguments: { count: 32_768, bytes: 4_096 } } });
+    const body = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 99,
+      method: 'tools/call',
+      params: { name: 'hostile__log_flood', arguments: { count: 32_768, bytes: 4_096 } },
+    });
     const url = new URL(`${base}/mcp`);
     const response = await new Promise<http.IncomingMessage>((resolve, reject) => {
       const headers = { ...slow.headers, accept: ACCEPT, 'mcp-protocol-version': PROTOCOL_VERSION };
@@ -125,7 +136,11 @@ describe('gateway memory under hostile upstreams and slow readers (real CLI)', (
       req.end(body);
     });
     // The call ends one way or the other: cancelled when its stream is given up, or done after the last log.
-    const ended = eventually(() => counter(base, 'switchboard_requests_total', { server: 'hostile', method: 'tools/call' }), (n) => n >= 1, 100_000);
+    const ended = eventually(
+      () => counter(base, 'switchboard_requests_total', { server: 'hostile', method: 'tools/call' }),
+      (n) => n >= 1,
+      100_000,
+    );
     const latencies = await keepCalling(base, ended);
     await ended;
     const closed = await counter(base, 'switchboard_stream_closed_slow_total');

@@ -14,8 +14,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { connectLegacy, EVERYTHING, nodeServer, startGateway, type RunningGateway } from '../helpers/gateway.js';
-import { prng } from '../helpers/stress.js';
+import { connectLegacy, EVERYTHING, nodeServer, startGateway, type RunningGateway } from '../../helpers/gateway.js';
+import { prng } from '../../helpers/stress.js';
 
 const SEED = Number(process.env.STRESS_SEED ?? 7);
 const SPELLINGS = 3_000;

@@ -51,17 +51,22 @@ describe('deploy/', () => {
   });
 
   it('alerts.yaml parses and names only exported metrics', () => {
-    const doc = YAML.parse(readFileSync(path.join(root, 'deploy/prometheus/alerts.yaml'), 'utf8')) as { groups: { rules: { alert: string; expr: string }[] }[] };
+    const doc = YAML.parse(readFileSync(path.join(root, 'deploy/prometheus/alerts.yaml'), 'utf8')) as {
+      groups: { rules: { alert: string; expr: string }[] }[];
+    };
     const rules = doc.groups.flatMap((g) => g.rules);
     expect(rules.map((r) => r.alert)).toEqual(expect.arrayContaining(['SwitchboardUpstreamDown', 'SwitchboardErrorRatioHigh', 'SwitchboardLatencyHigh']));
     for (const rule of rules) for (const name of metricNames(rule.expr)) expect(exported.has(name) || PROCESS.test(name), `${rule.alert}: ${name}`).toBe(true);
   });
 
   it('the Grafana dashboard parses and names only exported metrics', () => {
-    const dash = JSON.parse(readFileSync(path.join(root, 'deploy/grafana/switchboard.json'), 'utf8')) as { panels: { title: string; targets: { expr: string }[] }[] };
+    const dash = JSON.parse(readFileSync(path.join(root, 'deploy/grafana/switchboard.json'), 'utf8')) as {
+      panels: { title: string; targets: { expr: string }[] }[];
+    };
     expect(dash.panels.length).toBeGreaterThan(5);
     for (const panel of dash.panels) {
-      for (const target of panel.targets) for (const name of metricNames(target.expr)) expect(exported.has(name) || PROCESS.test(name), `${panel.title}: ${name}`).toBe(true);
+      for (const target of panel.targets)
+        for (const name of metricNames(target.expr)) expect(exported.has(name) || PROCESS.test(name), `${panel.title}: ${name}`).toBe(true);
     }
   });
 
@@ -88,7 +93,11 @@ function walk(dir: string): string[] {
 function yamlDocs(file: string): unknown[] {
   const docs = parseAllDocuments(readFileSync(file, 'utf8'), { merge: true });
   if (!Array.isArray(docs)) return [];
-  for (const doc of docs) expect(doc.errors.map((e) => e.message), file).toEqual([]);
+  for (const doc of docs)
+    expect(
+      doc.errors.map((e) => e.message),
+      file,
+    ).toEqual([]);
   return docs.map((d) => d.toJS() as unknown).filter((d) => d !== null && d !== undefined);
 }
 
@@ -100,7 +109,8 @@ function requiredVars(text: string): string[] {
 /** "20s", "1m30s" (docker compose durations) → seconds. */
 function durationSeconds(value: string): number {
   let total = 0;
-  for (const [, n, unit] of value.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) total += Number(n) * { ms: 0.001, s: 1, m: 60, h: 3600 }[unit as 'ms' | 's' | 'm' | 'h'];
+  for (const [, n, unit] of value.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g))
+    total += Number(n) * { ms: 0.001, s: 1, m: 60, h: 3600 }[unit as 'ms' | 's' | 'm' | 'h'];
   return total;
 }
 
@@ -190,7 +200,10 @@ const objects = k8s.filter((o) => o.kind !== 'Kustomization');
 
 function one(kind: string, name?: string): K8sObject {
   const found = objects.filter((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
-  expect(found.map((o) => o.metadata.name), `${kind} ${name ?? ''}`).toHaveLength(1);
+  expect(
+    found.map((o) => o.metadata.name),
+    `${kind} ${name ?? ''}`,
+  ).toHaveLength(1);
   return found[0]!;
 }
 const workloads = objects.filter((o) => o.kind === 'StatefulSet' || o.kind === 'Deployment');
@@ -245,32 +258,36 @@ describe('deploy/kubernetes', () => {
     expect(readFileSync(path.join(k8sDir, 'README.md'), 'utf8')).toMatch(/apply/i);
   });
 
-  it.each(workloads.map((w) => [w.metadata.name, w] as const))('%s: hardened, sized, probed, stops gracefully, mounts ConfigMaps as directories', (_name, w) => {
-    const spec = specOf(w);
-    expect(matches(spec.selector.matchLabels, spec.template.metadata.labels)).toBe(true);
-    const podSpec = spec.template.spec;
-    expect(podSpec.securityContext?.runAsNonRoot).toBe(true);
-    // A numeric uid: the kubelet cannot check runAsNonRoot against a user name such as the image's "node".
-    expect(podSpec.securityContext?.runAsUser).toBeGreaterThan(0);
-    for (const c of podSpec.containers) {
-      expect(c.securityContext?.allowPrivilegeEscalation, c.name).toBe(false);
-      expect(c.securityContext?.readOnlyRootFilesystem, c.name).toBe(true);
-      expect(c.securityContext?.capabilities?.drop, c.name).toContain('ALL');
-      for (const kind of ['requests', 'limits'] as const) for (const r of ['cpu', 'memory']) expect(c.resources?.[kind]?.[r], `${c.name} ${kind}.${r}`).toBeTruthy();
-      expect(c.livenessProbe?.httpGet, c.name).toBeDefined();
-      expect(c.readinessProbe?.httpGet, c.name).toBeDefined();
-      expect(preStopSeconds(c), c.name).toBeGreaterThan(0);
-      expect(podSpec.terminationGracePeriodSeconds).toBeGreaterThan(preStopSeconds(c));
-      // A read-only root needs somewhere to write.
-      expect(volumeOf(podSpec, mountOf(c, '/tmp')?.name)?.emptyDir, `${c.name}: /tmp`).toBeDefined();
-      for (const m of c.volumeMounts ?? []) {
-        if (!volumeOf(podSpec, m.name)?.configMap) continue;
-        // subPath mounts never see a ConfigMap update (no ..data symlink swap).
-        expect(m.subPath, `${c.name}: ${m.mountPath}`).toBeUndefined();
-        expect(m.readOnly, `${c.name}: ${m.mountPath}`).toBe(true);
+  it.each(workloads.map((w) => [w.metadata.name, w] as const))(
+    '%s: hardened, sized, probed, stops gracefully, mounts ConfigMaps as directories',
+    (_name, w) => {
+      const spec = specOf(w);
+      expect(matches(spec.selector.matchLabels, spec.template.metadata.labels)).toBe(true);
+      const podSpec = spec.template.spec;
+      expect(podSpec.securityContext?.runAsNonRoot).toBe(true);
+      // A numeric uid: the kubelet cannot check runAsNonRoot against a user name such as the image's "node".
+      expect(podSpec.securityContext?.runAsUser).toBeGreaterThan(0);
+      for (const c of podSpec.containers) {
+        expect(c.securityContext?.allowPrivilegeEscalation, c.name).toBe(false);
+        expect(c.securityContext?.readOnlyRootFilesystem, c.name).toBe(true);
+        expect(c.securityContext?.capabilities?.drop, c.name).toContain('ALL');
+        for (const kind of ['requests', 'limits'] as const)
+          for (const r of ['cpu', 'memory']) expect(c.resources?.[kind]?.[r], `${c.name} ${kind}.${r}`).toBeTruthy();
+        expect(c.livenessProbe?.httpGet, c.name).toBeDefined();
+        expect(c.readinessProbe?.httpGet, c.name).toBeDefined();
+        expect(preStopSeconds(c), c.name).toBeGreaterThan(0);
+        expect(podSpec.terminationGracePeriodSeconds).toBeGreaterThan(preStopSeconds(c));
+        // A read-only root needs somewhere to write.
+        expect(volumeOf(podSpec, mountOf(c, '/tmp')?.name)?.emptyDir, `${c.name}: /tmp`).toBeDefined();
+        for (const m of c.volumeMounts ?? []) {
+          if (!volumeOf(podSpec, m.name)?.configMap) continue;
+          // subPath mounts never see a ConfigMap update (no ..data symlink swap).
+          expect(m.subPath, `${c.name}: ${m.mountPath}`).toBeUndefined();
+          expect(m.readOnly, `${c.name}: ${m.mountPath}`).toBe(true);
+        }
       }
-    }
-  });
+    },
+  );
 
   it('the gateway runs `serve` with the mounted config on the container port', () => {
     expect(readFileSync(path.join(root, 'Dockerfile'), 'utf8')).not.toMatch(/^ENTRYPOINT/m);
@@ -335,7 +352,11 @@ describe('deploy/kubernetes', () => {
       const set = loadPolicyDir(dir);
       expect(set.files.length).toBeGreaterThan(0);
       const config = parseConfig(JSON.parse(configText), configPath, gatewayEnv('switchboard-0'));
-      for (const server of Object.keys(set.servers)) expect(config.servers.map((s) => s.name), server).toContain(server);
+      for (const server of Object.keys(set.servers))
+        expect(
+          config.servers.map((s) => s.name),
+          server,
+        ).toContain(server);
       const suites = loadPolicyTests(dir);
       expect(suites.length).toBeGreaterThan(0);
       const results = runPolicyTests(new PolicyEngine(set, { defaultEffect: config.gateway.defaultEffect }), suites);
@@ -358,13 +379,18 @@ describe('deploy/kubernetes', () => {
     for (const svc of services) {
       const target = workloads.find((w) => matches(serviceSpec(svc).selector, podLabels(w)));
       expect(target, svc.metadata.name).toBeDefined();
-      const names = specOf(target!).template.spec.containers.flatMap((c) => c.ports ?? []).map((p) => p.name);
+      const names = specOf(target!)
+        .template.spec.containers.flatMap((c) => c.ports ?? [])
+        .map((p) => p.name);
       for (const p of serviceSpec(svc).ports) expect(names, `${svc.metadata.name}: ${p.targetPort}`).toContain(p.targetPort);
     }
     for (const pdb of objects.filter((o) => o.kind === 'PodDisruptionBudget')) {
       expect(pdb.apiVersion).toBe('policy/v1');
       const selector = (pdb.spec!.selector as { matchLabels: Record<string, string> }).matchLabels;
-      expect(workloads.filter((w) => matches(selector, podLabels(w))), pdb.metadata.name).toHaveLength(1);
+      expect(
+        workloads.filter((w) => matches(selector, podLabels(w))),
+        pdb.metadata.name,
+      ).toHaveLength(1);
     }
     const hpa = one('HorizontalPodAutoscaler');
     expect(hpa.apiVersion).toBe('autoscaling/v2');
@@ -384,7 +410,9 @@ describe('deploy/kubernetes', () => {
     expect(annotations).toMatchObject({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(httpPort), 'prometheus.io/path': '/metrics' });
 
     const ingress = one('Ingress');
-    const backends = (ingress.spec!.rules as { http: { paths: { backend: { service: { name: string; port: { name: string } } } }[] } }[]).flatMap((r) => r.http.paths.map((p) => p.backend.service));
+    const backends = (ingress.spec!.rules as { http: { paths: { backend: { service: { name: string; port: { name: string } } } }[] } }[]).flatMap((r) =>
+      r.http.paths.map((p) => p.backend.service),
+    );
     for (const b of backends) {
       const svc = one('Service', b.name);
       expect(serviceSpec(svc).ports.map((p) => p.name)).toContain(b.port.name);
@@ -396,8 +424,12 @@ describe('deploy/kubernetes', () => {
     const ns = kustomization.namespace;
     const pool = one('Service', 'switchboard');
     const port = serviceSpec(headless).ports[0]!.port;
-    expect(routerConf).toContain(`"~^(?<sb_replica>${sts.metadata.name}-[0-9]{1,5})\\."   $sb_replica.${headless.metadata.name}.${ns}.svc.cluster.local:${port};`);
-    expect(routerConf).toMatch(new RegExp(`upstream switchboard_pool \\{[^}]*server ${pool.metadata.name}\\.${ns}\\.svc\\.cluster\\.local:${serviceSpec(pool).ports[0]!.port};`));
+    expect(routerConf).toContain(
+      `"~^(?<sb_replica>${sts.metadata.name}-[0-9]{1,5})\\."   $sb_replica.${headless.metadata.name}.${ns}.svc.cluster.local:${port};`,
+    );
+    expect(routerConf).toMatch(
+      new RegExp(`upstream switchboard_pool \\{[^}]*server ${pool.metadata.name}\\.${ns}\\.svc\\.cluster\\.local:${serviceSpec(pool).ports[0]!.port};`),
+    );
     expect(routerConf).toMatch(/resolver kube-dns\.kube-system\.svc\.cluster\.local /);
     checkStreamingProxy(routerConf);
   });
@@ -451,7 +483,8 @@ const composeConfigText = readFileSync(path.join(composeDir, 'switchboard.json')
 const composeNginx = readFileSync(path.join(composeDir, 'nginx.conf'), 'utf8');
 
 /** compose's own ${VAR:-default} interpolation, with an empty host environment. */
-const interpolate = (value: string): string => value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}/g, (_m, _name: string, fallback?: string) => fallback ?? '');
+const interpolate = (value: string): string =>
+  value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}/g, (_m, _name: string, fallback?: string) => fallback ?? '');
 const dependsOn = (s: ComposeService): string[] => (Array.isArray(s.depends_on) ? s.depends_on : Object.keys(s.depends_on ?? {}));
 /** Bind mounts as [source on the host (absolute), target in the container]. */
 const binds = (s: ComposeService): [string, string][] =>
@@ -531,7 +564,10 @@ describe('deploy/compose', () => {
   });
 
   it('Prometheus scrapes every replica and loads the alert rules', () => {
-    const prom = yamlDocs(path.join(composeDir, 'prometheus.yml'))[0] as { rule_files: string[]; scrape_configs: { metrics_path: string; static_configs: { targets: string[] }[] }[] };
+    const prom = yamlDocs(path.join(composeDir, 'prometheus.yml'))[0] as {
+      rule_files: string[];
+      scrape_configs: { metrics_path: string; static_configs: { targets: string[] }[] }[];
+    };
     const targets = prom.scrape_configs.flatMap((c) => c.static_configs.flatMap((s) => s.targets));
     expect(targets.sort()).toEqual(replicas.map((r) => `${r}:8080`));
     expect(prom.scrape_configs.map((c) => c.metrics_path)).toEqual(['/metrics']);
@@ -672,21 +708,31 @@ interface Reply {
 function send(port: number, opts: { path?: string; method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Reply> {
   const body = opts.body ?? (opts.method === 'GET' ? undefined : '{"jsonrpc":"2.0","id":1,"method":"tools/list"}');
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path: opts.path ?? '/mcp', method: opts.method ?? 'POST', headers: { 'content-type': 'application/json', ...opts.headers }, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString();
-        let parsed: Seen;
-        try {
-          parsed = JSON.parse(text) as Seen;
-        } catch {
-          parsed = { replica: `<nginx ${res.statusCode}>`, method: '', url: '', host: '', xff: '', bodyLength: 0, error: text.slice(0, 200) };
-        }
-        const session = res.headers['mcp-session-id'];
-        resolve({ status: res.statusCode ?? 0, body: parsed, ...(typeof session === 'string' ? { session } : {}) });
-      });
-    });
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: opts.path ?? '/mcp',
+        method: opts.method ?? 'POST',
+        headers: { 'content-type': 'application/json', ...opts.headers },
+        agent: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString();
+          let parsed: Seen;
+          try {
+            parsed = JSON.parse(text) as Seen;
+          } catch {
+            parsed = { replica: `<nginx ${res.statusCode}>`, method: '', url: '', host: '', xff: '', bodyLength: 0, error: text.slice(0, 200) };
+          }
+          const session = res.headers['mcp-session-id'];
+          resolve({ status: res.statusCode ?? 0, body: parsed, ...(typeof session === 'string' ? { session } : {}) });
+        });
+      },
+    );
     req.setTimeout(3000, () => req.destroy(new Error(`no answer from nginx for ${opts.path ?? '/mcp'}`)));
     req.on('error', reject);
     req.end(body);
@@ -735,8 +781,7 @@ async function listenPort(host: string): Promise<number> {
 }
 
 /** Temp paths and logs inside `dir`, so nginx runs unprivileged-style in a sandbox. */
-const tempPaths = (dir: string) =>
-  ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `${t}_temp_path ${dir}/${t};`).join('\n');
+const tempPaths = (dir: string) => ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `${t}_temp_path ${dir}/${t};`).join('\n');
 
 /** Test-only rewrites of a shipped config; each must find what it replaces, so a changed config cannot slip through untested. */
 function rewrite(text: string, pairs: [from: string | RegExp, to: string][]): string {
@@ -774,7 +819,9 @@ class Nginx {
   async start(conf: string, port: number): Promise<void> {
     const file = this.test(conf);
     this.port = port;
-    const child = spawn(NGINX, ['-p', this.dir, '-c', file, '-e', path.join(this.dir, 'error.log'), '-g', 'daemon off; master_process off;'], { stdio: 'ignore' });
+    const child = spawn(NGINX, ['-p', this.dir, '-c', file, '-e', path.join(this.dir, 'error.log'), '-g', 'daemon off; master_process off;'], {
+      stdio: 'ignore',
+    });
     this.child = child;
     await waitForPort(port, () => child.exitCode === null).catch((err: Error) => {
       throw new Error(`${err.message}\n${this.errorLog()}`);
@@ -899,7 +946,7 @@ function affinityScenarios(ctx: () => { nginx: Nginx; a: FakeReplica; b: FakeRep
     expect([r.status, a.crashes, b.crashes]).toEqual([502, 0, 1]);
   });
 
-  it('when a replica is gone, its sessions get the pool\'s 404 (body intact) and new requests go to the others', async () => {
+  it("when a replica is gone, its sessions get the pool's 404 (body intact) and new requests go to the others", async () => {
     const { nginx, a, b } = ctx();
     await b.stop();
     await new Promise((r) => setTimeout(r, 50));
@@ -911,7 +958,6 @@ function affinityScenarios(ctx: () => { nginx: Nginx; a: FakeReplica; b: FakeRep
       expect([fresh.status, fresh.body.replica]).toEqual([200, a.name]);
     }
   });
-
 
   // Last: a dropped connection marks the replica failed in the pool for a few seconds.
   it('a POST balanced to a replica that drops the connection is not sent again either', async () => {
