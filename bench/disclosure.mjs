@@ -18,15 +18,19 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 /** A keep-alive JSON-RPC POST; returns the parsed message and the body size. */
 function post(url, body, headers = {}) {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', agent: AGENT, headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers } }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        const data = text.startsWith('{') ? text : (text.split('\n').find((l) => l.startsWith('data: ')) ?? 'data: {}').slice(6);
-        resolve({ message: JSON.parse(data || '{}'), bytes: Buffer.byteLength(data), session: res.headers['mcp-session-id'] });
-      });
-    });
+    const req = request(
+      url,
+      { method: 'POST', agent: AGENT, headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers } },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          const data = text.startsWith('{') ? text : (text.split('\n').find((l) => l.startsWith('data: ')) ?? 'data: {}').slice(6);
+          resolve({ message: JSON.parse(data || '{}'), bytes: Buffer.byteLength(data), session: res.headers['mcp-session-id'] });
+        });
+      },
+    );
     req.on('error', reject);
     req.end(JSON.stringify(body));
   });
@@ -34,7 +38,12 @@ function post(url, body, headers = {}) {
 const AGENT = new (await import('node:http')).Agent({ keepAlive: true, maxSockets: 4 });
 
 async function openSession(url) {
-  const init = await post(url, { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } });
+  const init = await post(url, {
+    jsonrpc: '2.0',
+    id: 0,
+    method: 'initialize',
+    params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'bench', version: '1' } },
+  });
   const headers = { 'mcp-session-id': init.session, 'mcp-protocol-version': '2025-11-25' };
   await post(url, { jsonrpc: '2.0', method: 'notifications/initialized' }, headers);
   return headers;
@@ -59,7 +68,16 @@ export async function runDisclosureBench() {
   const buildStart = performance.now();
   const index = new ToolIndex(tools);
   const buildMs = performance.now() - buildStart;
-  const queries = ['open a new ticket in jira', 'list the files in a folder', 'send a message to a slack channel', 'create a pull request', 'refund a payment', 'query the database', 'schedule a meeting', 'read a file'];
+  const queries = [
+    'open a new ticket in jira',
+    'list the files in a folder',
+    'send a message to a slack channel',
+    'create a pull request',
+    'refund a payment',
+    'query the database',
+    'schedule a meeting',
+    'read a file',
+  ];
   for (let i = 0; i < 200; i++) index.search(queries[i % queries.length]);
   const searchUs = [];
   for (let r = 0; r < ROUNDS; r++) {
@@ -73,7 +91,14 @@ export async function runDisclosureBench() {
   const fixtures = await Promise.all(Array.from({ length: 50 }, (_, i) => startHttpFixture({ mode: 'modern', extraTools: 20, name: `s${i}` })));
   const mcpServers = Object.fromEntries(fixtures.map((f, i) => [`s${i}`, { type: 'http', url: f.url }]));
   const config = parseConfig(
-    { mcpServers, gateway: { policies: path.join(root, 'bench/.no-policies'), profiles: { search: { servers: Object.keys(mcpServers), disclosure: 'search' } }, audit: { file: '/dev/null' } } },
+    {
+      mcpServers,
+      gateway: {
+        policies: path.join(root, 'bench/.no-policies'),
+        profiles: { search: { servers: Object.keys(mcpServers), disclosure: 'search' } },
+        audit: { file: '/dev/null' },
+      },
+    },
     '<bench>',
     {},
   );
@@ -116,6 +141,8 @@ export async function runDisclosureBench() {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const r = await runDisclosureBench();
-  console.log(`tools/list over ${r.tools} tools: full ${r.fullListBytes} B in ${r.fullListMs.toFixed(2)} ms; search ${r.searchListBytes} B in ${r.searchListMs.toFixed(2)} ms (${(r.fullListBytes / r.searchListBytes).toFixed(0)}x smaller)`);
+  console.log(
+    `tools/list over ${r.tools} tools: full ${r.fullListBytes} B in ${r.fullListMs.toFixed(2)} ms; search ${r.searchListBytes} B in ${r.searchListMs.toFixed(2)} ms (${(r.fullListBytes / r.searchListBytes).toFixed(0)}x smaller)`,
+  );
   console.log(`find_tools over ${r.findToolsCatalog} tools: ${r.findToolsUs.toFixed(1)} µs per query (index built in ${r.indexBuildMs.toFixed(1)} ms)`);
 }

@@ -60,7 +60,10 @@ export async function runEndToEndBench(options = {}) {
   const lg = new LoadGen();
   const ctx = { opts, tmp, lg };
   const t0 = Date.now();
-  const out = { settings: { runs: opts.runs, durationMs: opts.durationMs, warmupMs: opts.warmupMs, sessions: opts.sessions, gatewayRoot: GATEWAY_ROOT }, sections: {} };
+  const out = {
+    settings: { runs: opts.runs, durationMs: opts.durationMs, warmupMs: opts.warmupMs, sessions: opts.sessions, gatewayRoot: GATEWAY_ROOT },
+    sections: {},
+  };
   // A time budget keeps the whole run bounded on a crowded machine: a section that would not fit is
   // skipped, and a cell stops after its current round once the deadline has passed (both are reported).
   const nominalMs = { httpUpstream: 30_000, stdioUpstream: 45_000, peers: 70_000, scale: 45_000 };
@@ -123,7 +126,13 @@ async function startGatewayWithConfig(ctx, name, config) {
 }
 
 async function startHttpFixture(ctx, name, extra = []) {
-  const proc = P.startProcess({ name, command: NODE, args: [FIX_HTTP, '--port', '0', '--mode', 'legacy', ...extra], cwd: root, logFile: path.join(ctx.tmp, `${name}.log`) });
+  const proc = P.startProcess({
+    name,
+    command: NODE,
+    args: [FIX_HTTP, '--port', '0', '--mode', 'legacy', ...extra],
+    cwd: root,
+    logFile: path.join(ctx.tmp, `${name}.log`),
+  });
   const m = await P.waitForLog(proc, /LISTENING (\S+)/, 30_000);
   return { proc, url: m[1] };
 }
@@ -176,7 +185,11 @@ async function measureGroup(ctx, targets, { method = 'tools/call', sessions = ct
         const cpu0 = t.cpu ? t.cpu() : undefined;
         let res;
         try {
-          res = await lg.send('run', { target: t.key, n, method, params: t.params, warmupMs: opts.warmupMs, durationMs, drain }, opts.warmupMs + durationMs + 30_000);
+          res = await lg.send(
+            'run',
+            { target: t.key, n, method, params: t.params, warmupMs: opts.warmupMs, durationMs, drain },
+            opts.warmupMs + durationMs + 30_000,
+          );
         } catch (err) {
           res = { errors: 1, firstError: firstLine(err.message), callsPerSec: NaN, latencyMs: {}, totalCalls: 0 };
         }
@@ -219,7 +232,16 @@ function summarise(targets, cells, sessions) {
         runCount: runs.length,
         errors: runs.reduce((a, r) => a + (r.errors ?? 0), 0),
         firstError: runs.find((r) => r.firstError)?.firstError,
-        runs: runs.map((r) => ({ callsPerSec: r.callsPerSec, p50Ms: r.latencyMs.p50, p99Ms: r.latencyMs.p99, calls: r.calls, errors: r.errors, loadgenCpuMs: r.loadgenCpuMs, serverCpuUsPerCall: r.serverCpuUsPerCall, frontCpuUsPerCall: r.frontCpuUsPerCall })),
+        runs: runs.map((r) => ({
+          callsPerSec: r.callsPerSec,
+          p50Ms: r.latencyMs.p50,
+          p99Ms: r.latencyMs.p99,
+          calls: r.calls,
+          errors: r.errors,
+          loadgenCpuMs: r.loadgenCpuMs,
+          serverCpuUsPerCall: r.serverCpuUsPerCall,
+          frontCpuUsPerCall: r.frontCpuUsPerCall,
+        })),
       };
       const base = t.baseline && cells[t.baseline]?.[n];
       if (cell.errors) cell.failed = `${cell.errors} errors: ${cell.firstError}`;
@@ -256,10 +278,36 @@ async function httpUpstream(ctx) {
   const relayUrl = (await P.waitForLog(relay, /LISTENING (\S+)/, 30_000))[1];
   const params = (name) => ({ name, arguments: { text: 'hello' } });
   const targets = [
-    { key: 'httpDirect', label: 'direct (kitchen-sink HTTP, legacy)', open: { kind: 'http', url: fixture.url }, params: params('echo'), cpu: cpuOf(() => [fixture.proc.pid]) },
+    {
+      key: 'httpDirect',
+      label: 'direct (kitchen-sink HTTP, legacy)',
+      open: { kind: 'http', url: fixture.url },
+      params: params('echo'),
+      cpu: cpuOf(() => [fixture.proc.pid]),
+    },
     // The hop alone: what any HTTP proxy in the gateway's place costs on this machine before doing any work.
-    { key: 'httpRelay', label: 'do-nothing node:http relay (the hop)', baseline: 'httpDirect', open: { kind: 'http', url: relayUrl }, params: params('echo'), cpu: cpuOf(() => [relay.pid, fixture.proc.pid], () => relay.pid) },
-    { key: 'httpGateway', label: 'through the gateway', baseline: 'httpDirect', open: { kind: 'http', url: gw.url }, params: params('ks__echo'), cpu: cpuOf(() => [gw.proc.pid, fixture.proc.pid], () => gw.proc.pid) },
+    {
+      key: 'httpRelay',
+      label: 'do-nothing node:http relay (the hop)',
+      baseline: 'httpDirect',
+      open: { kind: 'http', url: relayUrl },
+      params: params('echo'),
+      cpu: cpuOf(
+        () => [relay.pid, fixture.proc.pid],
+        () => relay.pid,
+      ),
+    },
+    {
+      key: 'httpGateway',
+      label: 'through the gateway',
+      baseline: 'httpDirect',
+      open: { kind: 'http', url: gw.url },
+      params: params('ks__echo'),
+      cpu: cpuOf(
+        () => [gw.proc.pid, fixture.proc.pid],
+        () => gw.proc.pid,
+      ),
+    },
   ];
   const calls = await measureGroup(ctx, targets);
   // Session setup: direct vs through the gateway (with an HTTP upstream the upstream session opens lazily, on first use).
@@ -288,13 +336,43 @@ async function stdioUpstream(ctx) {
   const ruled = await startGatewayWithConfig(ctx, 'gw-stdio-100', { mcpServers: { ks }, gateway: { policies: policyDir } });
   const readyz = await P.httpGet(`${new URL(ruled.url).origin}/readyz`);
   const targets = [
-    { key: 'stdioDirect', label: 'direct stdio (lean client, in-process)', open: { kind: 'stdio', command: NODE, args: [FIX_STDIO, '--name', 'ks'], cwd: root }, params: { name: 'echo', arguments: { text: 'hello' } } },
-    { key: 'stdioGateway', label: 'through the gateway, no policies', baseline: 'stdioDirect', open: { kind: 'http', url: empty.url }, params: { name: 'ks__echo', arguments: { text: 'hello' } }, cpu: cpuOf(() => [empty.proc.pid], () => empty.proc.pid) },
-    { key: 'stdioGateway100', label: 'through the gateway, 100 rules + rate limit', baseline: 'stdioGateway', open: { kind: 'http', url: ruled.url }, params: { name: 'ks__echo', arguments: { text: 'hello' } }, cpu: cpuOf(() => [ruled.proc.pid], () => ruled.proc.pid) },
+    {
+      key: 'stdioDirect',
+      label: 'direct stdio (lean client, in-process)',
+      open: { kind: 'stdio', command: NODE, args: [FIX_STDIO, '--name', 'ks'], cwd: root },
+      params: { name: 'echo', arguments: { text: 'hello' } },
+    },
+    {
+      key: 'stdioGateway',
+      label: 'through the gateway, no policies',
+      baseline: 'stdioDirect',
+      open: { kind: 'http', url: empty.url },
+      params: { name: 'ks__echo', arguments: { text: 'hello' } },
+      cpu: cpuOf(
+        () => [empty.proc.pid],
+        () => empty.proc.pid,
+      ),
+    },
+    {
+      key: 'stdioGateway100',
+      label: 'through the gateway, 100 rules + rate limit',
+      baseline: 'stdioGateway',
+      open: { kind: 'http', url: ruled.url },
+      params: { name: 'ks__echo', arguments: { text: 'hello' } },
+      cpu: cpuOf(
+        () => [ruled.proc.pid],
+        () => ruled.proc.pid,
+      ),
+    },
   ];
   targets[0].cpu = cpuOf(() => (targets[0].clientChildPid ? [targets[0].clientChildPid] : []));
   const calls = await measureGroup(ctx, targets);
-  return { upstream: 'test/fixtures/servers/stdio.mjs --name ks (kitchen-sink), tool echo', policyRules: policy.rules.length, readyzStatus: readyz.status, calls };
+  return {
+    upstream: 'test/fixtures/servers/stdio.mjs --name ks (kitchen-sink), tool echo',
+    policyRules: policy.rules.length,
+    readyzStatus: readyz.status,
+    calls,
+  };
 }
 
 /** Peers: supergateway and mcp-proxy bridging server-everything (stdio) vs `switchboard bridge` vs the server driven directly. */
@@ -302,7 +380,12 @@ async function peers(ctx) {
   const cmd = [NODE, EVERYTHING, 'stdio'];
   const params = { name: 'echo', arguments: { message: 'hello' } };
   const targets = [
-    { key: 'everythingDirect', label: 'direct stdio server-everything (the limit)', open: { kind: 'stdio', command: NODE, args: [EVERYTHING, 'stdio'], cwd: root }, params },
+    {
+      key: 'everythingDirect',
+      label: 'direct stdio server-everything (the limit)',
+      open: { kind: 'stdio', command: NODE, args: [EVERYTHING, 'stdio'], cwd: root },
+      params,
+    },
     { key: 'bridge', label: 'switchboard bridge', baseline: 'everythingDirect', params },
     { key: 'mcpProxy', label: 'mcp-proxy 6.7.19 (one shared child)', baseline: 'everythingDirect', params },
     { key: 'supergateway', label: 'supergateway 4.0.0 --stateful (child/session)', baseline: 'everythingDirect', params },
@@ -314,14 +397,26 @@ async function peers(ctx) {
     (async () => {
       const gw = await startGateway(ctx, 'bridge', ['bridge', '--port', '0', '--', ...cmd]);
       bridge.open = { kind: 'http', url: gw.url };
-      bridge.cpu = cpuOf(() => [gw.proc.pid], () => gw.proc.pid);
+      bridge.cpu = cpuOf(
+        () => [gw.proc.pid],
+        () => gw.proc.pid,
+      );
     })().catch((err) => (bridge.notRun = firstLine(err.message))),
     (async () => {
       const port = await P.freePort();
-      const proc = P.startProcess({ name: 'mcp-proxy', command: NODE, args: [MCP_PROXY, '--host', '127.0.0.1', '--port', String(port), '--', ...cmd], cwd: root, logFile: path.join(ctx.tmp, 'mcp-proxy.log') });
+      const proc = P.startProcess({
+        name: 'mcp-proxy',
+        command: NODE,
+        args: [MCP_PROXY, '--host', '127.0.0.1', '--port', String(port), '--', ...cmd],
+        cwd: root,
+        logFile: path.join(ctx.tmp, 'mcp-proxy.log'),
+      });
       await P.waitForPort(proc, port);
       proxy.open = { kind: 'http', url: `http://127.0.0.1:${port}/mcp` };
-      proxy.cpu = cpuOf(() => [proc.pid], () => proc.pid);
+      proxy.cpu = cpuOf(
+        () => [proc.pid],
+        () => proc.pid,
+      );
     })().catch((err) => (proxy.notRun = `did not start: ${firstLine(err.message)}`)),
     (async () => {
       const port = await P.freePort();
@@ -329,13 +424,29 @@ async function peers(ctx) {
       const proc = P.startProcess({
         name: 'supergateway',
         command: NODE,
-        args: ['--import', LOOPBACK, SUPERGATEWAY, '--stdio', stdio, '--outputTransport', 'streamableHttp', '--stateful', '--port', String(port), '--logLevel', 'none'],
+        args: [
+          '--import',
+          LOOPBACK,
+          SUPERGATEWAY,
+          '--stdio',
+          stdio,
+          '--outputTransport',
+          'streamableHttp',
+          '--stateful',
+          '--port',
+          String(port),
+          '--logLevel',
+          'none',
+        ],
         cwd: root,
         logFile: path.join(ctx.tmp, 'supergateway.log'),
       });
       await P.waitForPort(proc, port);
       superg.open = { kind: 'http', url: `http://127.0.0.1:${port}/mcp`, openConcurrency: 2 };
-      superg.cpu = cpuOf(() => [proc.pid], () => proc.pid);
+      superg.cpu = cpuOf(
+        () => [proc.pid],
+        () => proc.pid,
+      );
     })().catch((err) => (superg.notRun = `did not start: ${firstLine(err.message)}`)),
   ]);
   void direct;
@@ -369,14 +480,39 @@ async function scale(ctx) {
     for (const count of [1, 10, 50]) setup[count].push((await lg.send('setup', { label: `s${count}`, url: gws[count].url, count: 30 })).latencyMs);
   }
   const sessionSetup = Object.fromEntries(
-    Object.entries(setup).map(([count, runs]) => [count, { p50Ms: median(runs.map((s) => s.p50)), p90Ms: median(runs.map((s) => s.p90)), runs: runs.map((s) => s.p50) }]),
+    Object.entries(setup).map(([count, runs]) => [
+      count,
+      { p50Ms: median(runs.map((s) => s.p50)), p90Ms: median(runs.map((s) => s.p90)), runs: runs.map((s) => s.p50) },
+    ]),
   );
-  opts.log(`   session setup p50: ${Object.entries(sessionSetup).map(([c, s]) => `${c} upstreams ${fmt(s.p50Ms, 2)} ms`).join(', ')}`);
+  opts.log(
+    `   session setup p50: ${Object.entries(sessionSetup)
+      .map(([c, s]) => `${c} upstreams ${fmt(s.p50Ms, 2)} ms`)
+      .join(', ')}`,
+  );
 
   // tools/list: the first page (500 entries) and the whole list drained, 1 session, 1 upstream vs 50.
   const listTargets = (suffix) => [
-    { key: `list1${suffix}`, label: `1 upstream × 36 tools`, open: { kind: 'http', url: gws[1].url }, params: {}, cpu: cpuOf(() => [gws[1].proc.pid], () => gws[1].proc.pid) },
-    { key: `list50${suffix}`, label: `50 upstreams × 36 tools`, open: { kind: 'http', url: gws[50].url }, params: {}, cpu: cpuOf(() => [gws[50].proc.pid], () => gws[50].proc.pid) },
+    {
+      key: `list1${suffix}`,
+      label: `1 upstream × 36 tools`,
+      open: { kind: 'http', url: gws[1].url },
+      params: {},
+      cpu: cpuOf(
+        () => [gws[1].proc.pid],
+        () => gws[1].proc.pid,
+      ),
+    },
+    {
+      key: `list50${suffix}`,
+      label: `50 upstreams × 36 tools`,
+      open: { kind: 'http', url: gws[50].url },
+      params: {},
+      cpu: cpuOf(
+        () => [gws[50].proc.pid],
+        () => gws[50].proc.pid,
+      ),
+    },
   ];
   const firstPage = await measureGroup(ctx, listTargets('Page'), { method: 'tools/list', sessions: [1], durationMs: 1000 });
   const drained = await measureGroup(ctx, listTargets('All'), { method: 'tools/list', sessions: [1], durationMs: 1000, drain: true });
@@ -413,7 +549,9 @@ async function scale(ctx) {
     openMs: opened1.totalMs + opened2.totalMs,
     setupP50Ms: median([opened1.latencyMs.p50, opened2.latencyMs.p50]),
   };
-  opts.log(`   ${opts.idleSessions} idle sessions: RSS ${before.rssKb} → ${middle.rssKb} → ${after.rssKb} KB (${fmt(memory.kbPerSession, 1)} KB/session), HWM ${before.hwmKb} → ${after.hwmKb} KB`);
+  opts.log(
+    `   ${opts.idleSessions} idle sessions: RSS ${before.rssKb} → ${middle.rssKb} → ${after.rssKb} KB (${fmt(memory.kbPerSession, 1)} KB/session), HWM ${before.hwmKb} → ${after.hwmKb} KB`,
+  );
   return { upstreams: 'test/fixtures/servers/stdio.mjs --name sN --extra-tools 20 (36 tools each)', sessionSetup, toolsList: { firstPage, drained }, memory };
 }
 
@@ -431,5 +569,9 @@ export function fmt(x, digits = 1) {
 }
 
 function firstLine(s) {
-  return String(s).split('\n').find((l) => l.trim()) ?? String(s);
+  return (
+    String(s)
+      .split('\n')
+      .find((l) => l.trim()) ?? String(s)
+  );
 }

@@ -60,7 +60,9 @@ print(results);
 if (results.disclosure) {
   const d = results.disclosure;
   console.log(`\nlarge catalogs (50 upstreams, ${d.tools} tools)`);
-  console.log(`  tools/list, all pages: full ${d.fullListBytes} B in ${d.fullListMs.toFixed(2)} ms; disclosure "search" ${d.searchListBytes} B in ${d.searchListMs.toFixed(2)} ms (${(d.fullListBytes / d.searchListBytes).toFixed(0)}x smaller)`);
+  console.log(
+    `  tools/list, all pages: full ${d.fullListBytes} B in ${d.fullListMs.toFixed(2)} ms; disclosure "search" ${d.searchListBytes} B in ${d.searchListMs.toFixed(2)} ms (${(d.fullListBytes / d.searchListBytes).toFixed(0)}x smaller)`,
+  );
   console.log(`  find_tools over ${d.findToolsCatalog} tools: ${d.findToolsUs.toFixed(1)} µs per query (index built in ${d.indexBuildMs.toFixed(1)} ms)`);
 }
 mkdirSync(path.join(root, 'bench/results'), { recursive: true });
@@ -73,8 +75,16 @@ console.log(`\nwritten to ${path.relative(root, out)}; bench ran ${(results.wall
 function verdicts(r) {
   const p = r.policy;
   const list = [
-    { target: `policy decision, 100 rules over 10 servers ≤ ${p.targetUs} µs`, value: `${p.hundredRulesPerCallUs.toFixed(2)} µs`, met: p.hundredRulesPerCallUs <= p.targetUs },
-    { target: `policy decision, 100 rules on one server ≤ ${p.targetUs} µs`, value: `${p.hundredRulesOneServerPerCallUs.toFixed(2)} µs`, met: p.hundredRulesOneServerPerCallUs <= p.targetUs },
+    {
+      target: `policy decision, 100 rules over 10 servers ≤ ${p.targetUs} µs`,
+      value: `${p.hundredRulesPerCallUs.toFixed(2)} µs`,
+      met: p.hundredRulesPerCallUs <= p.targetUs,
+    },
+    {
+      target: `policy decision, 100 rules on one server ≤ ${p.targetUs} µs`,
+      value: `${p.hundredRulesOneServerPerCallUs.toFixed(2)} µs`,
+      met: p.hundredRulesOneServerPerCallUs <= p.targetUs,
+    },
   ];
   const e = r.e2e?.sections;
   if (!e) return list;
@@ -84,35 +94,57 @@ function verdicts(r) {
   const httpGw16 = cell('httpUpstream', 'httpGateway', 16);
   list.push(
     httpGw16?.vsBaseline
-      ? { target: `HTTP upstream, 16 sessions: gateway ≥ ${TARGETS.httpRatio16}× direct throughput`, value: `×${fmt(httpGw16.vsBaseline.throughputRatio, 2)}`, met: httpGw16.vsBaseline.throughputRatio >= TARGETS.httpRatio16 }
+      ? {
+          target: `HTTP upstream, 16 sessions: gateway ≥ ${TARGETS.httpRatio16}× direct throughput`,
+          value: `×${fmt(httpGw16.vsBaseline.throughputRatio, 2)}`,
+          met: httpGw16.vsBaseline.throughputRatio >= TARGETS.httpRatio16,
+        }
       : notRun('HTTP upstream, 16 sessions'),
   );
   for (const [sec, key, what] of [
     ['httpUpstream', 'httpGateway', 'HTTP upstream'],
     ['stdioUpstream', 'stdioGateway', 'stdio upstream (vs in-process stdio: includes the HTTP hop)'],
-    ['stdioUpstream', 'stdioGateway100', '100 rules + rate limit vs no policies (end to end; the issue\'s policy target is per decision)'],
+    ['stdioUpstream', 'stdioGateway100', "100 rules + rate limit vs no policies (end to end; the issue's policy target is per decision)"],
   ]) {
     const c = cell(sec, key, 1);
     list.push(
       c?.vsBaseline
-        ? { target: `${what}, 1 session: added p50 ≤ ${TARGETS.addedP50Ms} ms`, value: `${signed(c.vsBaseline.addedP50Ms)} ms`, met: c.vsBaseline.addedP50Ms <= TARGETS.addedP50Ms }
+        ? {
+            target: `${what}, 1 session: added p50 ≤ ${TARGETS.addedP50Ms} ms`,
+            value: `${signed(c.vsBaseline.addedP50Ms)} ms`,
+            met: c.vsBaseline.addedP50Ms <= TARGETS.addedP50Ms,
+          }
         : notRun(`${what}, 1 session: added p50`),
     );
   }
   const list50 = ok(e.scale?.toolsList?.firstPage?.list50Page?.bySessions?.[1]);
   list.push(
     list50
-      ? { target: `tools/list over 50 upstreams × 36 tools (first page of 500) ≤ ${TARGETS.toolsListMs} ms`, value: `p50 ${fmt(list50.p50Ms, 2)} ms`, met: list50.p50Ms <= TARGETS.toolsListMs }
+      ? {
+          target: `tools/list over 50 upstreams × 36 tools (first page of 500) ≤ ${TARGETS.toolsListMs} ms`,
+          value: `p50 ${fmt(list50.p50Ms, 2)} ms`,
+          met: list50.p50Ms <= TARGETS.toolsListMs,
+        }
       : notRun('tools/list over 50 upstreams'),
   );
   const mem = e.scale?.memory;
   list.push(
-    mem ? { target: `memory per idle session ≤ ${TARGETS.kbPerSession} KB`, value: `${fmt(mem.kbPerSession, 1)} KB`, met: mem.kbPerSession <= TARGETS.kbPerSession } : notRun('memory per idle session'),
+    mem
+      ? {
+          target: `memory per idle session ≤ ${TARGETS.kbPerSession} KB`,
+          value: `${fmt(mem.kbPerSession, 1)} KB`,
+          met: mem.kbPerSession <= TARGETS.kbPerSession,
+        }
+      : notRun('memory per idle session'),
   );
   const vs = ok(e.peers?.calls?.bridge?.bySessions?.[16]) && e.peers?.vsBestPeer?.[16];
   list.push(
     vs
-      ? { target: `switchboard bridge ≥ ${TARGETS.bridgeVsBestPeer16}× best peer at 16 sessions (${vs.bestPeer})`, value: `×${fmt(vs.ratio, 2)}`, met: vs.ratio >= TARGETS.bridgeVsBestPeer16 }
+      ? {
+          target: `switchboard bridge ≥ ${TARGETS.bridgeVsBestPeer16}× best peer at 16 sessions (${vs.bestPeer})`,
+          value: `×${fmt(vs.ratio, 2)}`,
+          met: vs.ratio >= TARGETS.bridgeVsBestPeer16,
+        }
       : notRun('switchboard bridge vs best peer at 16 sessions'),
   );
   return list;
@@ -124,13 +156,19 @@ function print(r) {
   const lines = [];
   const say = (s = '') => lines.push(s);
   const e = r.e2e;
-  say(`Switchboard benchmark — Node ${r.machine.node}, ${r.machine.cpus} CPUs, load average ${r.machine.loadavgAtStart.map((x) => x.toFixed(1)).join(' ')} at start`);
+  say(
+    `Switchboard benchmark — Node ${r.machine.node}, ${r.machine.cpus} CPUs, load average ${r.machine.loadavgAtStart.map((x) => x.toFixed(1)).join(' ')} at start`,
+  );
   if (e?.settings.gatewayRoot && e.settings.gatewayRoot !== root) say(`Gateway under test: ${e.settings.gatewayRoot} (SWITCHBOARD_ROOT)`);
   if (e) {
     const s = e.settings;
-    say(`${s.runs} runs per cell, targets of a group alternating (A B A B …), ${(s.durationMs / 1000).toFixed(1)} s measured after ${s.warmupMs} ms warm-up; medians of runs.`);
+    say(
+      `${s.runs} runs per cell, targets of a group alternating (A B A B …), ${(s.durationMs / 1000).toFixed(1)} s measured after ${s.warmupMs} ms warm-up; medians of runs.`,
+    );
     say(`Load: a lean node:http client (keep-alive, handshake by hand) in its own process; "vs base" = median of per-round paired ratios and added p50.`);
-    say(`CPU µs/call: "server" = every server-side process of the path (gateway/bridge + upstream), "front" = the gateway/bridge process alone, "load" = the load generator.`);
+    say(
+      `CPU µs/call: "server" = every server-side process of the path (gateway/bridge + upstream), "front" = the gateway/bridge process alone, "load" = the load generator.`,
+    );
   }
   say();
   say('policy decision (in-process, bench/policy.mjs)                         µs per decision');
@@ -141,7 +179,11 @@ function print(r) {
   say();
   say('rate-limit decisions per second (bench/rate-limit-store.mjs)          memory      redis   redis/memory');
   if (rl.failed) say(`  not run: ${rl.failed.split('\n')[0]}`);
-  else for (const row of rl.rows) say(`  ${String(row.concurrency).padStart(2)} concurrent callers${' '.repeat(44)}${row.memoryPerSec.toFixed(0).padStart(9)}${row.redisPerSec.toFixed(0).padStart(11)}${row.ratio.toFixed(3).padStart(15)}`);
+  else
+    for (const row of rl.rows)
+      say(
+        `  ${String(row.concurrency).padStart(2)} concurrent callers${' '.repeat(44)}${row.memoryPerSec.toFixed(0).padStart(9)}${row.redisPerSec.toFixed(0).padStart(11)}${row.ratio.toFixed(3).padStart(15)}`,
+      );
   if (e) {
     const head = `  ${'path'.padEnd(46)}${'sess'.padStart(4)}${'calls/s'.padStart(9)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}  ${'vs base'.padEnd(17)}${'server'.padStart(7)}${'front'.padStart(7)}${'load'.padStart(6)}  target`;
     const sec = e.sections;
@@ -169,7 +211,9 @@ function print(r) {
       return '';
     });
     if (sec.httpUpstream?.sessionSetupMs) {
-      say(`  session setup (initialize → initialized), p50: direct ${fmt(sec.httpUpstream.sessionSetupMs.direct, 2)} ms, through the gateway ${fmt(sec.httpUpstream.sessionSetupMs.gateway, 2)} ms`);
+      say(
+        `  session setup (initialize → initialized), p50: direct ${fmt(sec.httpUpstream.sessionSetupMs.direct, 2)} ms, through the gateway ${fmt(sec.httpUpstream.sessionSetupMs.gateway, 2)} ms`,
+      );
     }
     group(`(b) stdio upstream, (c) policies — ${sec.stdioUpstream?.upstream ?? ''}`, sec.stdioUpstream, (key, n, c) => {
       if (key !== 'stdioDirect' && c?.failed) return 'FAILED';
@@ -195,7 +239,8 @@ function print(r) {
     else if (sec.scale.failed) say(`  not run: ${sec.scale.failed.split('\n')[0]}`);
     else {
       const sc = sec.scale;
-      for (const [count, s] of Object.entries(sc.sessionSetup)) say(`  session setup (initialize → initialized), ${String(count).padStart(2)} upstream(s): p50 ${fmt(s.p50Ms, 2)} ms, p90 ${fmt(s.p90Ms, 2)} ms`);
+      for (const [count, s] of Object.entries(sc.sessionSetup))
+        say(`  session setup (initialize → initialized), ${String(count).padStart(2)} upstream(s): p50 ${fmt(s.p50Ms, 2)} ms, p90 ${fmt(s.p90Ms, 2)} ms`);
       for (const [title, g] of [
         ['tools/list, first page', sc.toolsList.firstPage],
         ['tools/list, all pages', sc.toolsList.drained],
@@ -203,8 +248,13 @@ function print(r) {
         for (const t of Object.values(g)) {
           const c = t.bySessions[1];
           if (!c) continue;
-          const target = t.label.startsWith('50') && title.endsWith('first page') ? `   ≤ ${TARGETS.toolsListMs} ms: ${!c.failed && c.p50Ms <= TARGETS.toolsListMs ? 'met' : 'MISSED'}` : '';
-          say(`  ${`${title}, ${t.label}`.padEnd(54)} p50 ${fmt(c.p50Ms, 2).padStart(6)} ms  p99 ${fmt(c.p99Ms, 2).padStart(6)} ms  ${fmt(c.callsPerSec, 0).padStart(5)}/s${c.itemsPerCall ? `  (${fmt(c.itemsPerCall, 0)} tools)` : ''}${c.errors ? `  ERRORS ${c.errors}` : ''}${target}`);
+          const target =
+            t.label.startsWith('50') && title.endsWith('first page')
+              ? `   ≤ ${TARGETS.toolsListMs} ms: ${!c.failed && c.p50Ms <= TARGETS.toolsListMs ? 'met' : 'MISSED'}`
+              : '';
+          say(
+            `  ${`${title}, ${t.label}`.padEnd(54)} p50 ${fmt(c.p50Ms, 2).padStart(6)} ms  p99 ${fmt(c.p99Ms, 2).padStart(6)} ms  ${fmt(c.callsPerSec, 0).padStart(5)}/s${c.itemsPerCall ? `  (${fmt(c.itemsPerCall, 0)} tools)` : ''}${c.errors ? `  ERRORS ${c.errors}` : ''}${target}`,
+          );
         }
       }
       const m = sc.memory;

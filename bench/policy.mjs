@@ -19,7 +19,13 @@ export function hundredRules(servers, serverName = (k) => `srv${k}`) {
     if (kind === 0) rules.push({ id: `deny-${i}`, match: { servers: [server], tools: [`delete_${i}*`] }, effect: 'deny' });
     if (kind === 1) rules.push({ id: `scope-${i}`, match: { servers: [server], tools: [`write_${i}_*`] }, effect: 'require', scopes: [`w${i}`] });
     if (kind === 2) rules.push({ id: `cel-${i}`, match: { servers: [server] }, when: `'g${i}' in principal.groups && args.size() > 3`, effect: 'deny' });
-    if (kind === 3) rules.push({ id: `allow-${i}`, match: { servers: [server], tools: ['read_*', 'list_*'] }, when: `principal.id.startsWith('apikey:user')`, effect: 'allow' });
+    if (kind === 3)
+      rules.push({
+        id: `allow-${i}`,
+        match: { servers: [server], tools: ['read_*', 'list_*'] },
+        when: `principal.id.startsWith('apikey:user')`,
+        effect: 'allow',
+      });
   }
   return { rules, servers: { [serverName(0)]: { rateLimit: [{ limit: 1000, per: 'minute' }] } } };
 }
@@ -77,5 +83,7 @@ export function runPolicyBench() {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const r = runPolicyBench();
-  console.log(`policy decision: ${r.hundredRulesPerCallUs.toFixed(2)} µs/call with ${r.rules} rules (empty set ${r.emptyPerCallUs.toFixed(2)} µs; target ≤ ${r.targetUs} µs)`);
+  console.log(
+    `policy decision: ${r.hundredRulesPerCallUs.toFixed(2)} µs/call with ${r.rules} rules (empty set ${r.emptyPerCallUs.toFixed(2)} µs; target ≤ ${r.targetUs} µs)`,
+  );
 }

@@ -79,7 +79,7 @@ export function summariseProfile(profile, { top = 25, window, callersOf } = {}) 
       seen.add(k);
       inclusive.set(k, (inclusive.get(k) ?? 0) + us);
     }
-    if (callersOf && callersOf.test(key)) {
+    if (callersOf?.test(key)) {
       const chain = stack.slice(0, 9).join('\n        ← ');
       chains.set(chain, (chains.get(chain) ?? 0) + us);
     }
@@ -89,7 +89,14 @@ export function summariseProfile(profile, { top = 25, window, callersOf } = {}) 
       .sort((a, b) => b[1] - a[1])
       .slice(0, n)
       .map(([name, us]) => ({ name, ms: us / 1000, pct: (100 * us) / busy }));
-  return { busyMs: busy / 1000, idleMs: idle / 1000, self: rank(self), byFile: rank(byFile, 20), inclusive: rank(inclusive, top * 3), callers: rank(chains, 8) };
+  return {
+    busyMs: busy / 1000,
+    idleMs: idle / 1000,
+    self: rank(self),
+    byFile: rank(byFile, 20),
+    inclusive: rank(inclusive, top * 3),
+    callers: rank(chains, 8),
+  };
 }
 
 function shortUrl(url) {
@@ -140,7 +147,13 @@ async function profileScenario({ scenario, seconds, sessions, keep, callersOf })
     const emptyPolicies = path.join(tmp, 'policies-empty');
     mkdirSync(emptyPolicies);
     if (scenario === 'http') {
-      fixture = P.startProcess({ name: 'http-fixture', command: NODE, args: [FIX_HTTP, '--port', '0', '--mode', 'legacy'], cwd: root, logFile: path.join(tmp, 'fixture.log') });
+      fixture = P.startProcess({
+        name: 'http-fixture',
+        command: NODE,
+        args: [FIX_HTTP, '--port', '0', '--mode', 'legacy'],
+        cwd: root,
+        logFile: path.join(tmp, 'fixture.log'),
+      });
       const url = (await P.waitForLog(fixture, /LISTENING (\S+)/))[1];
       config = { mcpServers: { ks: { type: 'http', url } }, gateway: { policies: emptyPolicies } };
     } else if (scenario === 'stdio' || scenario === 'policy') {
@@ -154,7 +167,9 @@ async function profileScenario({ scenario, seconds, sessions, keep, callersOf })
       }
       config = { mcpServers: { ks: { command: 'node', args: [FIX_STDIO, '--name', 'ks'] } }, gateway: { policies } };
     } else if (scenario === 'list') {
-      const servers = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`s${i}`, { command: 'node', args: [FIX_STDIO, '--name', `s${i}`, '--extra-tools', '20'] }]));
+      const servers = Object.fromEntries(
+        Array.from({ length: 50 }, (_, i) => [`s${i}`, { command: 'node', args: [FIX_STDIO, '--name', `s${i}`, '--extra-tools', '20'] }]),
+      );
       config = { mcpServers: servers, gateway: { policies: emptyPolicies } };
       method = 'tools/list';
     } else if (scenario !== 'bridge') {
@@ -170,7 +185,13 @@ async function profileScenario({ scenario, seconds, sessions, keep, callersOf })
       writeFileSync(file, JSON.stringify(config, null, 2));
       gwArgs = ['--config', file, '--port', '0'];
     }
-    const gw = P.startProcess({ name: 'gateway', command: NODE, args: ['--cpu-prof', '--cpu-prof-dir', profDir, BIN, ...gwArgs], cwd: root, logFile: path.join(tmp, 'gateway.log') });
+    const gw = P.startProcess({
+      name: 'gateway',
+      command: NODE,
+      args: ['--cpu-prof', '--cpu-prof-dir', profDir, BIN, ...gwArgs],
+      cwd: root,
+      logFile: path.join(tmp, 'gateway.log'),
+    });
     const url = (await P.waitForLog(gw, /listening on (http:\/\/[^\s"]+)/))[1];
     await P.waitGatewayReady(gw, new URL(url).origin, 90_000);
     await lg.send('open', { target: 'gw', kind: 'http', url, n: sessions }, 60_000);
@@ -205,7 +226,13 @@ async function profileScenario({ scenario, seconds, sessions, keep, callersOf })
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { seconds: { type: 'string', default: '5' }, sessions: { type: 'string', default: '16' }, keep: { type: 'string' }, summarise: { type: 'string' }, callers: { type: 'string' } },
+    options: {
+      seconds: { type: 'string', default: '5' },
+      sessions: { type: 'string', default: '16' },
+      keep: { type: 'string' },
+      summarise: { type: 'string' },
+      callers: { type: 'string' },
+    },
   });
   process.on('exit', () => {
     killAllLoadGens();
@@ -214,5 +241,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => process.exit(130));
   const callersOf = values.callers ? new RegExp(values.callers) : undefined;
   if (values.summarise) printSummary(summariseProfile(JSON.parse(readFileSync(values.summarise, 'utf8')), { callersOf }));
-  else await profileScenario({ scenario: positionals[0] ?? 'stdio', seconds: Math.min(60, Number(values.seconds)), sessions: Number(values.sessions), keep: values.keep, callersOf });
+  else
+    await profileScenario({
+      scenario: positionals[0] ?? 'stdio',
+      seconds: Math.min(60, Number(values.seconds)),
+      sessions: Number(values.sessions),
+      keep: values.keep,
+      callersOf,
+    });
 }

@@ -76,5 +76,7 @@ export async function runRateLimitStoreBench() {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const r = await runRateLimitStoreBench();
   if (r.failed) console.log(`rate-limit store: not run: ${r.failed}`);
-  else for (const row of r.rows) console.log(`${row.concurrency} callers: memory ${row.memoryPerSec.toFixed(0)}/s, redis ${row.redisPerSec.toFixed(0)}/s, ratio ${row.ratio.toFixed(3)}`);
+  else
+    for (const row of r.rows)
+      console.log(`${row.concurrency} callers: memory ${row.memoryPerSec.toFixed(0)}/s, redis ${row.redisPerSec.toFixed(0)}/s, ratio ${row.ratio.toFixed(3)}`);
 }

@@ -63,7 +63,12 @@ const { values: args } = parseArgs({
   strict: true,
 });
 const gatewayBin = path.resolve(args.gateway);
-const selectedModes = MODES.filter((m) => args.mode.split(',').map((s) => s.trim()).includes(m.key));
+const selectedModes = MODES.filter((m) =>
+  args.mode
+    .split(',')
+    .map((s) => s.trim())
+    .includes(m.key),
+);
 if (selectedModes.length === 0) fail(`--mode must list some of ${MODES.map((m) => m.key).join(',')}`);
 
 /** A setup error: nothing has been started yet, so stop at once. */
@@ -416,7 +421,7 @@ function findRegressions(results, modes) {
       // A mode that could not start is a setup error, reported once, not one regression per scenario.
       if (mode.key === 'direct' || results[mode.key]?.error) continue;
       const other = results[mode.key]?.scenarios?.[name];
-      if (!other || other.status !== 'pass') {
+      if (other?.status !== 'pass') {
         regressions.push({
           scenario: name,
           mode: mode.label,
@@ -437,7 +442,9 @@ async function main() {
   const suiteNodeVersion = spawnSync(suiteNode, ['--version'], { encoding: 'utf8' }).stdout.trim();
   log(`MCP conformance ${suite.version} (suite on Node ${suiteNodeVersion}; gateway and fixture on Node ${process.version})`);
   if (args.gateway !== path.join(root, 'bin', 'switchboard.js')) log(`gateway: ${gatewayBin}`);
-  log(`spec version ${SPEC_VERSION}, default active suite${args.scenario ? `, scenario ${args.scenario}` : ''}; modes: ${selectedModes.map((m) => m.label).join(', ')}`);
+  log(
+    `spec version ${SPEC_VERSION}, default active suite${args.scenario ? `, scenario ${args.scenario}` : ''}; modes: ${selectedModes.map((m) => m.label).join(', ')}`,
+  );
 
   rmSync(runDir, { recursive: true, force: true });
   mkdirSync(runDir, { recursive: true });
@@ -466,7 +473,9 @@ async function main() {
       modern.note =
         listed.code === 0
           ? `conformance ${suite.version} lists no server scenarios for ${MODERN_SPEC_VERSION}`
-          : `conformance ${suite.version} offers no ${MODERN_SPEC_VERSION} scenarios: ${stripAnsi(`${listed.stderr}${listed.stdout}`).trim().replace(/\s*\n\s*/g, '; ')}`;
+          : `conformance ${suite.version} offers no ${MODERN_SPEC_VERSION} scenarios: ${stripAnsi(`${listed.stderr}${listed.stdout}`)
+              .trim()
+              .replace(/\s*\n\s*/g, '; ')}`;
     } else {
       modern.results = {};
       for (const mode of selectedModes) {
@@ -494,7 +503,8 @@ async function main() {
     const client = args.scenario ? { skipped: 'a single scenario was asked for' } : await runClientScenarios(suite);
     if (client.scenarios) {
       log(`\nClient scenarios (the gateway as the upstream's client; a driver calls through it):\n`);
-      for (const [name, r] of Object.entries(client.scenarios)) log(`  ${pad(name, 40)} ${r.status} ${r.passed}/${r.total}${r.failed ? `, ${r.failed} failed` : ''}`);
+      for (const [name, r] of Object.entries(client.scenarios))
+        log(`  ${pad(name, 40)} ${r.status} ${r.passed}/${r.total}${r.failed ? `, ${r.failed} failed` : ''}`);
       log(`  not run: ${CLIENT_SCENARIOS_NOT_RUN}`);
     }
 
@@ -549,11 +559,16 @@ async function main() {
       ),
       regressions,
       client,
-      modern: { ...modern, results: modern.results && Object.fromEntries(Object.entries(modern.results).map(([k, v]) => [k, { error: v.error, scenarios: v.scenarios }])) },
+      modern: {
+        ...modern,
+        results: modern.results && Object.fromEntries(Object.entries(modern.results).map(([k, v]) => [k, { error: v.error, scenarios: v.scenarios }])),
+      },
     };
     mkdirSync(resultsDir, { recursive: true });
     writeFileSync(path.join(resultsDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
-    log(`\nTotal time ${(durationMs / 1000).toFixed(1)} s. Wrote ${path.relative(root, path.join(resultsDir, 'latest.json'))}; raw output and gateway logs in ${path.relative(root, runDir)}/.`);
+    log(
+      `\nTotal time ${(durationMs / 1000).toFixed(1)} s. Wrote ${path.relative(root, path.join(resultsDir, 'latest.json'))}; raw output and gateway logs in ${path.relative(root, runDir)}/.`,
+    );
 
     if (setupErrors.length > 0) return 2;
     if (selectedModes.some((m) => m.key === 'direct') && Object.keys(results.direct?.scenarios ?? {}).length === 0) return 2;

@@ -9,7 +9,7 @@ const REQUEST_TIMEOUT_MS = 15_000;
 
 /** One response body (JSON or SSE) → the JSON-RPC message answering `id`. */
 export function parseBody(contentType, text, id) {
-  if (contentType && contentType.includes('text/event-stream')) {
+  if (contentType?.includes('text/event-stream')) {
     // Each event's `data:` lines carry one message; other fields (event, id, retry) and comments are skipped.
     if (text.includes('\r')) text = text.replace(/\r\n?/g, '\n');
     let from = 0;
@@ -43,15 +43,14 @@ export function parseBody(contentType, text, id) {
 /** POSTs (or DELETEs) one body; resolves { status, headers, text }. */
 function send(agent, url, method, headers, body) {
   return new Promise((resolve, reject) => {
-    const req = http.request(
-      { agent, host: url.hostname, port: url.port, path: url.pathname, method, headers, timeout: REQUEST_TIMEOUT_MS },
-      (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, text: chunks.length === 1 ? chunks[0].toString() : Buffer.concat(chunks).toString() }));
-        res.on('error', reject);
-      },
-    );
+    const req = http.request({ agent, host: url.hostname, port: url.port, path: url.pathname, method, headers, timeout: REQUEST_TIMEOUT_MS }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () =>
+        resolve({ status: res.statusCode, headers: res.headers, text: chunks.length === 1 ? chunks[0].toString() : Buffer.concat(chunks).toString() }),
+      );
+      res.on('error', reject);
+    });
     req.on('timeout', () => req.destroy(new Error(`${method} ${url.href} timed out after ${REQUEST_TIMEOUT_MS} ms`)));
     req.on('error', reject);
     req.end(body);

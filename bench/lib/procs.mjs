@@ -201,7 +201,10 @@ export async function stopProcess(proc, graceMs = 5000) {
   if (!proc.exited) killQuietly(-proc.pid, 'SIGKILL');
   // Children in their own groups (the gateway's stdio upstreams) if the parent did not stop them.
   await sleep(50);
-  killTree(tree.filter((pid) => pid !== proc.pid), table);
+  killTree(
+    tree.filter((pid) => pid !== proc.pid),
+    table,
+  );
   started.delete(proc);
 }
 

@@ -66,7 +66,8 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
   const identity = new GatewayIdentity(settings);
   // Upstream OAuth tokens and keep-alive sockets: this gateway's upstreams', no other gateway's.
   const caches = new UpstreamCaches();
-  const newUpstream = (server: ServerConfig) => new Upstream(server, log.child({ server: server.name }), { maxTotalTimeoutMs: settings.maxRequestTimeoutMs, caches });
+  const newUpstream = (server: ServerConfig) =>
+    new Upstream(server, log.child({ server: server.name }), { maxTotalTimeoutMs: settings.maxRequestTimeoutMs, caches });
   const upstreams = config.servers.map(newUpstream);
   const catalog = new Catalog(upstreams, settings.separator);
   const listeners = { catalog, hub: () => hub, metrics: () => metrics, log };
@@ -99,7 +100,13 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
     () => hub.sessions,
   );
   const personal = upstreams.some((u) => u.perCaller)
-    ? { upstreams, pool, separator: settings.separator, hasCredential: (principal: string, server: ServerConfig) => hasCallerCredential(callers, principal, server), log }
+    ? {
+        upstreams,
+        pool,
+        separator: settings.separator,
+        hasCredential: (principal: string, server: ServerConfig) => hasCallerCredential(callers, principal, server),
+        log,
+      }
     : undefined;
   const hub: Hub = new Hub({
     catalog,
@@ -134,16 +141,22 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
     start: () => lifecycle.start(),
     settled: (timeoutMs) => settledUpstreams(upstreams, timeoutMs),
     async listen(host = settings.listen.host, port = settings.listen.port) {
-      const http = await listenHttp(settings, metrics, {
-        hub,
-        authenticate: identity.authenticate,
-        log,
-        readiness,
-        protectedResource: identity.protectedResource,
-        scopeShortfall: (who, message) => scopeShortfall(catalog, policy.engine, who, message),
-        draining: () => lifecycle.draining,
-        userOAuth: callers.userOAuth && { userOAuth: callers.userOAuth, onRevoked: (principal, server) => pool.dropCaller(principal, server) },
-      }, host, port);
+      const http = await listenHttp(
+        settings,
+        metrics,
+        {
+          hub,
+          authenticate: identity.authenticate,
+          log,
+          readiness,
+          protectedResource: identity.protectedResource,
+          scopeShortfall: (who, message) => scopeShortfall(catalog, policy.engine, who, message),
+          draining: () => lifecycle.draining,
+          userOAuth: callers.userOAuth && { userOAuth: callers.userOAuth, onRevoked: (principal, server) => pool.dropCaller(principal, server) },
+        },
+        host,
+        port,
+      );
       lifecycle.http = http;
       identity.bound(http.url);
       return { url: http.url, port: http.port };

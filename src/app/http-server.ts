@@ -36,7 +36,11 @@ export async function listenHttp(settings: GatewaySettings, metrics: Metrics, pa
   const metricsHost = settings.metrics.host ?? host;
   const metricsServer =
     separateMetrics && metricsHandler
-      ? await listenOn(createServer(metricsOnlyApp(metricsHandler, probeGuard({ ...settings, listen: { host: metricsHost } }))), metricsHost, settings.metrics.port!)
+      ? await listenOn(
+          createServer(metricsOnlyApp(metricsHandler, probeGuard({ ...settings, listen: { host: metricsHost } }))),
+          metricsHost,
+          settings.metrics.port!,
+        )
       : undefined;
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;

@@ -49,6 +49,9 @@ export class GatewayIdentity {
   }
 
   private authenticatorFor(auth: GatewaySettings['auth']): HttpAuthenticator {
-    return createHttpAuthenticator(auth, { jwt: auth.jwt && createJwtVerifier(auth.jwt, { audience: () => [this.resource()] }), subjectTokens: this.subjectTokens });
+    return createHttpAuthenticator(auth, {
+      jwt: auth.jwt && createJwtVerifier(auth.jwt, { audience: () => [this.resource()] }),
+      subjectTokens: this.subjectTokens,
+    });
   }
 }

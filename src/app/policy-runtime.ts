@@ -66,7 +66,12 @@ export class PolicyRuntime {
       next = this.load();
     } catch (err) {
       const issues = err instanceof ConfigError ? err.issues : [{ file: String(this.dir), path: '', message: String(err) }];
-      return this.refuse('invalid', why, issues.map((i) => i.file), { issues });
+      return this.refuse(
+        'invalid',
+        why,
+        issues.map((i) => i.file),
+        { issues },
+      );
     }
     const lost = this.current.files.filter((f) => !next.files.includes(f));
     if (next.files.length === 0 && this.current.files.length > 0) {

@@ -42,15 +42,33 @@ export function readinessOf(s: ReadinessSources): () => { ready: boolean; body: 
         sessionConnections: s.pool.openCount,
         conflicts: catalog.conflicts,
         // A refused reload keeps the last good set in force: `stale` says why and since when.
-        policy: { rules: policy.engine.ruleIds.length, files: policy.engine.files.length, generation: policy.generation, ...(policy.stale ? { stale: policy.stale } : {}) },
-        profiles: Object.values(config.gateway.profiles).map((p) => ({ name: p.name, path: p.path, enabled: p.enabled, servers: p.servers ?? 'all', disclosure: p.disclosure })),
+        policy: {
+          rules: policy.engine.ruleIds.length,
+          files: policy.engine.files.length,
+          generation: policy.generation,
+          ...(policy.stale ? { stale: policy.stale } : {}),
+        },
+        profiles: Object.values(config.gateway.profiles).map((p) => ({
+          name: p.name,
+          path: p.path,
+          enabled: p.enabled,
+          servers: p.servers ?? 'all',
+          disclosure: p.disclosure,
+        })),
       },
     };
   };
 }
 
 function upstreamState(u: Upstream, counts: Record<string, number> | undefined) {
-  return { state: u.state, transport: u.config.spec.type, wire: u.wire, restarts: u.restarts, error: u.state === 'ready' ? undefined : u.errorClass, ...counts };
+  return {
+    state: u.state,
+    transport: u.config.spec.type,
+    wire: u.wire,
+    restarts: u.restarts,
+    error: u.state === 'ready' ? undefined : u.errorClass,
+    ...counts,
+  };
 }
 
 function stateOnly<T extends { error?: string }>(health: T): Omit<T, 'error'> {

@@ -37,7 +37,8 @@ export function wireUpstream(upstream: Upstream, { catalog, hub, metrics, log }:
 
 function reportConflicts(catalog: Catalog, log: Logger): void {
   for (const c of catalog.conflicts) {
-    if (c.reason === 'collision') log.warn('name collision: first server in config order wins', { kind: c.kind, name: c.name, exposedFrom: c.winner, hiddenFrom: c.hidden });
+    if (c.reason === 'collision')
+      log.warn('name collision: first server in config order wins', { kind: c.kind, name: c.name, exposedFrom: c.winner, hiddenFrom: c.hidden });
     else log.warn('name not exposed: not a valid MCP tool name', { kind: c.kind, name: c.name, server: c.hidden[0] });
   }
 }

@@ -38,7 +38,8 @@ export function createHttpAuthenticator(settings: AuthSettings, options: HttpAut
   return async (headers) => {
     const credential = credentialOf(headers);
     if (credential === undefined) {
-      if (required) throw new GatewayError('UNAUTHENTICATED', 'Authentication required: send Authorization: Bearer <token> or X-API-Key', { reason: 'missing' });
+      if (required)
+        throw new GatewayError('UNAUTHENTICATED', 'Authentication required: send Authorization: Bearer <token> or X-API-Key', { reason: 'missing' });
       return ANONYMOUS;
     }
     if (jwt && credential.bearer && looksLikeJwt(credential.value)) {

@@ -44,7 +44,7 @@ export class RemoteKeySet<S> {
     try {
       await this.refresh();
     } catch (err) {
-      throw jwtFailure('unavailable', 'The token issuer\'s keys are unavailable', err);
+      throw jwtFailure('unavailable', "The token issuer's keys are unavailable", err);
     }
     return select(this.set!);
   }
@@ -55,14 +55,14 @@ export class RemoteKeySet<S> {
     if (this.set && now() - this.fetchedAt < this.timing.maxAgeMs) return false;
     if (!this.pending && now() - this.failedAt < this.timing.backoffMs) {
       if (this.set) return false; // stale keys beat none while the issuer is unreachable
-      throw jwtFailure('unavailable', 'The token issuer\'s keys are unavailable');
+      throw jwtFailure('unavailable', "The token issuer's keys are unavailable");
     }
     try {
       await this.refresh();
       return true;
     } catch (err) {
       if (this.set) return false;
-      throw jwtFailure('unavailable', 'The token issuer\'s keys are unavailable', err);
+      throw jwtFailure('unavailable', "The token issuer's keys are unavailable", err);
     }
   }
 

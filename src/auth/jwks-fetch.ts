@@ -32,7 +32,7 @@ export async function fetchJwks(url: string, request: JwksRequest): Promise<Fetc
   const jwks = JSON.parse(text) as unknown;
   if (!isKeySet(jwks)) throw new Error('JWKS response is not a JSON Web Key Set');
   // Private or symmetric members are never trusted for verification.
-  return { keys: jwks.keys.filter((k) => k['kty'] !== 'oct' && !('d' in k)) };
+  return { keys: jwks.keys.filter((k) => k.kty !== 'oct' && !('d' in k)) };
 }
 
 function isKeySet(value: unknown): value is FetchedKeySet {

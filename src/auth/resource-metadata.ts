@@ -7,11 +7,7 @@
 export const WELL_KNOWN_PATH = '/.well-known/oauth-protected-resource';
 
 /** The RFC 9728 metadata document for `resource` (a canonical URL: no fragment). */
-export function protectedResourceMetadata(opts: {
-  resource: string;
-  authorizationServers: string[];
-  scopesSupported: string[];
-}): Record<string, unknown> {
+export function protectedResourceMetadata(opts: { resource: string; authorizationServers: string[]; scopesSupported: string[] }): Record<string, unknown> {
   const document: Record<string, unknown> = {
     resource: opts.resource,
     authorization_servers: [...opts.authorizationServers],
@@ -45,12 +41,7 @@ export type BearerError = 'invalid_token' | 'insufficient_scope';
  * scope tokens containing one are dropped, such characters in the description
  * are replaced, and in the URL percent-encoded.
  */
-export function bearerChallenge(opts: {
-  resourceMetadataUrl: string;
-  scope?: string[];
-  error?: BearerError;
-  description?: string;
-}): string {
+export function bearerChallenge(opts: { resourceMetadataUrl: string; scope?: string[]; error?: BearerError; description?: string }): string {
   const params: string[] = [];
   if (opts.error) params.push(`error="${opts.error}"`);
   const scope = (opts.scope ?? []).filter((s) => /^[\x21\x23-\x5B\x5D-\x7E]+$/.test(s));

@@ -69,10 +69,43 @@ export class Catalog {
     const ready = this.upstreams.filter((u) => u.state === 'ready');
     const rename = (u: Upstream, name: string) => exposeName(u.config.prefix, name, this.separator);
     const reuri = (u: Upstream, uri: string) => exposeUri(u.config.prefix, uri);
-    this.tools = merge(ready, 'tool', (u) => u.lists.tools, (t) => t.name, rename, conflicts, isValidToolName);
-    this.prompts = merge(ready, 'prompt', (u) => u.lists.prompts, (p) => p.name, rename, conflicts);
-    this.resources = merge(ready, 'resource', (u) => u.lists.resources, (r) => r.uri, reuri, conflicts, undefined, 'uri');
-    this.templates = merge(ready, 'resourceTemplate', (u) => u.lists.resourceTemplates, (t) => t.uriTemplate, reuri, conflicts, undefined, 'uriTemplate');
+    this.tools = merge(
+      ready,
+      'tool',
+      (u) => u.lists.tools,
+      (t) => t.name,
+      rename,
+      conflicts,
+      isValidToolName,
+    );
+    this.prompts = merge(
+      ready,
+      'prompt',
+      (u) => u.lists.prompts,
+      (p) => p.name,
+      rename,
+      conflicts,
+    );
+    this.resources = merge(
+      ready,
+      'resource',
+      (u) => u.lists.resources,
+      (r) => r.uri,
+      reuri,
+      conflicts,
+      undefined,
+      'uri',
+    );
+    this.templates = merge(
+      ready,
+      'resourceTemplate',
+      (u) => u.lists.resourceTemplates,
+      (t) => t.uriTemplate,
+      reuri,
+      conflicts,
+      undefined,
+      'uriTemplate',
+    );
     this.compiledTemplates = [...this.templates.values()].flatMap((routed) => {
       try {
         return [{ template: new UriTemplate(routed.original), routed }];

@@ -17,7 +17,14 @@ export function profileView(config: LoadedConfig, args: ParsedArgs): View {
   const profile = config.gateway.profiles[name];
   if (!profile) {
     const known = Object.keys(config.gateway.profiles);
-    throw new ConfigError([{ file: config.file, path: `gateway.profiles.${name}`, message: `no profile named "${name}"`, fix: known.length ? `one of: ${known.join(', ')}` : 'define it under gateway.profiles' }]);
+    throw new ConfigError([
+      {
+        file: config.file,
+        path: `gateway.profiles.${name}`,
+        message: `no profile named "${name}"`,
+        fix: known.length ? `one of: ${known.join(', ')}` : 'define it under gateway.profiles',
+      },
+    ]);
   }
   return createView(profile);
 }

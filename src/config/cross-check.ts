@@ -22,11 +22,17 @@ function checkCredentials(entry: Obj, own: Obj, gw: Obj, at: string[], add: Repo
   const remote = entry.url !== undefined || entry.type === 'http' || entry.type === 'sse' || entry.type === 'streamable-http';
   if (!remote) add(at, `credentials "${kind}" applies to HTTP upstreams only`, 'remove it, or point the server at a "url"');
   if (kind === 'user-oauth' && !isObj(gw.credentials))
-    add(at, 'credentials "user-oauth" needs gateway.credentials (where users\' tokens are kept, encrypted)', 'add "gateway": { "credentials": { "key": "${SWITCHBOARD_CREDENTIALS_KEY}" } }');
+    add(
+      at,
+      'credentials "user-oauth" needs gateway.credentials (where users\' tokens are kept, encrypted)',
+      'add "gateway": { "credentials": { "key": "${SWITCHBOARD_CREDENTIALS_KEY}" } }',
+    );
   if (kind === 'token-exchange') {
-    if (!isObj(own.tokenExchange)) add(at, 'credentials "token-exchange" needs "tokenExchange" { tokenEndpoint, clientId, clientSecret }', 'add "tokenExchange" beside it');
+    if (!isObj(own.tokenExchange))
+      add(at, 'credentials "token-exchange" needs "tokenExchange" { tokenEndpoint, clientId, clientSecret }', 'add "tokenExchange" beside it');
     const auth = isObj(gw.auth) ? gw.auth : {};
-    if (!isObj(auth.jwt)) add(at, 'credentials "token-exchange" exchanges the caller\'s bearer token, so callers must sign in with JWTs', 'configure gateway.auth.jwt');
+    if (!isObj(auth.jwt))
+      add(at, 'credentials "token-exchange" exchanges the caller\'s bearer token, so callers must sign in with JWTs', 'configure gateway.auth.jwt');
   }
 }
 
@@ -63,8 +69,7 @@ export function crossCheck(data: Obj, key: 'mcpServers' | 'servers', add: Report
     const validPrefix = typeof prefix === 'string' && (prefix === '' || SERVER_NAME_PATTERN.test(prefix));
     if (sep !== undefined && own.prefix !== undefined && validPrefix && prefix !== '' && splitsBadly(prefix, sep))
       add([...ownPath, 'prefix'], `prefix "${prefix}" clashes with the separator "${sep}"`, 'choose another prefix');
-    if (typeof own.timeoutMs === 'number' && own.timeoutMs > max)
-      add([...ownPath, 'timeoutMs'], `exceeds gateway.maxRequestTimeoutMs (${max})`, raiseMax);
+    if (typeof own.timeoutMs === 'number' && own.timeoutMs > max) add([...ownPath, 'timeoutMs'], `exceeds gateway.maxRequestTimeoutMs (${max})`, raiseMax);
 
     const skipped = entry.url === '' && entry.command === undefined;
     if (!validPrefix || prefix === '' || skipped) continue;

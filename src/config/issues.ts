@@ -91,8 +91,7 @@ export function mapIssue(issue: z.core.$ZodIssue, base: readonly Seg[], data: un
     case 'too_big': {
       const small = issue.code === 'too_small';
       const bound = String(small ? issue.minimum : issue.maximum);
-      if (issue.origin === 'string' && small && bound === '1')
-        return add(segs, 'must not be empty', `give "${last}" a value`);
+      if (issue.origin === 'string' && small && bound === '1') return add(segs, 'must not be empty', `give "${last}" a value`);
       if (issue.origin !== 'number' && issue.origin !== 'int') break;
       const op = `${small ? '>' : '<'}${issue.inclusive ? '=' : ''}`;
       return add(segs, `must be ${op} ${bound}`, `use a ${small ? 'larger' : 'smaller'} number`);

@@ -57,8 +57,7 @@ function validate(raw: unknown, abs: string, baseDir: string, env: Env): { parse
   // The config file's own folder, so a file can name paths beside it wherever it is run from.
   const data = substituteEnv(included, { ...env, SWITCHBOARD_CONFIG_DIR: baseDir }, add) as Obj;
   const key = serversKey(data);
-  if (data.mcpServers === undefined && data.servers === undefined)
-    add([], 'no "mcpServers" object', 'add an "mcpServers" object');
+  if (data.mcpServers === undefined && data.servers === undefined) add([], 'no "mcpServers" object', 'add an "mcpServers" object');
   if (data.mcpServers !== undefined && data.servers !== undefined)
     add(['servers'], 'both "mcpServers" and "servers" are present', 'move the entries of "servers" into "mcpServers"');
   const result = ConfigFileSchema.safeParse(data);

@@ -47,7 +47,10 @@ export function expandIncludes(data: Obj, key: 'mcpServers' | 'servers', baseDir
         add(at, `server "${server}" of ${file} is already configured`, 'rename it in one of the files');
         continue;
       }
-      target[server] = isObj(entry) && typeof entry.command === 'string' ? { ...entry, cwd: path.resolve(path.dirname(file), typeof entry.cwd === 'string' ? entry.cwd : '.') } : entry;
+      target[server] =
+        isObj(entry) && typeof entry.command === 'string'
+          ? { ...entry, cwd: path.resolve(path.dirname(file), typeof entry.cwd === 'string' ? entry.cwd : '.') }
+          : entry;
     }
     profile.servers = [...new Set([...(Array.isArray(profile.servers) ? profile.servers : []), ...Object.keys(servers)])];
   }

@@ -120,7 +120,7 @@ function jsonErrorOffset(s: string): number {
   try {
     value();
     ws();
-    return i < s.length ? i : s.length;
+    return Math.min(i, s.length);
   } catch (at) {
     if (typeof at === 'number') return at;
     throw at;

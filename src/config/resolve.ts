@@ -119,8 +119,7 @@ function toSpec(entry: ServerEntry, baseDir: string, server: { name: string; sta
 /** Settings that are valid but do not do what the file seems to ask. */
 function serverWarnings(name: string, spec: ServerSpec, settings: ServerSettings): string[] {
   const warnings: string[] = [];
-  if (settings.isolation === 'session' && spec.type !== 'stdio')
-    warnings.push(`server "${name}": isolation "session" applies to stdio servers only; ignored`);
+  if (settings.isolation === 'session' && spec.type !== 'stdio') warnings.push(`server "${name}": isolation "session" applies to stdio servers only; ignored`);
   if (spec.type !== 'stdio' && spec.oauth) warnings.push(...oauthWarnings(name, spec));
   return warnings;
 }

@@ -94,14 +94,10 @@ export class GatewayError extends Error {
   }
 }
 
-export const unknownTool = (name: string) =>
-  new GatewayError('UNKNOWN_TOOL', `Unknown tool: ${name}`, { name });
-export const unknownPrompt = (name: string) =>
-  new GatewayError('UNKNOWN_PROMPT', `Unknown prompt: ${name}`, { name });
-export const unknownResource = (uri: string) =>
-  new GatewayError('UNKNOWN_RESOURCE', `Resource not found: ${uri}`, { uri });
-export const methodNotFound = (method: string) =>
-  new GatewayError('METHOD_NOT_FOUND', `Method not found: ${method}`, { method });
+export const unknownTool = (name: string) => new GatewayError('UNKNOWN_TOOL', `Unknown tool: ${name}`, { name });
+export const unknownPrompt = (name: string) => new GatewayError('UNKNOWN_PROMPT', `Unknown prompt: ${name}`, { name });
+export const unknownResource = (uri: string) => new GatewayError('UNKNOWN_RESOURCE', `Resource not found: ${uri}`, { uri });
+export const methodNotFound = (method: string) => new GatewayError('METHOD_NOT_FOUND', `Method not found: ${method}`, { method });
 export const invalidCursor = () => new GatewayError('INVALID_CURSOR', 'Invalid pagination cursor');
 export const upstreamUnavailable = (server: string, reason: string) =>
   new GatewayError('UPSTREAM_UNAVAILABLE', `Upstream '${server}' is unavailable: ${reason}`, { server, reason });
@@ -135,7 +131,5 @@ export class ConfigError extends GatewayError {
 }
 
 export function formatIssues(issues: ConfigIssue[]): string {
-  return issues
-    .map((i) => `${i.file}${i.path ? ` at ${i.path}` : ''}: ${i.message}${i.fix ? `\n  fix: ${i.fix}` : ''}`)
-    .join('\n');
+  return issues.map((i) => `${i.file}${i.path ? ` at ${i.path}` : ''}: ${i.message}${i.fix ? `\n  fix: ${i.fix}` : ''}`).join('\n');
 }

@@ -18,9 +18,7 @@ export interface PrincipalInput {
   claims?: Record<string, unknown>;
 }
 
-export type PrincipalInputResult =
-  | { ok: true; principal: Principal }
-  | { ok: false; key: 'id' | 'kind' | 'issuer'; message: string; fix: string };
+export type PrincipalInputResult = { ok: true; principal: Principal } | { ok: false; key: 'id' | 'kind' | 'issuer'; message: string; fix: string };
 
 /** Who a test case is when it names nobody: an API key with id "test". */
 export const DEFAULT_TEST_PRINCIPAL = { kind: 'apikey', id: 'test' } as const;
@@ -72,7 +70,7 @@ function partsOf(raw: PrincipalInput, defaultIssuer: string | undefined): Parts 
 }
 
 function idMeaning(kind: 'apikey' | 'stdio' | 'jwt'): string {
-  if (kind === 'apikey') return 'the key\'s gateway.auth.apiKeys[].id';
+  if (kind === 'apikey') return "the key's gateway.auth.apiKeys[].id";
   if (kind === 'stdio') return 'gateway.stdioPrincipal.id';
   return 'the token\'s id claim, "sub" by default';
 }

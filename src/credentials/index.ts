@@ -19,7 +19,9 @@ export { RedisCredentialStore, type RedisCredentialStoreSettings } from './store
 export function createCredentialStore(settings: NonNullable<GatewaySettings['credentials']>, log: Logger): CredentialStore {
   const { key, store } = settings;
   const backing =
-    store.type === 'redis' ? new RedisCredentialStore({ url: store.url, prefix: store.prefix, key }, log.child({ component: 'credentials' })) : new FileCredentialStore(store.path, key);
+    store.type === 'redis'
+      ? new RedisCredentialStore({ url: store.url, prefix: store.prefix, key }, log.child({ component: 'credentials' }))
+      : new FileCredentialStore(store.path, key);
   return new CachedCredentialStore(backing);
 }
 

@@ -48,7 +48,14 @@ export interface CredentialStore {
 }
 
 export function summaryOf(c: UserCredential): CredentialSummary {
-  return { principal: c.principal, server: c.server, subject: c.subject, obtainedAt: c.obtainedAt, expiresAt: c.expiresAt, refreshable: c.refreshToken !== undefined };
+  return {
+    principal: c.principal,
+    server: c.server,
+    subject: c.subject,
+    obtainedAt: c.obtainedAt,
+    expiresAt: c.expiresAt,
+    refreshable: c.refreshToken !== undefined,
+  };
 }
 
 /** Summaries in (principal, server) order, code-unit wise: what `credentials list` shows, from either store. */

@@ -166,7 +166,8 @@ export class UserOAuth {
     } catch (err) {
       this.options.onEvent?.(server, 'signin', 'failed');
       // Its details come from the redirect, which may be forged: say what happened, not what it said.
-      if (err instanceof IssuerMismatchError) throw new SignInError('issuer-mismatch', 'The redirect came from another authorization server than the one the sign-in started with.');
+      if (err instanceof IssuerMismatchError)
+        throw new SignInError('issuer-mismatch', 'The redirect came from another authorization server than the one the sign-in started with.');
       throw err;
     }
     await this.options.store.put(provider.credentialFor(principal));
@@ -253,7 +254,11 @@ export class UserOAuth {
       return next;
     } catch (err) {
       // A refresh token the server no longer accepts: the user signs in again.
-      this.options.log.warn('upstream token refresh failed; the user must sign in again', { principal, server, error: err instanceof Error ? err.message : String(err) });
+      this.options.log.warn('upstream token refresh failed; the user must sign in again', {
+        principal,
+        server,
+        error: err instanceof Error ? err.message : String(err),
+      });
       this.options.onEvent?.(server, 'refresh', 'failed');
       await this.options.store.delete(principal, server);
       return undefined;

@@ -10,7 +10,7 @@ import type { GatewaySettings } from '../config/schema/index.js';
 import { JsonRpc } from '../core/errors.js';
 import type { Logger } from '../observability/log.js';
 import { createView, WHOLE_CATALOG, type View } from '../pipeline/view.js';
-import { Admission, type ProtectedResource, type ScopeShortfall } from './admission.js';
+import { Admission, type Authenticated, type ProtectedResource, type ScopeShortfall } from './admission.js';
 import { attachPrincipal, principalOf } from './principal.js';
 import { answerInternalError, rpcError, sendRefusal, type Refusal } from './responses.js';
 import type { Hub } from '../session/hub.js';
@@ -143,7 +143,8 @@ export function createHttpFront(options: HttpFrontOptions): HttpFront {
   }
   app.post('/messages', (req, res) => sse.post(req, res));
   // Anything else is a JSON-RPC error too, never express's HTML page.
-  for (const endpoint of endpoints) app.all(endpoint.path, (_req, res) => void res.status(405).set('Allow', 'GET, POST, DELETE').json(rpcError(JsonRpc.BAD_REQUEST, 'Method not allowed')));
+  for (const endpoint of endpoints)
+    app.all(endpoint.path, (_req, res) => void res.status(405).set('Allow', 'GET, POST, DELETE').json(rpcError(JsonRpc.BAD_REQUEST, 'Method not allowed')));
   app.use((_req, res) => void res.status(404).json(rpcError(JsonRpc.BAD_REQUEST, 'Not found')));
 
   app.use(jsonErrorHandler(log));
@@ -179,7 +180,7 @@ function admit(check: (headers: IncomingHttpHeaders) => Refusal | undefined) {
 /** Authentication as express middleware: before the body is even parsed, so an anonymous caller costs nothing. */
 function authenticate(admission: Admission) {
   return async function authenticateRequest(req: Request, res: Response, next: NextFunction): Promise<void> {
-    let who;
+    let who: Authenticated;
     try {
       who = await admission.authenticate(req.headers);
     } catch (err) {

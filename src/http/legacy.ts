@@ -159,7 +159,11 @@ export class LegacySse {
   private async openAdmitted(_req: Request, res: Response, view: View): Promise<void> {
     const transport = new BoundedSseTransport('/messages', res, this.deps.streams);
     nameSession(transport, this.deps.newSessionId());
-    const state: SessionState = { info: { id: transport.sessionId, transport: 'sse', era: 'legacy', profile: view.profile }, principal: principalOf(res), view };
+    const state: SessionState = {
+      info: { id: transport.sessionId, transport: 'sse', era: 'legacy', profile: view.profile },
+      principal: principalOf(res),
+      view,
+    };
     const server = this.deps.hub.createServer(state);
     this.transports.set(transport.sessionId, transport);
     this.deps.hub.register(state.info, server, state, () => transport.close());

@@ -25,7 +25,7 @@ export class Exchange {
     private readonly res: ServerResponse,
     private readonly sessionId: string | undefined,
     requestIds: RequestId[],
-    private readonly keepAliveMs: number,
+    readonly keepAliveMs: number,
     private readonly limits: StreamLimits | undefined,
     /** Called with the requests still unanswered when the stream is given up (its client stopped reading). */
     private readonly onAbandoned: (ids: RequestId[]) => void,

@@ -41,7 +41,7 @@ export interface SessionLimitEvents {
 export const RETRY_AFTER_SECONDS = 5;
 
 export type Admission =
-  | { admitted: true; /** Frees the reserved slot once the session is registered, or failed to open; idempotent. */ release(): void }
+  | { admitted: true /** Frees the reserved slot once the session is registered, or failed to open; idempotent. */; release(): void }
   | { admitted: false; status: 429 | 503; error: GatewayError };
 
 export class SessionLimiter {

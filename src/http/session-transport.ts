@@ -145,7 +145,11 @@ export class SessionHttpTransport implements Transport {
   private abandon(ids: RequestId[]): void {
     for (const requestId of ids) {
       this.exchanges.delete(requestId);
-      this.onmessage?.({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId, reason: 'the client stopped reading the stream of this request' } });
+      this.onmessage?.({
+        jsonrpc: '2.0',
+        method: 'notifications/cancelled',
+        params: { requestId, reason: 'the client stopped reading the stream of this request' },
+      });
     }
   }
 
@@ -172,14 +176,14 @@ export class SessionHttpTransport implements Transport {
 
   /** The session id and protocol version headers of a request after `initialize`. */
   private acceptsSessionHeaders(req: IncomingMessage, res: ServerResponse): boolean {
-    if (!this.initialized) return reject(res, 400, JsonRpc.BAD_REQUEST, 'Bad Request: Server not initialized'), false;
+    if (!this.initialized) return (reject(res, 400, JsonRpc.BAD_REQUEST, 'Bad Request: Server not initialized'), false);
     const id = req.headers['mcp-session-id'];
-    if (!id) return reject(res, 400, JsonRpc.BAD_REQUEST, 'Bad Request: Mcp-Session-Id header is required'), false;
-    if (id !== this.sessionId) return reject(res, 404, JsonRpc.SESSION_NOT_FOUND, 'Session not found'), false;
+    if (!id) return (reject(res, 400, JsonRpc.BAD_REQUEST, 'Bad Request: Mcp-Session-Id header is required'), false);
+    if (id !== this.sessionId) return (reject(res, 404, JsonRpc.SESSION_NOT_FOUND, 'Session not found'), false);
     const version = req.headers['mcp-protocol-version'];
     if (typeof version === 'string' && !this.supportedVersions.includes(version)) {
       const supported = this.supportedVersions.join(', ');
-      return reject(res, 400, JsonRpc.BAD_REQUEST, `Bad Request: Unsupported protocol version: ${version} (supported versions: ${supported})`), false;
+      return (reject(res, 400, JsonRpc.BAD_REQUEST, `Bad Request: Unsupported protocol version: ${version} (supported versions: ${supported})`), false);
     }
     return true;
   }

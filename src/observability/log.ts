@@ -54,7 +54,7 @@ export function createLogger(options: LoggerOptions = {}, bound: LogFields = {})
 }
 
 /** A logger that drops everything (tests, library use). */
-export const silentLogger: Logger = createLogger({ write: () => {} , level: 'error' });
+export const silentLogger: Logger = createLogger({ write: () => {}, level: 'error' });
 
 function prettyLine(record: Record<string, unknown>): string {
   const { time: _t, level, msg, ...rest } = record;

@@ -118,7 +118,9 @@ function otelTracer(api: OtelApi, serviceName: string): Tracer {
 /** The tracer for `gateway.tracing`, saying in the log whether spans are recorded or only trace context is propagated. */
 export async function startTracing(settings: TraceSettings, log: Logger): Promise<Tracer | undefined> {
   const { tracer, spans } = await createTracer(settings);
-  log.info('tracing on', { spans: spans ? 'recorded through @opentelemetry/api' : 'not recorded (@opentelemetry/api is not installed); trace context is propagated' });
+  log.info('tracing on', {
+    spans: spans ? 'recorded through @opentelemetry/api' : 'not recorded (@opentelemetry/api is not installed); trace context is propagated',
+  });
   return tracer;
 }
 

@@ -50,7 +50,12 @@ export function decisionInput(ctx: CallContext): DecisionInput {
     principal: ctx.principal,
     method: ctx.method,
     server: { name: upstream.name, transport: upstream.config.spec.type },
-    request: { time: new Date(), transport: ctx.session.transport, sessionId: ctx.session.id, ...(ctx.session.profile ? { profile: ctx.session.profile } : {}) },
+    request: {
+      time: new Date(),
+      transport: ctx.session.transport,
+      sessionId: ctx.session.id,
+      ...(ctx.session.profile ? { profile: ctx.session.profile } : {}),
+    },
   };
   switch (ctx.method) {
     case 'tools/call':

@@ -58,7 +58,10 @@ function exposeResultUris(method: string, result: Result, prefix: string): Resul
   if (method === 'resources/read' && Array.isArray(r.contents)) return { ...result, contents: r.contents.map(expose) };
   if (method === 'tools/call' && Array.isArray(r.content)) return { ...result, content: r.content.map(expose) };
   if (method === 'prompts/get' && Array.isArray(r.messages)) {
-    return { ...result, messages: r.messages.map((m: Record<string, unknown>) => (isObject(m) && isObject(m.content) ? { ...m, content: expose(m.content) } : m)) };
+    return {
+      ...result,
+      messages: r.messages.map((m: Record<string, unknown>) => (isObject(m) && isObject(m.content) ? { ...m, content: expose(m.content) } : m)),
+    };
   }
   return result;
 }
@@ -76,9 +79,7 @@ function exposeItemUri(item: unknown, prefix: string): unknown {
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function relayProgress(ctx: CallContext, progress: { progress: number; total?: number; message?: string }): Promise<void> {
-  return ctx.origin
-    .notify({ method: 'notifications/progress', params: { ...progress, progressToken: ctx.progressToken! } })
-    .catch(() => {});
+  return ctx.origin.notify({ method: 'notifications/progress', params: { ...progress, progressToken: ctx.progressToken! } }).catch(() => {});
 }
 
 export type { Result };

@@ -14,7 +14,11 @@ export function measure(metrics: Metrics): Finisher {
       const error = ctx.error;
       const outcome = error === undefined ? 'ok' : error instanceof GatewayError ? error.code : 'upstream_error';
       const seconds = (performance.now() - ctx.startedAt) / 1000;
-      metrics.request({ server: ctx.target?.upstream.name, method: ctx.method, outcome, profile: ctx.session.profile }, seconds, ctx.upstreamMs === undefined ? undefined : ctx.upstreamMs / 1000);
+      metrics.request(
+        { server: ctx.target?.upstream.name, method: ctx.method, outcome, profile: ctx.session.profile },
+        seconds,
+        ctx.upstreamMs === undefined ? undefined : ctx.upstreamMs / 1000,
+      );
       for (const entry of ctx.decision?.trace ?? []) if (entry.outcome === 'condition-error') metrics.policyConditionError(entry.ruleId);
       if (error instanceof GatewayError && (error.code === 'POLICY_DENIED' || error.code === 'INSUFFICIENT_SCOPE')) {
         metrics.policyDecision('deny', error.data.ruleId as string | undefined);

@@ -16,7 +16,15 @@ export function record(log: Logger, audit: AuditSink): Finisher {
       const entry = auditRecord(ctx, audit.includeArgs);
       audit.write(entry);
       if (log.level === 'debug') {
-        log.debug('request', { session: entry.session, method: entry.method, server: entry.server, name: entry.name, outcome: entry.outcome, code: entry.code, ms: entry.latencyMs });
+        log.debug('request', {
+          session: entry.session,
+          method: entry.method,
+          server: entry.server,
+          name: entry.name,
+          outcome: entry.outcome,
+          code: entry.code,
+          ms: entry.latencyMs,
+        });
       }
     },
   };

@@ -26,9 +26,7 @@ export function visible<T extends object>(
   policy: DecisionMaker,
 ): T[] {
   const time = new Date();
-  return entries
-    .filter((entry) => policy.decide(listingInput(kind, entry, who, time), { listing: true }).allowed)
-    .map((entry) => entry.item);
+  return entries.filter((entry) => policy.decide(listingInput(kind, entry, who, time), { listing: true }).allowed).map((entry) => entry.item);
 }
 
 function listingInput<T extends object>(kind: ListKind, entry: Routed<T>, who: { principal: Principal; session: SessionInfo }, time: Date): DecisionInput {

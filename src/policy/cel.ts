@@ -20,10 +20,16 @@ class CelPrincipal {
   ) {}
 }
 class CelServer {
-  constructor(readonly name: string, readonly transport: string) {}
+  constructor(
+    readonly name: string,
+    readonly transport: string,
+  ) {}
 }
 class CelTool {
-  constructor(readonly name: string, readonly annotations: Record<string, unknown>) {}
+  constructor(
+    readonly name: string,
+    readonly annotations: Record<string, unknown>,
+  ) {}
 }
 class CelResource {
   constructor(readonly uri: string) {}
@@ -32,7 +38,12 @@ class CelPrompt {
   constructor(readonly name: string) {}
 }
 class CelRequest {
-  constructor(readonly time: Date, readonly transport: string, readonly sessionId: string, readonly profile: string) {}
+  constructor(
+    readonly time: Date,
+    readonly transport: string,
+    readonly sessionId: string,
+    readonly profile: string,
+  ) {}
 }
 
 /** Each object variable's fields and their CEL types (also used in error fixes and the README). */

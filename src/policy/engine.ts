@@ -141,7 +141,10 @@ export class PolicyEngine {
       }
       if (typeof when === 'object') {
         ev.note(rule, 'condition-error', when.error, true);
-        decided ??= { ...deny(ev, 'POLICY_DENIED', rule.id, `policy rule "${rule.id}" could not be evaluated on this request, so it denies${about(rule)}`), conditionError: when.error };
+        decided ??= {
+          ...deny(ev, 'POLICY_DENIED', rule.id, `policy rule "${rule.id}" could not be evaluated on this request, so it denies${about(rule)}`),
+          conditionError: when.error,
+        };
       } else {
         ev.note(rule, 'matched', undefined, decided === undefined);
         decided ??= deny(ev, 'POLICY_DENIED', rule.id, `denied by policy rule "${rule.id}"${about(rule)}`);
@@ -183,9 +186,13 @@ export class PolicyEngine {
       }
       const detail = typeof cond === 'object' ? `condition error: ${cond.error}` : 'condition is false';
       ev.note(rule, typeof cond === 'object' ? 'condition-error' : 'failed', detail, true);
-      failed ??= typeof cond === 'object'
-        ? { ...deny(ev, 'POLICY_DENIED', rule.id, `policy rule "${rule.id}" could not be evaluated on this request, so it denies${about(rule)}`), conditionError: cond.error }
-        : deny(ev, 'POLICY_DENIED', rule.id, `policy rule "${rule.id}" requires a condition that does not hold${about(rule)}`);
+      failed ??=
+        typeof cond === 'object'
+          ? {
+              ...deny(ev, 'POLICY_DENIED', rule.id, `policy rule "${rule.id}" could not be evaluated on this request, so it denies${about(rule)}`),
+              conditionError: cond.error,
+            }
+          : deny(ev, 'POLICY_DENIED', rule.id, `policy rule "${rule.id}" requires a condition that does not hold${about(rule)}`);
       if (!ev.explain) return failed;
     }
     // Scopes are reported only when they are all that is missing: getting them must help.
@@ -226,9 +233,7 @@ export class PolicyEngine {
 }
 
 function deny(ev: Evaluation, code: 'POLICY_DENIED' | 'INSUFFICIENT_SCOPE', ruleId: string | undefined, reason: string): Decision {
-  return ruleId === undefined
-    ? { allowed: false, code, reason, trace: ev.trace }
-    : { allowed: false, code, ruleId, reason, trace: ev.trace };
+  return ruleId === undefined ? { allowed: false, code, reason, trace: ev.trace } : { allowed: false, code, ruleId, reason, trace: ev.trace };
 }
 
 /**

@@ -66,8 +66,7 @@ export function mapZodIssue(issue: z.core.$ZodIssue, data: unknown, add: Add, ro
       return add(segs, `must be one of ${options}`, didYouMean(guess, `use one of ${options}`));
     }
     case 'too_small': {
-      if (issue.origin === 'array')
-        return add(segs, 'must not be an empty list', `list at least one value, or remove "${last}" to match anything`);
+      if (issue.origin === 'array') return add(segs, 'must not be an empty list', `list at least one value, or remove "${last}" to match anything`);
       if (issue.origin === 'string') return add(segs, 'must not be empty', `give "${last}" a value`);
       return add(segs, `must be ${issue.inclusive ? '>=' : '>'} ${String(issue.minimum)}`, 'use a larger number');
     }
@@ -106,7 +105,10 @@ export function celIssue(err: CelCompileError, source: string, want: 'bool' | 's
       return { message: `CEL type error ${at}${quoted}: ${err.message}`, fix };
     }
     case 'principal-id':
-      return { message: `${err.message} (${at}${quoted})`, fix: `write '${err.suggestion}' for the API key "${err.literal}" (a JWT caller is jwt:<issuer>#<sub>, the stdio caller stdio:<id>)` };
+      return {
+        message: `${err.message} (${at}${quoted})`,
+        fix: `write '${err.suggestion}' for the API key "${err.literal}" (a JWT caller is jwt:<issuer>#<sub>, the stdio caller stdio:<id>)`,
+      };
     case 'type':
       return {
         message: `CEL type error ${at}${quoted}: ${err.message}`,

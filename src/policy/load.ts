@@ -70,7 +70,10 @@ export function parsePolicyText(text: string, file: string): PolicySet {
 export function listDir(dir: string, keep: (name: string) => boolean): string[] | undefined {
   try {
     const entries = readdirSync(dir, { withFileTypes: true });
-    return entries.filter((e) => !e.isDirectory() && keep(e.name)).map((e) => e.name).sort();
+    return entries
+      .filter((e) => !e.isDirectory() && keep(e.name))
+      .map((e) => e.name)
+      .sort();
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
@@ -104,7 +107,12 @@ function parseFile(text: string, file: string, issues: ConfigIssue[]): FileParts
   // An empty file is what a truncate-then-write edit or a half-copied deploy
   // looks like: it is not read as "no rules" (write `rules: []` for that).
   if (text.trim() === '' || text.split('\n').every((line) => /^\s*(#.*)?$/.test(line))) {
-    issues.push({ file, path: '', message: 'the policy file is empty', fix: 'if it is meant to hold no rules, write "rules: []"; otherwise finish writing it' });
+    issues.push({
+      file,
+      path: '',
+      message: 'the policy file is empty',
+      fix: 'if it is meant to hold no rules, write "rules: []"; otherwise finish writing it',
+    });
     return undefined;
   }
   const raw = parseYaml(text, file, issues);
@@ -271,7 +279,10 @@ const exactly = (name: string): Matcher => ({ globs: [name], test: (v) => v === 
 /** `denyTools`/`allowTools` are rules with derived ids, so decisions and audit name them like any rule. */
 function derivedRules(name: string, s: ServerParts, files: Map<string, string>): CompiledRule[] {
   const rules: CompiledRule[] = [];
-  for (const [key, effect] of [['denyTools', 'deny'], ['allowTools', 'allow']] as const) {
+  for (const [key, effect] of [
+    ['denyTools', 'deny'],
+    ['allowTools', 'allow'],
+  ] as const) {
     const tools = s[key];
     if (!tools) continue;
     rules.push({

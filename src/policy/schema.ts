@@ -10,10 +10,7 @@ import { z } from 'zod';
 /** Rule ids appear in errors, audit records and metrics labels. */
 export const RULE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
 
-const Globs = z
-  .array(z.string().min(1))
-  .min(1)
-  .describe('Globs: "*" is any run of characters, "?" one character. Omit the key to match anything.');
+const Globs = z.array(z.string().min(1)).min(1).describe('Globs: "*" is any run of characters, "?" one character. Omit the key to match anything.');
 
 const Cel = (what: string) => z.string().min(1).describe(`CEL expression (${what}).`);
 
@@ -31,8 +28,10 @@ export const MatchSchema = z
   .strictObject({
     servers: Globs.optional().describe('Configured server names.'),
     tools: Globs.optional().describe("The upstream's original tool names; the rule then applies to tools/call (and tool lists) only."),
-    prompts: Globs.optional().describe("Original prompt names; the rule then applies to prompts/get (and prompt lists) only."),
-    resources: Globs.optional().describe('Original resource URIs (or URI templates); the rule then applies to resources/read|subscribe|unsubscribe (and resource lists) only.'),
+    prompts: Globs.optional().describe('Original prompt names; the rule then applies to prompts/get (and prompt lists) only.'),
+    resources: Globs.optional().describe(
+      'Original resource URIs (or URI templates); the rule then applies to resources/read|subscribe|unsubscribe (and resource lists) only.',
+    ),
     methods: Globs.optional().describe('MCP method names, e.g. "tools/call", "resources/*".'),
   })
   .describe('What the rule is about; every key given must match. Lists are filtered by the same rules.');
@@ -52,10 +51,7 @@ export const RuleSchema = z.strictObject({
 });
 
 export const ServerPolicySchema = z.strictObject({
-  mode: z
-    .enum(['allowlist', 'denylist'])
-    .optional()
-    .describe('allowlist: what no rule allows is denied; denylist: allowed. Unset: the gateway defaultEffect.'),
+  mode: z.enum(['allowlist', 'denylist']).optional().describe('allowlist: what no rule allows is denied; denylist: allowed. Unset: the gateway defaultEffect.'),
   readOnly: z.boolean().optional().describe('Only read-only tools may be called; resources and prompts are reads.'),
   readOnlyTools: Globs.optional().describe('Tools this policy declares read-only.'),
   trustAnnotations: z.boolean().optional().describe("Believe the server's readOnlyHint tool annotations."),
@@ -89,10 +85,7 @@ const TestPrincipalSchema = z.strictObject({
 
 const TestRequestSchema = z.strictObject({
   method: z.string().min(1).optional().describe('Default "tools/call".'),
-  server: z.union([
-    z.string().min(1),
-    z.strictObject({ name: z.string().min(1), transport: z.enum(['stdio', 'http', 'sse']).optional() }),
-  ]),
+  server: z.union([z.string().min(1), z.strictObject({ name: z.string().min(1), transport: z.enum(['stdio', 'http', 'sse']).optional() })]),
   tool: z.union([z.string().min(1), z.strictObject({ name: z.string().min(1), annotations: z.record(z.string(), z.unknown()).optional() })]).optional(),
   resource: z.union([z.string().min(1), z.strictObject({ uri: z.string().min(1) })]).optional(),
   prompt: z.union([z.string().min(1), z.strictObject({ name: z.string().min(1) })]).optional(),

@@ -126,7 +126,8 @@ export function runPolicyTests(engine: PolicyEngine, suites: readonly PolicyTest
       if (decision.conditionError !== undefined) actual.reason += ` (condition error: ${decision.conditionError})`;
       const diff = diffOf(c.expect, actual);
       const server = c.request.server.name;
-      if (known && !known.servers.has(server)) diff.unshift(`server: "${server}" is not a server of the configuration (known: ${[...known.servers].join(', ') || 'none'})`);
+      if (known && !known.servers.has(server))
+        diff.unshift(`server: "${server}" is not a server of the configuration (known: ${[...known.servers].join(', ') || 'none'})`);
       results.push({ file: suite.file, name: c.name, passed: diff.length === 0, expected: c.expect, actual, diff });
     }
   }
@@ -137,8 +138,7 @@ function diffOf(expected: PolicyTestExpectation, actual: PolicyTestResult['actua
   const show = (v: string | undefined) => (v === undefined ? 'none' : JSON.stringify(v));
   const diff: string[] = [];
   for (const key of ['effect', 'ruleId', 'code'] as const) {
-    if (expected[key] !== undefined && expected[key] !== actual[key])
-      diff.push(`${key}: expected ${show(expected[key])}, got ${show(actual[key])}`);
+    if (expected[key] !== undefined && expected[key] !== actual[key]) diff.push(`${key}: expected ${show(expected[key])}, got ${show(actual[key])}`);
   }
   if (diff.length > 0) diff.push(`reason: ${actual.reason}`);
   return diff;

@@ -88,7 +88,11 @@ export class RedisRateLimitStore implements RateLimitStore {
     private readonly events: StoreEvents = {},
   ) {
     // A decision must not wait behind a dead server: it fails at once and the fail mode answers.
-    this.redis = createRedisClient(settings.url, { commandTimeoutMs: settings.timeoutMs, connectTimeoutMs: Math.max(1_000, settings.timeoutMs * 4), lazyConnect: false });
+    this.redis = createRedisClient(settings.url, {
+      commandTimeoutMs: settings.timeoutMs,
+      connectTimeoutMs: Math.max(1_000, settings.timeoutMs * 4),
+      lazyConnect: false,
+    });
     this.redis.defineCommand('switchboardTake', { lua: TAKE_SCRIPT });
     const command = (this.redis as unknown as Record<string, (...args: unknown[]) => Promise<[number, number?, number?]>>).switchboardTake!;
     this.takeScript = (keys, args) => command.call(this.redis, keys.length, ...keys, ...args);

@@ -57,4 +57,3 @@ export interface SessionState {
   view: View;
   logLevel?: LoggingLevel;
 }
-

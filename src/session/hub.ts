@@ -93,11 +93,12 @@ export class Hub {
         return state.logLevel;
       },
       lastActive: Date.now(),
-      close: () => (closing ??= (async () => {
-        this.sessions.remove(info.id);
-        await close().catch(() => {});
-        await server.close().catch(() => {});
-      })()),
+      close: () =>
+        (closing ??= (async () => {
+          this.sessions.remove(info.id);
+          await close().catch(() => {});
+          await server.close().catch(() => {});
+        })()),
     };
     this.sessions.add(session);
     return session;
@@ -203,9 +204,9 @@ export class Hub {
   /** Subscriptions an upstream lost when it restarted are renewed. */
   async resubscribe(upstream: Upstream): Promise<void> {
     for (const uri of this.subscriptions.resourcesOf(upstream)) {
-      await upstream.request('resources/subscribe', { uri }).catch((err: unknown) =>
-        this.options.log.warn('resubscribe failed', { server: upstream.name, uri, error: String(err) }),
-      );
+      await upstream
+        .request('resources/subscribe', { uri })
+        .catch((err: unknown) => this.options.log.warn('resubscribe failed', { server: upstream.name, uri, error: String(err) }));
     }
   }
 
@@ -231,9 +232,7 @@ export class Hub {
   }
 
   private instructions(): string | undefined {
-    const parts = this.options.upstreams
-      .filter((u) => u.state === 'ready' && u.instructions)
-      .map((u) => `## ${u.name}\n${u.instructions}`);
+    const parts = this.options.upstreams.filter((u) => u.state === 'ready' && u.instructions).map((u) => `## ${u.name}\n${u.instructions}`);
     return parts.length > 0 ? parts.join('\n\n') : undefined;
   }
 

@@ -83,7 +83,8 @@ export class InputBridge {
     max: MAX_PARKED,
     ttl: PARK_TTL_MS,
     dispose: (call, _id, reason) => {
-      if (reason !== 'delete') call.abandon(new GatewayError('UPSTREAM_TIMEOUT', 'The client did not answer the input request in time', { reason: 'input-expired' }));
+      if (reason !== 'delete')
+        call.abandon(new GatewayError('UPSTREAM_TIMEOUT', 'The client did not answer the input request in time', { reason: 'input-expired' }));
     },
   });
 
@@ -104,7 +105,9 @@ export class InputBridge {
       // The state is a random id bound to the caller: another principal's is as good as unknown.
       if (!found || found.principalId !== principalId) {
         const elsewhere = this.replicaId !== undefined && !requestState.startsWith(`${this.replicaId}.`) && /^[A-Za-z0-9_-]+\./.exec(requestState)?.[0];
-        const why = elsewhere ? `it was parked on replica ${elsewhere.slice(0, -1)}, not this one (input rounds need the replica that started the call)` : 'it is unknown or expired';
+        const why = elsewhere
+          ? `it was parked on replica ${elsewhere.slice(0, -1)}, not this one (input rounds need the replica that started the call)`
+          : 'it is unknown or expired';
         throw new GatewayError('INVALID_PARAMS', `Cannot resume this call: ${why}; retry the call from the start`, { reason: 'requestState' });
       }
       call = found;

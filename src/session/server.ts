@@ -57,13 +57,7 @@ export function createSessionServer(deps: SessionServerDeps, state: SessionState
   return server;
 }
 
-async function dispatch(
-  deps: SessionServerDeps,
-  state: SessionState,
-  server: Server,
-  request: JSONRPCRequest,
-  ctx: ServerContext,
-): Promise<Result> {
+async function dispatch(deps: SessionServerDeps, state: SessionState, server: Server, request: JSONRPCRequest, ctx: ServerContext): Promise<Result> {
   const params = (request.params ?? {}) as Record<string, unknown>;
   const { catalog } = deps;
   // A client that connects while the gateway is starting sees the full
@@ -80,9 +74,9 @@ async function dispatch(
   if (!isRoutedMethod(method)) throw methodNotFound(method);
   const call = { deps, state, principal, server, method, params, ctx };
   if (method === 'tools/call' && state.view.disclosure === 'search') {
-    if (params.name === FIND_TOOLS) return findTools((params.arguments ?? {}) as Record<string, unknown>, { catalog, who, policy: deps.policy(), indexes: deps.toolIndexes });
+    if (params.name === FIND_TOOLS)
+      return findTools((params.arguments ?? {}) as Record<string, unknown>, { catalog, who, policy: deps.policy(), indexes: deps.toolIndexes });
     if (params.name === CALL_TOOL) return routeThroughPipeline({ ...call, params: directCallParams(params) });
   }
   return routeThroughPipeline(call);
 }
-

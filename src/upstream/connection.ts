@@ -240,7 +240,10 @@ async function routeServerRequest(request: JSONRPCRequest, signal: AbortSignal, 
   const why = sessions.size === 0 ? 'no call is in flight on this upstream' : 'calls from several sessions are in flight on this shared upstream';
   const fix = `set gateway.servers.${name}.isolation to "session"`;
   throw protocolError(
-    new GatewayError('REQUEST_NOT_ATTRIBUTABLE', `Switchboard cannot route ${request.method}: ${why}${sessions.size > 1 ? `; ${fix}` : ''}`, { server: name, fix }),
+    new GatewayError('REQUEST_NOT_ATTRIBUTABLE', `Switchboard cannot route ${request.method}: ${why}${sessions.size > 1 ? `; ${fix}` : ''}`, {
+      server: name,
+      fix,
+    }),
   );
 }
 

@@ -6,13 +6,7 @@
  * the gateway (oauth.ts) reads and refreshes them.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  IssuerMismatchError,
-  auth,
-  type OAuthClientInformationMixed,
-  type OAuthClientMetadata,
-  type FetchLike,
-} from '@modelcontextprotocol/client';
+import { IssuerMismatchError, auth, type OAuthClientInformationMixed, type OAuthClientMetadata, type FetchLike } from '@modelcontextprotocol/client';
 import { clientInformationOf, pinnedDiscovery, type AuthCodeSpec } from './oauth.js';
 import { TwoLegProvider } from './two-leg-provider.js';
 import { recordOf, writeTokenFile, type TokenRecord } from './token-store.js';

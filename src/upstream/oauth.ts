@@ -71,7 +71,9 @@ export class UpstreamAuths {
     const oauth = spec.oauth;
     if (!oauth) return undefined;
     // Keyed by everything that shapes the credential; the digest keeps the secret out of the key.
-    const key = createHash('sha256').update(JSON.stringify([server, spec.url, oauth])).digest('hex');
+    const key = createHash('sha256')
+      .update(JSON.stringify([server, spec.url, oauth]))
+      .digest('hex');
     let provider = this.providers.get(key);
     if (!provider) {
       provider = oauth.grant === 'client_credentials' ? new ClientCredentialsAuth(spec.url, oauth) : new StoredTokenAuth(server, spec.url, oauth);

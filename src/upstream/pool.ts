@@ -71,7 +71,11 @@ export class ConnectionPool {
     max: MAX_CALLER_CONNECTIONS,
     ttl: CALLER_IDLE_MS,
     updateAgeOnGet: true,
-    dispose: (pending) => void pending.then((c) => c.stop(), () => {}),
+    dispose: (pending) =>
+      void pending.then(
+        (c) => c.stop(),
+        () => {},
+      ),
   });
 
   constructor(
@@ -209,7 +213,8 @@ export class ConnectionPool {
     const current = mine?.byServer.get(shared.name);
     if (current && current !== stale) return current.pending;
     // The session ended meanwhile: nothing may be opened for it any more.
-    if (!mine) throw new GatewayError('UPSTREAM_UNAVAILABLE', `Upstream '${shared.name}': the session has ended`, { server: shared.name, reason: 'session ended' });
+    if (!mine)
+      throw new GatewayError('UPSTREAM_UNAVAILABLE', `Upstream '${shared.name}': the session has ended`, { server: shared.name, reason: 'session ended' });
     if (current) mine.byServer.delete(shared.name);
     return this.open(shared, session, principal);
   }
@@ -222,17 +227,19 @@ export class ConnectionPool {
     const connection = shared.ownedBy(session.id, this.log.child({ server: name, session: session.id }), auth);
     this.onOpened(connection);
     const mine = this.perSession.get(session.id)!;
-    const pending = room.then(() => connection.open()).then(
-      () => {
-        own.opened = true;
-        return connection;
-      },
-      async (err: unknown) => {
-        if (mine.byServer.get(name) === own) mine.byServer.delete(name);
-        await connection.stop();
-        throw err;
-      },
-    );
+    const pending = room
+      .then(() => connection.open())
+      .then(
+        () => {
+          own.opened = true;
+          return connection;
+        },
+        async (err: unknown) => {
+          if (mine.byServer.get(name) === own) mine.byServer.delete(name);
+          await connection.stop();
+          throw err;
+        },
+      );
     const own: OwnConnection = { pending, opened: false, lastUsed: Date.now() };
     mine.byServer.set(name, own);
     return pending;
@@ -249,14 +256,22 @@ export class ConnectionPool {
     if (holdings.length < config.maxProcesses) return Promise.resolve();
     const victim = pickReclaim(holdings, principal);
     if (!victim) {
-      throw new GatewayError('UPSTREAM_UNAVAILABLE', `Upstream '${name}' has reached maxProcesses (${config.maxProcesses}), and every child's session is busy or no one else holds more`, {
-        server: name,
-        reason: 'maxProcesses',
-        fix: `raise gateway.servers.${name}.maxProcesses or lower gateway.sessionIdleMs`,
-      });
+      throw new GatewayError(
+        'UPSTREAM_UNAVAILABLE',
+        `Upstream '${name}' has reached maxProcesses (${config.maxProcesses}), and every child's session is busy or no one else holds more`,
+        {
+          server: name,
+          reason: 'maxProcesses',
+          fix: `raise gateway.servers.${name}.maxProcesses or lower gateway.sessionIdleMs`,
+        },
+      );
     }
     this.perSession.get(victim.sessionId)?.byServer.delete(name);
-    this.log.info('idle session child stopped for another session (maxProcesses)', { server: name, reclaimedSession: victim.sessionId, forSession: session.id });
+    this.log.info('idle session child stopped for another session (maxProcesses)', {
+      server: name,
+      reclaimedSession: victim.sessionId,
+      forSession: session.id,
+    });
     this.reclaim.onReclaimed?.(name);
     return stopWhenOpen(victim.own);
   }
@@ -264,5 +279,8 @@ export class ConnectionPool {
 
 /** Stops a session's connection once its open has settled (a failed open stops itself). */
 function stopWhenOpen(own: OwnConnection): Promise<void> {
-  return own.pending.then((c) => c.stop(), () => {});
+  return own.pending.then(
+    (c) => c.stop(),
+    () => {},
+  );
 }

@@ -76,7 +76,10 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
   private reconnectTimer?: NodeJS.Timeout;
   private readonly settings: ConnectionSettings;
   private readonly hooks: ConnectionHooks;
-  private readonly refresher = new ListRefresher((kind) => this.refreshList(kind), () => this.stopping);
+  private readonly refresher = new ListRefresher(
+    (kind) => this.refreshList(kind),
+    () => this.stopping,
+  );
 
   constructor(
     readonly config: ServerConfig,
@@ -150,7 +153,8 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
 
   /** Forwards one request verbatim and returns the upstream's raw result. */
   async request(method: string, params: Record<string, unknown> | undefined, options: RequestOptions = {}): Promise<Result> {
-    if (this.perCaller && this.settings.asCaller === undefined) throw upstreamUnavailable(this.name, 'this server is reached through each caller\'s own connection');
+    if (this.perCaller && this.settings.asCaller === undefined)
+      throw upstreamUnavailable(this.name, "this server is reached through each caller's own connection");
     const connection = this.connection;
     if (!connection || this.state !== 'ready') throw upstreamUnavailable(this.name, this.errorClass ?? this.state);
     return connection.request(method, params, options);

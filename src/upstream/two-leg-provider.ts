@@ -7,7 +7,13 @@
  * anew. Used by `switchboard login` (oauth-login.ts) and by users connecting
  * their own accounts (credentials/user-oauth.ts).
  */
-import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthClientProvider, OAuthDiscoveryState, StoredOAuthTokens } from '@modelcontextprotocol/client';
+import type {
+  OAuthClientInformationMixed,
+  OAuthClientMetadata,
+  OAuthClientProvider,
+  OAuthDiscoveryState,
+  StoredOAuthTokens,
+} from '@modelcontextprotocol/client';
 
 export abstract class TwoLegProvider implements OAuthClientProvider {
   authorizationUrl?: URL;

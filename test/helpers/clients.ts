@@ -73,11 +73,7 @@ export class RecordingTransport implements Transport {
 }
 
 /** The v1 client over Streamable HTTP with extra request headers (e.g. the client's own Authorization). */
-export async function connectLegacyWithHeaders(
-  mcpUrl: string,
-  headers: Record<string, string>,
-  capabilities: ClientCapabilities = {},
-): Promise<LegacyClient> {
+export async function connectLegacyWithHeaders(mcpUrl: string, headers: Record<string, string>, capabilities: ClientCapabilities = {}): Promise<LegacyClient> {
   const client = new LegacyClient({ name: 'test-client', version: '1.0.0' }, { capabilities });
   await client.connect(new LegacyHttpTransport(new URL(mcpUrl), { requestInit: { headers } }));
   return client;

@@ -27,7 +27,7 @@ export interface RunningGateway {
 
 export async function startGateway(
   config: Record<string, unknown>,
-  options: { settleMs?: number; /** Where relative paths in the config resolve from. */ file?: string } = {},
+  options: { settleMs?: number /** Where relative paths in the config resolve from. */; file?: string } = {},
 ): Promise<RunningGateway> {
   const logs: string[] = [];
   const audit: Record<string, unknown>[] = [];
@@ -93,7 +93,11 @@ const forwardWaiters = new WeakMap<GatewayUpstream, Set<(args: RequestArgs) => b
  * isolation "session"; 2025-era HTTP upstreams, for 2025-era sessions) are
  * not seen: wait for `gw.gateway.hub.sessions.isBusy(sessionId)` there.
  */
-export function forwardedTo(gw: RunningGateway, server: string, match: (method: string, params: Record<string, unknown> | undefined) => boolean): Promise<void> {
+export function forwardedTo(
+  gw: RunningGateway,
+  server: string,
+  match: (method: string, params: Record<string, unknown> | undefined) => boolean,
+): Promise<void> {
   const upstream = gw.gateway.upstreams.find((u) => u.name === server);
   if (!upstream) throw new Error(`no upstream named ${server}`);
   let waiters = forwardWaiters.get(upstream);

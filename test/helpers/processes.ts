@@ -186,7 +186,10 @@ export function spawnCli(args: string[], opts: { cwd: string; env?: NodeJS.Proce
       const timer = setTimeout(() => finish(new Error(`no ${stream} line matching ${pattern} within ${timeoutMs} ms; ${describe()}`)), timeoutMs);
       const check = () => {
         // Complete lines only: a half-written line must not match early.
-        const line = text[stream].split('\n').slice(0, -1).find((l) => pattern.test(l));
+        const line = text[stream]
+          .split('\n')
+          .slice(0, -1)
+          .find((l) => pattern.test(l));
         if (line !== undefined) return finish(undefined, line);
         if (closed) {
           finish(new Error(`process exited (${child.exitCode ?? child.signalCode}) before printing ${pattern}; ${describe()}`));

@@ -47,23 +47,22 @@ export function rawRequest(url: URL, options: RawRequestOptions = {}): Promise<R
       if (err) reject(err);
       else resolve(value!);
     };
-    const req = http.request(
-      { agent, host: url.hostname, port: url.port, path: `${url.pathname}${url.search}`, method, headers },
-      (res) => {
-        const contentType = String(res.headers['content-type'] ?? '');
-        if (method === 'GET' && res.statusCode === 200 && contentType.includes('text/event-stream')) {
-          // A standalone SSE stream never ends by itself: seeing it open is the answer.
-          done(undefined, { status: 200, headers: res.headers, text: '', streamOpened: true });
-          req.destroy();
-          return;
-        }
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => done(undefined, { status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8'), streamOpened: false }));
-        res.on('error', (err) => done(err));
-        res.on('aborted', () => done(new Error('response aborted')));
-      },
-    );
+    const req = http.request({ agent, host: url.hostname, port: url.port, path: `${url.pathname}${url.search}`, method, headers }, (res) => {
+      const contentType = String(res.headers['content-type'] ?? '');
+      if (method === 'GET' && res.statusCode === 200 && contentType.includes('text/event-stream')) {
+        // A standalone SSE stream never ends by itself: seeing it open is the answer.
+        done(undefined, { status: 200, headers: res.headers, text: '', streamOpened: true });
+        req.destroy();
+        return;
+      }
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        done(undefined, { status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8'), streamOpened: false }),
+      );
+      res.on('error', (err) => done(err));
+      res.on('aborted', () => done(new Error('response aborted')));
+    });
     const timer = setTimeout(() => {
       done(new RawTimeoutError(timeoutMs));
       req.destroy();
@@ -168,15 +167,30 @@ export class RawSession {
   /** initialize → Mcp-Session-Id → notifications/initialized. */
   async initialize(capabilities: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
     const id = this.nextId++;
-    const body = JSON.stringify({ jsonrpc: '2.0', id, method: 'initialize', params: { protocolVersion: PROTOCOL_VERSION, capabilities, clientInfo: { name: 'stress', version: '1' } } });
-    const res = await rawRequest(this.url, { headers: { accept: ACCEPT, 'content-type': 'application/json' }, body, agent: this.agent, timeoutMs: this.timeoutMs });
+    const body = JSON.stringify({
+      jsonrpc: '2.0',
+      id,
+      method: 'initialize',
+      params: { protocolVersion: PROTOCOL_VERSION, capabilities, clientInfo: { name: 'stress', version: '1' } },
+    });
+    const res = await rawRequest(this.url, {
+      headers: { accept: ACCEPT, 'content-type': 'application/json' },
+      body,
+      agent: this.agent,
+      timeoutMs: this.timeoutMs,
+    });
     if (res.status !== 200) throw new Error(`initialize: HTTP ${res.status} ${res.text.slice(0, 300)}`);
     const sid = res.headers['mcp-session-id'];
     if (typeof sid !== 'string') throw new Error('initialize: no mcp-session-id');
     this.sessionId = sid;
     const msg = matching(bodyMessages(res), id);
     if (!msg || !('result' in msg)) throw new Error(`initialize: ${res.text.slice(0, 300)}`);
-    const ack = await rawRequest(this.url, { headers: this.headers, body: '{"jsonrpc":"2.0","method":"notifications/initialized"}', agent: this.agent, timeoutMs: this.timeoutMs });
+    const ack = await rawRequest(this.url, {
+      headers: this.headers,
+      body: '{"jsonrpc":"2.0","method":"notifications/initialized"}',
+      agent: this.agent,
+      timeoutMs: this.timeoutMs,
+    });
     if (ack.status !== 202) throw new Error(`notifications/initialized: HTTP ${ack.status}`);
     return msg.result as Record<string, unknown>;
   }
@@ -220,7 +234,12 @@ export class RawSession {
   async close(): Promise<number | undefined> {
     let status: number | undefined;
     if (this.sessionId) {
-      status = await rawRequest(this.url, { method: 'DELETE', headers: { 'mcp-session-id': this.sessionId, 'mcp-protocol-version': PROTOCOL_VERSION }, agent: this.agent, timeoutMs: 5_000 }).then(
+      status = await rawRequest(this.url, {
+        method: 'DELETE',
+        headers: { 'mcp-session-id': this.sessionId, 'mcp-protocol-version': PROTOCOL_VERSION },
+        agent: this.agent,
+        timeoutMs: 5_000,
+      }).then(
         (r) => r.status,
         () => undefined,
       );

@@ -7,8 +7,8 @@
  */
 const delay = Number(process.env.SLOW_START_MS ?? 1000);
 setTimeout(() => {
-    import(new URL('../fixtures/servers/stdio.mjs', import.meta.url).href).catch(error => {
-        console.error(`slow-start: ${error?.stack ?? error}`);
-        process.exit(1);
-    });
+  import(new URL('../fixtures/servers/stdio.mjs', import.meta.url).href).catch((error) => {
+    console.error(`slow-start: ${error?.stack ?? error}`);
+    process.exit(1);
+  });
 }, delay);

@@ -42,8 +42,9 @@ afterAll(async () => {
   await gw?.close();
 });
 
-const textOf = (result: unknown) => ((result as { content: { text: string }[] }).content[0]!.text);
-const call = async (c: Client, name: string, args: Record<string, unknown> = {}) => textOf(await c.callTool({ name, arguments: args }, undefined, { timeout: 60_000 }));
+const textOf = (result: unknown) => (result as { content: { text: string }[] }).content[0]!.text;
+const call = async (c: Client, name: string, args: Record<string, unknown> = {}) =>
+  textOf(await c.callTool({ name, arguments: args }, undefined, { timeout: 60_000 }));
 const stats = async (server = 'hostile'): Promise<Stats> => JSON.parse(await call(other, `${server}__stats`)) as Stats;
 
 /** The stdio transport of an upstream's shared connection (its bounded stderr state is public). */
@@ -95,7 +96,10 @@ describe('(a) an upstream flooding stderr', () => {
   it('takes \\r as a line end: a progress bar leaves nothing pending and its last redraw in the tail', async () => {
     expect(await call(client, 'hostile__stderr_flood', { megabytes: 2, separator: 'cr' })).toBe(`flooded ${2 * 1024 * 1024}`);
     // The chunk that ends the flood may still be on its way through the pipe when the answer arrives.
-    const transport = await eventually(() => stdioOf('hostile'), (t) => t.stderrState.partialChars < 100);
+    const transport = await eventually(
+      () => stdioOf('hostile'),
+      (t) => t.stderrState.partialChars < 100,
+    );
     expect(transport.recentStderr.split('\n').at(-1)).toMatch(/^downloading layer \d+: #*$/);
   });
 });
@@ -131,11 +135,14 @@ describe('(c) a burst of list_changed', () => {
 function unreadPost(url: string, headers: Record<string, string>, body: unknown): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
     const target = new URL(url);
-    const req = http.request({ host: target.hostname, port: target.port, path: `${target.pathname}${target.search}`, method: 'POST', headers, agent: false }, (res) => {
-      res.pause();
-      res.on('error', () => {}); // the gateway resets the stream it gives up on
-      resolve(res);
-    });
+    const req = http.request(
+      { host: target.hostname, port: target.port, path: `${target.pathname}${target.search}`, method: 'POST', headers, agent: false },
+      (res) => {
+        res.pause();
+        res.on('error', () => {}); // the gateway resets the stream it gives up on
+        resolve(res);
+      },
+    );
     req.on('error', reject);
     req.end(JSON.stringify(body));
   });
@@ -171,17 +178,27 @@ describe('(b) a client that stops reading its stream', () => {
     const session = init.headers.get('mcp-session-id')!;
     await init.text();
     const headers = { accept: ACCEPT, 'content-type': 'application/json', 'mcp-session-id': session, 'mcp-protocol-version': VERSION };
-    expect((await fetch(gw.mcpUrl, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) })).status).toBe(202);
+    expect((await fetch(gw.mcpUrl, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) })).status).toBe(
+      202,
+    );
 
     // 20,000 logs of 4 KiB (80 MiB) into a stream nobody reads.
     const res = await unreadPost(gw.mcpUrl, headers, flood(1, 'hostile__log_flood', { count: 20_000, bytes: 4_096 }));
     expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
-    await eventually(() => counter('switchboard_stream_closed_slow_total'), (n) => n === closedBefore + 1, 30_000);
+    await eventually(
+      () => counter('switchboard_stream_closed_slow_total'),
+      (n) => n === closedBefore + 1,
+      30_000,
+    );
     expect(await counter('switchboard_stream_dropped_messages_total', { kind: 'log' })).toBeGreaterThan(droppedBefore);
     expect(await outcomeWhenRead(res)).toBe('cut');
 
     // The call ended upstream long before its 20,000 logs: it was cancelled.
-    const after = await eventually(() => stats(), (s) => s.cancelled === cancelledBefore + 1, 15_000);
+    const after = await eventually(
+      () => stats(),
+      (s) => s.cancelled === cancelledBefore + 1,
+      15_000,
+    );
     expect(after.logsSent).toBeLessThan(20_000);
     // The same session's next request, and another client, are served.
     const next = await fetch(gw.mcpUrl, { method: 'POST', headers, body: JSON.stringify(flood(2, 'calm__echo', { text: 'same session' })) });
@@ -212,12 +229,21 @@ describe('(b) a client that stops reading its stream', () => {
     const messages = new URL(endpoint, gw.url).href;
     const sessionId = new URL(messages).searchParams.get('sessionId')!;
     const post = (body: unknown) => fetch(messages, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    expect((await post(rpc(0, 'initialize', { protocolVersion: '2024-11-05', capabilities: {}, clientInfo: { name: 'slow-sse', version: '1' } }))).status).toBe(202);
+    expect((await post(rpc(0, 'initialize', { protocolVersion: '2024-11-05', capabilities: {}, clientInfo: { name: 'slow-sse', version: '1' } }))).status).toBe(
+      202,
+    );
     expect((await post({ jsonrpc: '2.0', method: 'notifications/initialized' })).status).toBe(202);
     expect((await post(flood(1, 'hostile__log_flood', { count: 20_000, bytes: 4_096 }))).status).toBe(202);
 
-    await eventually(() => counter('switchboard_stream_closed_slow_total'), (n) => n === closedBefore + 1, 30_000);
-    await eventually(() => gw.gateway.hub.sessions.get(sessionId), (s) => s === undefined);
+    await eventually(
+      () => counter('switchboard_stream_closed_slow_total'),
+      (n) => n === closedBefore + 1,
+      30_000,
+    );
+    await eventually(
+      () => gw.gateway.hub.sessions.get(sessionId),
+      (s) => s === undefined,
+    );
     expect(await outcomeWhenRead(sse)).toBe('cut');
     expect(await call(other, 'calm__echo', { text: 'still served' })).toBe('still served');
   }, 60_000);
@@ -227,14 +253,26 @@ describe('(b) a client that stops reading its stream', () => {
     const coalescedBefore = await counter('switchboard_stream_dropped_messages_total', { kind: 'progress' });
     const cancelledBefore = (await stats()).cancelled;
     const tool = 'hostile__progress_flood';
-    const envelope = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientInfo': { name: 'slow-modern', version: '1' }, 'io.modelcontextprotocol/clientCapabilities': {} };
+    const envelope = {
+      'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+      'io.modelcontextprotocol/clientInfo': { name: 'slow-modern', version: '1' },
+      'io.modelcontextprotocol/clientCapabilities': {},
+    };
     const headers = { accept: ACCEPT, 'content-type': 'application/json', 'mcp-method': 'tools/call', 'mcp-name': tool, 'mcp-protocol-version': '2026-07-28' };
     const res = await unreadPost(gw.mcpUrl, headers, flood(1, tool, { count: 20_000, bytes: 4_096 }, { ...envelope, progressToken: 'p1' }));
     expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
-    await eventually(() => counter('switchboard_stream_closed_slow_total'), (n) => n === closedBefore + 1, 30_000);
+    await eventually(
+      () => counter('switchboard_stream_closed_slow_total'),
+      (n) => n === closedBefore + 1,
+      30_000,
+    );
     expect(await counter('switchboard_stream_dropped_messages_total', { kind: 'progress' })).toBeGreaterThan(coalescedBefore);
     expect(await outcomeWhenRead(res)).toBe('cut');
-    const after = await eventually(() => stats(), (s) => s.cancelled === cancelledBefore + 1, 15_000);
+    const after = await eventually(
+      () => stats(),
+      (s) => s.cancelled === cancelledBefore + 1,
+      15_000,
+    );
     expect(after.progressSent).toBeLessThan(20_000);
     expect(await call(other, 'calm__echo', { text: 'served' })).toBe('served');
   }, 60_000);

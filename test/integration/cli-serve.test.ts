@@ -11,15 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as LegacyHttpTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { eventually, FIXTURES, ROOT } from '../helpers/gateway.js';
-import {
-  cliEnv,
-  freePort,
-  processesMatching,
-  spawnCli,
-  waitForExit,
-  type ProcessRow,
-  type RunningCli,
-} from '../helpers/processes.js';
+import { cliEnv, freePort, processesMatching, spawnCli, waitForExit, type ProcessRow, type RunningCli } from '../helpers/processes.js';
 
 const STDIO_FIXTURE = path.join(FIXTURES, 'stdio.mjs');
 const SLOW_START = path.join(ROOT, 'test/helpers/slow-start.mjs');
@@ -71,7 +63,10 @@ describe('long-running commands', () => {
     const cwd = workdir();
     // A policies/ folder in the working directory is not the bridge's: it has no config file, so no policies.
     mkdirSync(path.join(cwd, 'policies'));
-    writeFileSync(path.join(cwd, 'policies', 'other.yaml'), 'rules:\n  - { id: no-echo, match: { tools: [echo] }, effect: deny }\nservers:\n  memory: { readOnly: true }\n');
+    writeFileSync(
+      path.join(cwd, 'policies', 'other.yaml'),
+      'rules:\n  - { id: no-echo, match: { tools: [echo] }, effect: deny }\nservers:\n  memory: { readOnly: true }\n',
+    );
     const port = await freePort();
     const cli = track(spawnCli(['bridge', '--port', String(port), '--', 'node', STDIO_FIXTURE], { cwd }));
     await cli.waitForStderr(/listening/i);
@@ -161,7 +156,10 @@ describe('long-running commands', () => {
     expect(await waitForExit(cli.child, 10_000)).toBe(0);
     await expectGone(children[0]!);
 
-    const lines = cli.stdout().split('\n').filter((l) => l !== '');
+    const lines = cli
+      .stdout()
+      .split('\n')
+      .filter((l) => l !== '');
     const messages = lines.map((l) => JSON.parse(l) as { jsonrpc: string; id?: number; result?: unknown });
     for (const m of messages) expect(m.jsonrpc).toBe('2.0');
     expect(messages.find((m) => m.id === 1)?.result).toMatchObject({ serverInfo: { name: 'switchboard' } });

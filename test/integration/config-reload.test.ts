@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import type { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { createGateway, type Gateway } from '../../src/app/gateway.js';
 import { hashKey } from '../../src/auth/api-keys.js';
 import { loadConfigFile } from '../../src/config/load.js';
@@ -24,7 +24,12 @@ const KEY_2 = 'second-key-0123456789';
 function configOf(servers: string[], key: string, extra: Record<string, unknown> = {}): string {
   return JSON.stringify({
     mcpServers: Object.fromEntries(servers.map((name) => [name, { command: process.execPath, args: [STDIO, '--name', name] }])),
-    gateway: { policies: './policies', audit: { file: './audit.log' }, auth: { apiKeys: [{ id: 'ops', sha256: hashKey(key), scopes: [], groups: [] }] }, ...extra },
+    gateway: {
+      policies: './policies',
+      audit: { file: './audit.log' },
+      auth: { apiKeys: [{ id: 'ops', sha256: hashKey(key), scopes: [], groups: [] }] },
+      ...extra,
+    },
   });
 }
 
@@ -72,7 +77,12 @@ describe('config hot reload', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const reloaded = async (before: number) => eventually(() => gw.gateway.configRuntime.generation, (g) => g > before, 10_000);
+  const reloaded = async (before: number) =>
+    eventually(
+      () => gw.gateway.configRuntime.generation,
+      (g) => g > before,
+      10_000,
+    );
 
   it('adds a server under a live session, and switches API keys, without a restart', async () => {
     const early = await connect(gw.mcpUrl, KEY_1);
@@ -81,7 +91,11 @@ describe('config hot reload', () => {
     const before = gw.gateway.configRuntime.generation;
     writeFileSync(file, configOf(['alpha', 'beta'], KEY_1));
     await reloaded(before);
-    await eventually(() => toolNames(early), (names) => names.includes('beta__echo'), 10_000);
+    await eventually(
+      () => toolNames(early),
+      (names) => names.includes('beta__echo'),
+      10_000,
+    );
     expect(textOf(await early.callTool({ name: 'beta__echo', arguments: { text: 'new server' } }))).toBe('new server');
     expect(textOf(await early.callTool({ name: 'alpha__echo', arguments: { text: 'still here' } }))).toBe('still here');
     // The added server has its own metrics label, not `other`.
@@ -140,8 +154,16 @@ describe('config hot reload from a Kubernetes ConfigMap mount', () => {
     try {
       const before = gw.gateway.configRuntime.generation;
       publish('..2026_11_23_02_05_00.2', config(['alpha', 'gamma']));
-      await eventually(() => gw.gateway.configRuntime.generation, (g) => g > before, 10_000);
-      await eventually(() => gw.gateway.upstreams.find((u) => u.name === 'gamma')?.state, (s) => s === 'ready', 10_000);
+      await eventually(
+        () => gw.gateway.configRuntime.generation,
+        (g) => g > before,
+        10_000,
+      );
+      await eventually(
+        () => gw.gateway.upstreams.find((u) => u.name === 'gamma')?.state,
+        (s) => s === 'ready',
+        10_000,
+      );
     } finally {
       await gw.close();
       rmSync(mount, { recursive: true, force: true });

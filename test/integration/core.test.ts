@@ -11,7 +11,7 @@ import {
   ElicitRequestSchema,
   ListRootsRequestSchema,
   LoggingMessageNotificationSchema,
-  McpError,
+  type McpError,
   ResourceUpdatedNotificationSchema,
   ResultSchema,
   ToolListChangedNotificationSchema,
@@ -22,7 +22,7 @@ const STDIO_FIXTURE = path.join(FIXTURES, 'stdio.mjs');
 let gw: RunningGateway;
 let client: Client;
 
-const text = (result: unknown) => ((result as { content: { text: string }[] }).content[0]?.text ?? '');
+const text = (result: unknown) => (result as { content: { text: string }[] }).content[0]?.text ?? '';
 
 beforeAll(async () => {
   gw = await startGateway({
@@ -178,9 +178,7 @@ describe('notifications', () => {
     let otherSaw = false;
     other.setNotificationHandler(ResourceUpdatedNotificationSchema, () => void (otherSaw = true));
     try {
-      const updated = new Promise<string>((resolve) =>
-        client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => resolve(n.params.uri)),
-      );
+      const updated = new Promise<string>((resolve) => client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => resolve(n.params.uri)));
       await client.subscribeResource({ uri: 'ks+fixture://static/hello' });
       await client.callTool({ name: 'ks__touch', arguments: { uri: 'fixture://static/hello' } });
       expect(await updated).toBe('ks+fixture://static/hello');

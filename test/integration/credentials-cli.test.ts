@@ -95,7 +95,14 @@ describe('switchboard credentials list', () => {
     noSecrets(r.stdout + r.stderr);
     const json = JSON.parse(r.stdout) as { credentials: Record<string, unknown>[] };
     expect(json.credentials).toEqual([
-      { principal: ALICE, server: 'github', subject: 'alice-upstream-id', obtainedAt: Date.UTC(2025, 0, 31, 14, 5), expiresAt: expect.any(Number), refreshable: true },
+      {
+        principal: ALICE,
+        server: 'github',
+        subject: 'alice-upstream-id',
+        obtainedAt: Date.UTC(2025, 0, 31, 14, 5),
+        expiresAt: expect.any(Number),
+        refreshable: true,
+      },
       { principal: ALICE, server: 'jira', obtainedAt: Date.UTC(2025, 0, 31, 14, 5), refreshable: false },
     ]);
     const none = await runCli(['credentials', 'list', '--principal=carol'], { cwd: dir, env });

@@ -16,7 +16,7 @@ type HttpFixture = { url: string; close(): Promise<void> };
 let gw: RunningGateway;
 let fixture: HttpFixture;
 const ROOTS = [{ uri: 'file:///work/project', name: 'project' }];
-const text = (result: unknown) => ((result as { content: { text: string }[] }).content[0]?.text ?? '');
+const text = (result: unknown) => (result as { content: { text: string }[] }).content[0]?.text ?? '';
 
 /** A 2026-07-28 client that answers input requests through its ordinary handlers. */
 async function modernClient(): Promise<Client> {
@@ -126,7 +126,11 @@ describe('a 2026-07-28 client listening for resource updates', () => {
       // "touched", not "touched (no subscribers)": the upstream itself holds a subscription now
       // (a 2026-07-28 upstream says "touched" either way; its update arriving at all is the proof).
       expect(text(await client.callTool({ name: `${server}__touch`, arguments: { uri: 'fixture://items/7' } }))).toBe('touched');
-      await eventually(() => updates, (u) => u.includes(uri), 5_000);
+      await eventually(
+        () => updates,
+        (u) => u.includes(uri),
+        5_000,
+      );
       await subscription.close();
       if (server === 'old') {
         await eventually(

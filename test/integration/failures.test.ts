@@ -38,8 +38,7 @@ describe('an upstream that crashes mid-call', () => {
   });
 
   it('fails the call in flight with UPSTREAM_UNAVAILABLE, keeps the others, and comes back', async () => {
-    const toolsChanged = () =>
-      new Promise<void>((resolve) => client.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve()));
+    const toolsChanged = () => new Promise<void>((resolve) => client.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve()));
     const vanished = toolsChanged();
     const started = Date.now();
     const error = await client.callTool({ name: 'crashy__exit', arguments: { code: 1 } }).catch((e: unknown) => e);
@@ -133,7 +132,10 @@ describe('shutdown', () => {
     const pgid = upstream.pid!;
     expect(groupMembers(pgid).length).toBeGreaterThanOrEqual(1);
     await gw.close();
-    await eventually(() => groupMembers(pgid), (members) => members.length === 0);
+    await eventually(
+      () => groupMembers(pgid),
+      (members) => members.length === 0,
+    );
   });
 });
 
@@ -166,7 +168,11 @@ describe('idle sessions', () => {
       const client = await connectLegacy(gw.mcpUrl);
       const sessionId = (client.transport as { sessionId?: string }).sessionId!;
       expect(gw.gateway.hub.sessions.size).toBe(1);
-      await eventually(() => gw.gateway.hub.sessions.size, (n) => n === 0, 8_000);
+      await eventually(
+        () => gw.gateway.hub.sessions.size,
+        (n) => n === 0,
+        8_000,
+      );
       const res = await fetch(gw.mcpUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': sessionId },

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import type { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { connectStdio, type StdioConnection } from '../helpers/clients.js';
 import { connectLegacy, eventually, EVERYTHING, FIXTURES, nodeServer, ROOT, startGateway, type RunningGateway } from '../helpers/gateway.js';
@@ -39,7 +39,11 @@ rules:
 `;
 
 const Loose = z.looseObject({});
-const errorOf = (promise: Promise<unknown>) => promise.then(() => undefined, (e: unknown) => e as McpError);
+const errorOf = (promise: Promise<unknown>) =>
+  promise.then(
+    () => undefined,
+    (e: unknown) => e as McpError,
+  );
 const codeOf = (e: McpError | undefined) => (e?.data as { code?: string } | undefined)?.code;
 
 let dir: string;
@@ -91,7 +95,7 @@ describe('resource URIs are decided on and forwarded in canonical form', () => {
   it.each(spellings)('denies %s as the same resource', async (uri) => {
     const err = await errorOf(read(client, uri));
     expect(codeOf(err)).toBe('POLICY_DENIED');
-    expect((err?.data as { ruleId?: string }).ruleId).toBe('no-architecture');
+    expect((err!.data as { ruleId?: string }).ruleId).toBe('no-architecture');
   });
 
   it('a CEL prefix condition sees the canonical URI', async () => {
@@ -108,7 +112,11 @@ describe('resource URIs are decided on and forwarded in canonical form', () => {
   it('the audit record names the canonical URI', async () => {
     await errorOf(read(client, 'everything+demo://resource/static/document/./architecture.md'));
     const last = gw.audit.filter((r) => r.method === 'resources/read').at(-1);
-    expect(last).toMatchObject({ name: 'everything+demo://resource/static/document/architecture.md', original: 'demo://resource/static/document/architecture.md', decision: 'deny' });
+    expect(last).toMatchObject({
+      name: 'everything+demo://resource/static/document/architecture.md',
+      original: 'demo://resource/static/document/architecture.md',
+      decision: 'deny',
+    });
   });
 
   it('refuses a URI that keeps a dot segment or does not parse (-32602)', async () => {
@@ -124,7 +132,10 @@ describe('resource URIs are decided on and forwarded in canonical form', () => {
     try {
       const ok = await read(profile, 'everything+demo://resource/dynamic/blob/1');
       expect(ok.contents.length).toBe(1);
-      for (const uri of ['everything+demo://resource/dynamic/../static/document/features.md', 'everything+demo://resource/dynamic/%2e%2e/static/document/features.md']) {
+      for (const uri of [
+        'everything+demo://resource/dynamic/../static/document/features.md',
+        'everything+demo://resource/dynamic/%2e%2e/static/document/features.md',
+      ]) {
         expect(codeOf(await errorOf(read(profile, uri)))).toBe('UNKNOWN_RESOURCE');
       }
     } finally {
@@ -135,7 +146,9 @@ describe('resource URIs are decided on and forwarded in canonical form', () => {
 
 describe('URIs inside tool results', () => {
   it('resource links carry the server prefix, and read back through the gateway', async () => {
-    const result = (await client.callTool({ name: 'everything__get-resource-links', arguments: { count: 2 } })) as { content: { type: string; uri?: string }[] };
+    const result = (await client.callTool({ name: 'everything__get-resource-links', arguments: { count: 2 } })) as {
+      content: { type: string; uri?: string }[];
+    };
     const links = result.content.filter((c) => c.type === 'resource_link');
     expect(links.length).toBe(2);
     for (const link of links) expect(link.uri).toMatch(/^everything\+demo:\/\//);
@@ -186,7 +199,11 @@ describe('completion/complete is decided as the use of its ref', () => {
       env: { PATH: process.env.PATH ?? '' },
     });
     try {
-      await eventually(() => conn.client.listPrompts(), (r) => r.prompts.some((p) => p.name === 'everything__args-prompt'), 20_000);
+      await eventually(
+        () => conn.client.listPrompts(),
+        (r) => r.prompts.some((p) => p.name === 'everything__args-prompt'),
+        20_000,
+      );
       expect(codeOf(await errorOf(completePrompt(conn.client, 'everything__completable-prompt')))).toBe('POLICY_DENIED');
     } finally {
       await conn.client.close();
@@ -198,7 +215,7 @@ describe('a condition that cannot be evaluated fails closed', () => {
   it('a deny over args.message.startsWith denies an array, and a string as before', async () => {
     const err = await errorOf(client.callTool({ name: 'everything__echo', arguments: { message: ['/etc/passwd'] } }));
     expect(codeOf(err)).toBe('POLICY_DENIED');
-    expect((err?.data as { ruleId?: string }).ruleId).toBe('no-etc');
+    expect((err!.data as { ruleId?: string }).ruleId).toBe('no-etc');
     expect(codeOf(await errorOf(client.callTool({ name: 'everything__echo', arguments: { message: '/etc/passwd' } })))).toBe('POLICY_DENIED');
     const ok = (await client.callTool({ name: 'everything__echo', arguments: { message: 'hello' } })) as { content: { text: string }[] };
     expect(ok.content[0]?.text).toContain('hello');
@@ -208,7 +225,7 @@ describe('a condition that cannot be evaluated fails closed', () => {
     await errorOf(client.callTool({ name: 'everything__echo', arguments: { message: 42 } }));
     const last = gw.audit.filter((r) => r.method === 'tools/call').at(-1);
     expect(last).toMatchObject({ decision: 'deny', ruleId: 'no-etc' });
-    expect((last?.conditionErrors as { ruleId: string }[])[0]?.ruleId).toBe('no-etc');
+    expect((last!.conditionErrors as { ruleId: string }[])[0]?.ruleId).toBe('no-etc');
     const metrics = await (await fetch(`${gw.url}/metrics`)).text();
     expect(metrics).toMatch(/switchboard_policy_condition_errors_total\{rule="no-etc"\} [1-9]/);
   });
@@ -226,7 +243,7 @@ describe('a condition that cannot be evaluated fails closed', () => {
 });
 
 describe("a client's _meta", () => {
-  it('reaches the upstream only with the protocol\'s own keys, trace context and what forwardMeta allows', async () => {
+  it("reaches the upstream only with the protocol's own keys, trace context and what forwardMeta allows", async () => {
     const result = (await client.request(
       {
         method: 'tools/call',
@@ -247,7 +264,11 @@ describe("a client's _meta", () => {
       Loose,
     )) as { content: { text: string }[] };
     const seen = JSON.parse(result.content[0]!.text) as { _meta: Record<string, unknown> };
-    expect(seen._meta).toMatchObject({ 'acme.example/allowed': 'yes', 'acme.example/ns/tenant': 't1', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' });
+    expect(seen._meta).toMatchObject({
+      'acme.example/allowed': 'yes',
+      'acme.example/ns/tenant': 't1',
+      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+    });
     expect(seen._meta['io.modelcontextprotocol/related-task']).toEqual({ taskId: 't' });
     for (const key of ['acme.example/other', 'tenant', 'userId']) expect(seen._meta).not.toHaveProperty(key);
   });

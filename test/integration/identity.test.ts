@@ -82,7 +82,10 @@ async function connect(url: string, headers: Record<string, string>, transport: 
     return fetch(input, { ...init, headers: merged });
   };
   const client = new Client({ name: 'identity-test', version: '1' });
-  const t = transport === 'http' ? new StreamableHTTPClientTransport(new URL(url), { fetch: withCredential }) : new SSEClientTransport(new URL(url), { fetch: withCredential });
+  const t =
+    transport === 'http'
+      ? new StreamableHTTPClientTransport(new URL(url), { fetch: withCredential })
+      : new SSEClientTransport(new URL(url), { fetch: withCredential });
   const before = new Set(on.gateway.hub.sessions.all().map((session) => session.info.id));
   await client.connect(t);
   opened.push(client);
@@ -92,7 +95,10 @@ async function connect(url: string, headers: Record<string, string>, transport: 
 
 /** The `data.code` a call was refused with. */
 async function refusal(call: Promise<unknown>): Promise<string | undefined> {
-  const err = await call.then(() => undefined, (e: unknown) => e);
+  const err = await call.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(McpError);
   return ((err as McpError).data as { code?: string } | undefined)?.code;
 }
@@ -104,7 +110,13 @@ const isOpen = (id: string) => gw.gateway.hub.sessions.all().some((session) => s
 const postToSession = (sessionId: string, headers: Record<string, string>, body: unknown = { jsonrpc: '2.0', id: 7, method: 'ping' }) =>
   fetch(gw.mcpUrl, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25', ...headers },
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-session-id': sessionId,
+      'mcp-protocol-version': '2025-11-25',
+      ...headers,
+    },
     body: JSON.stringify(body),
   });
 
@@ -115,7 +127,10 @@ beforeAll(async () => {
   mkdirSync(path.join(dir, 'policies'));
   writeFileSync(path.join(dir, 'policies', 'p.yaml'), POLICY);
   configFile = path.join(dir, 'switchboard.json');
-  const config = configOf([{ id: 'alice', groups: ['ops'] }, { id: 'bob', groups: [] }]);
+  const config = configOf([
+    { id: 'alice', groups: ['ops'] },
+    { id: 'bob', groups: [] },
+  ]);
   writeFileSync(configFile, JSON.stringify(config));
   gw = await startGateway(config, { file: configFile });
 });
@@ -166,13 +181,23 @@ describe('each request of a session is decided with its own credential', () => {
     const overHttp = await connect(gw.mcpUrl, { 'x-api-key': KEYS.alice });
     const overSse = await connect(`${gw.url}/sse`, { 'x-api-key': KEYS.alice }, 'sse');
     for (const { client } of [overHttp, overSse]) expect(textOf(await client.callTool(ADD))).toBe('3');
-    await reload(configOf([{ id: 'alice', groups: [] }, { id: 'bob', groups: [] }]));
+    await reload(
+      configOf([
+        { id: 'alice', groups: [] },
+        { id: 'bob', groups: [] },
+      ]),
+    );
     try {
       for (const { client } of [overHttp, overSse]) expect(await refusal(client.callTool(ADD))).toBe('POLICY_DENIED');
       // Both sessions are still open: only the decision changed.
       for (const { client } of [overHttp, overSse]) expect(await client.ping()).toEqual({});
     } finally {
-      await reload(configOf([{ id: 'alice', groups: ['ops'] }, { id: 'bob', groups: [] }]));
+      await reload(
+        configOf([
+          { id: 'alice', groups: ['ops'] },
+          { id: 'bob', groups: [] },
+        ]),
+      );
     }
     for (const { client } of [overHttp, overSse]) expect(textOf(await client.callTool(ADD))).toBe('3');
   });
@@ -209,7 +234,7 @@ describe('each request of a session is decided with its own credential', () => {
   });
 });
 
-describe("stored upstream credentials", () => {
+describe('stored upstream credentials', () => {
   let upstream: HttpFixture;
   let users: RunningGateway;
   const storeFile = () => path.join(dir, 'credentials.json');
@@ -236,7 +261,14 @@ describe("stored upstream credentials", () => {
     // The key connects its upstream account: stored under whatever id the gateway gave the key's caller.
     const keyPrincipal = users.audit.find((r) => r.session === byKey.sessionId())!.principal as string;
     const store = new FileCredentialStore(storeFile(), CREDENTIALS_KEY);
-    await store.put({ principal: keyPrincipal, server: 'crm', accessToken: 'AT-of-the-key', tokenType: 'Bearer', obtainedAt: Date.now(), expiresAt: Date.now() + 3_600_000 });
+    await store.put({
+      principal: keyPrincipal,
+      server: 'crm',
+      accessToken: 'AT-of-the-key',
+      tokenType: 'Bearer',
+      obtainedAt: Date.now(),
+      expiresAt: Date.now() + 3_600_000,
+    });
     await store.close();
     const headers = await eventually(
       () => byKey.client.callTool({ name: 'crm__headers', arguments: {} }).then(textOf, () => ''),

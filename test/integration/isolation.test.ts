@@ -12,7 +12,7 @@ import { CreateMessageRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { connectLegacy, eventually, FIXTURES, nodeServer, startGateway, type RunningGateway } from '../helpers/gateway.js';
 
 const STDIO_FIXTURE = path.join(FIXTURES, 'stdio.mjs');
-const text = (result: unknown) => ((result as { content: { text: string }[] }).content[0]?.text ?? '');
+const text = (result: unknown) => (result as { content: { text: string }[] }).content[0]?.text ?? '';
 
 /** A client whose sampling handler answers with its own name. */
 async function samplingClient(url: string, name: string): Promise<Client> {
@@ -173,6 +173,9 @@ describe('a 2025-era HTTP upstream', () => {
     await (a.transport as StreamableHTTPClientTransport).terminateSession();
     await (b.transport as StreamableHTTPClientTransport).terminateSession();
     await Promise.allSettled([a.close(), b.close()]);
-    await eventually(() => fixture.sessionCount(), (n) => n === before);
+    await eventually(
+      () => fixture.sessionCount(),
+      (n) => n === before,
+    );
   });
 });

@@ -24,9 +24,18 @@ let policies: string;
 
 const token = (claims: Record<string, unknown>) =>
   signToken(key, { iss: ISSUER, aud: gw.mcpUrl, sub: 'alice', ...claims }, typeof claims.exp === 'number' ? { exp: claims.exp } : {});
-const initialize = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } } };
+const initialize = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+};
 const post = (body: unknown, headers: Record<string, string>) =>
-  fetch(gw.mcpUrl, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers }, body: JSON.stringify(body) });
+  fetch(gw.mcpUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+    body: JSON.stringify(body),
+  });
 
 async function connect(headers: Record<string, string>): Promise<Client> {
   const client = new Client({ name: 'jwt-test', version: '1' });
@@ -126,7 +135,7 @@ describe('a valid JWT', () => {
       expect(res.headers.get('www-authenticate')).toBe(
         `Bearer error="insufficient_scope", scope="mcp math", resource_metadata="${gw.url}/.well-known/oauth-protected-resource/mcp"`,
       );
-      expect(((await res.json()) as { id: number; error: { data: unknown } })).toMatchObject({
+      expect((await res.json()) as { id: number; error: { data: unknown } }).toMatchObject({
         id: 9,
         error: { data: { code: 'INSUFFICIENT_SCOPE', ruleId: 'add-needs-math', missingScopes: ['math'] } },
       });

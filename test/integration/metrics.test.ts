@@ -34,7 +34,10 @@ describe('/metrics on the main port', () => {
       path.join(dir, 'p.yaml'),
       'rules:\n  - id: no-fail\n    match: { servers: [ks], tools: [fail] }\n    effect: deny\nservers:\n  ks: { rateLimit: [ { limit: 5, per: minute } ] }\n',
     );
-    gw = await startGateway({ mcpServers: { ks: nodeServer(STDIO_FIXTURE), spare: nodeServer(STDIO_FIXTURE, ['--name', 'spare']) }, gateway: { policies: dir } });
+    gw = await startGateway({
+      mcpServers: { ks: nodeServer(STDIO_FIXTURE), spare: nodeServer(STDIO_FIXTURE, ['--name', 'spare']) },
+      gateway: { policies: dir },
+    });
     client = await connectLegacy(gw.mcpUrl);
   });
   afterAll(async () => {

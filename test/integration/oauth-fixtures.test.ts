@@ -211,7 +211,12 @@ describe('authorization code + PKCE, per user', () => {
     expect(JSON.stringify(info)).not.toContain(alice.access_token);
     expect(up.seenTokens).toContain(alice.access_token);
     expect(up.seenAuthorizationHeaders).toContain(`Bearer ${bob.access_token}`);
-    expect(up.sessions().map((s) => s.sub).sort()).toEqual(expect.arrayContaining(['alice', 'bob']));
+    expect(
+      up
+        .sessions()
+        .map((s) => s.sub)
+        .sort(),
+    ).toEqual(expect.arrayContaining(['alice', 'bob']));
   });
 
   it('serves 2026-07-28 clients per request with the same per-user catalogs', async () => {
@@ -265,7 +270,12 @@ describe('authorization code + PKCE, per user', () => {
     });
     expect(revoked.status).toBe(200);
     await expect(
-      refreshAuthorization(as.issuer, { metadata, clientInformation: { client_id: as.clients.public.clientId }, refreshToken: tokens.refresh_token!, resource: up.resource }),
+      refreshAuthorization(as.issuer, {
+        metadata,
+        clientInformation: { client_id: as.clients.public.clientId },
+        refreshToken: tokens.refresh_token!,
+        resource: up.resource,
+      }),
     ).rejects.toThrow(/invalid_grant|grant request is invalid/i);
   });
 });

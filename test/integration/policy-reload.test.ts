@@ -22,7 +22,11 @@ let dir: string;
 let gw: RunningGateway;
 let client: Client;
 
-const codeOf = (p: Promise<unknown>) => p.then(() => 'ok', (e: McpError) => (e.data as { code?: string }).code);
+const codeOf = (p: Promise<unknown>) =>
+  p.then(
+    () => 'ok',
+    (e: McpError) => (e.data as { code?: string }).code,
+  );
 const failIsDenied = async () => (await codeOf(client.callTool({ name: 'ks__fail', arguments: {} }))) === 'POLICY_DENIED';
 const addIsDenied = async () => (await codeOf(client.callTool({ name: 'ks__add', arguments: { a: 1, b: 2 } }))) === 'POLICY_DENIED';
 const readyz = async () => (await (await fetch(`${gw.url}/readyz`)).json()) as { policy: { rules: number; stale?: { reason: string; files: string[] } } };
@@ -52,7 +56,10 @@ describe('a reload that cannot be trusted keeps the last good set', () => {
   it('a file truncated to nothing (an editor saving in two steps) is refused', async () => {
     expect(await failIsDenied()).toBe(true);
     writeFileSync(path.join(dir, 'a.yaml'), '');
-    await eventually(() => gw.gateway.policy.stale?.reason, (r) => r === 'invalid');
+    await eventually(
+      () => gw.gateway.policy.stale?.reason,
+      (r) => r === 'invalid',
+    );
     expect(await failIsDenied()).toBe(true);
     expect((await readyz()).policy.stale).toMatchObject({ reason: 'invalid', files: [path.join(dir, 'a.yaml')] });
     expect(await refusedCount('invalid')).toBeGreaterThanOrEqual(1);
@@ -60,13 +67,19 @@ describe('a reload that cannot be trusted keeps the last good set', () => {
 
     const before = gw.gateway.policy.generation;
     writeFileSync(path.join(dir, 'a.yaml'), NO_FAIL);
-    await eventually(() => gw.gateway.policy.generation, (g) => g > before);
+    await eventually(
+      () => gw.gateway.policy.generation,
+      (g) => g > before,
+    );
     expect((await readyz()).policy.stale).toBeUndefined();
   });
 
   it('a file deleted (a deploy caught halfway) is refused on a file change; SIGHUP confirms it', async () => {
     unlinkSync(path.join(dir, 'b.yaml'));
-    await eventually(() => gw.gateway.policy.stale?.reason, (r) => r === 'lost-files');
+    await eventually(
+      () => gw.gateway.policy.stale?.reason,
+      (r) => r === 'lost-files',
+    );
     expect(await addIsDenied()).toBe(true);
     expect((await readyz()).policy.stale?.files).toEqual([path.join(dir, 'b.yaml')]);
     // The operator meant it: an explicit reload applies the smaller set.
@@ -108,7 +121,10 @@ describe('validate and policy test know the configured servers', () => {
     mkdirSync(path.join(cfgDir, 'policies'));
     writeFileSync(
       path.join(cfgDir, 'switchboard.json'),
-      JSON.stringify({ mcpServers: { memory: nodeServer(path.join(FIXTURES, 'stdio.mjs')), later: { type: 'http', url: '' } }, gateway: { policies: './policies' } }),
+      JSON.stringify({
+        mcpServers: { memory: nodeServer(path.join(FIXTURES, 'stdio.mjs')), later: { type: 'http', url: '' } },
+        gateway: { policies: './policies' },
+      }),
     );
   });
   afterAll(() => rmSync(cfgDir, { recursive: true, force: true }));
@@ -126,7 +142,10 @@ describe('validate and policy test know the configured servers', () => {
   });
 
   it('policy test fails a case about a server the configuration does not have', async () => {
-    writeFileSync(path.join(cfgDir, 'policies', 'p.tests.yaml'), 'cases:\n  - name: typo\n    request: { server: memroy, tool: x }\n    expect: { effect: allow }\n');
+    writeFileSync(
+      path.join(cfgDir, 'policies', 'p.tests.yaml'),
+      'cases:\n  - name: typo\n    request: { server: memroy, tool: x }\n    expect: { effect: allow }\n',
+    );
     const result = await runCli(['policy', 'test', '--config', path.join(cfgDir, 'switchboard.json')], { cwd: cfgDir });
     expect(result.code).toBe(1);
     expect(result.stdout).toContain('FAIL');

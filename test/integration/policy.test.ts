@@ -41,7 +41,11 @@ async function connectAs(key: string | undefined): Promise<Client> {
   return client;
 }
 
-const errorOf = (promise: Promise<unknown>) => promise.then(() => undefined, (e: unknown) => e as McpError);
+const errorOf = (promise: Promise<unknown>) =>
+  promise.then(
+    () => undefined,
+    (e: unknown) => e as McpError,
+  );
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'switchboard-policies-'));
@@ -72,7 +76,12 @@ describe('authentication', () => {
       const res = await fetch(gw.mcpUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
-        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } } }),
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+        }),
       });
       expect(res.status).toBe(401);
       expect(res.headers.get('www-authenticate')).toMatch(/^Bearer /);
@@ -167,7 +176,16 @@ describe('decisions', () => {
 
   it('writes an audit record for every decision, without arguments', () => {
     const denied = gw.audit.find((r) => r.ruleId === 'no-fail');
-    expect(denied).toMatchObject({ principal: 'apikey:alice', principalKind: 'apikey', decision: 'deny', outcome: 'denied', code: 'POLICY_DENIED', server: 'ks', name: 'ks__fail', original: 'fail' });
+    expect(denied).toMatchObject({
+      principal: 'apikey:alice',
+      principalKind: 'apikey',
+      decision: 'deny',
+      outcome: 'denied',
+      code: 'POLICY_DENIED',
+      server: 'ks',
+      name: 'ks__fail',
+      original: 'fail',
+    });
     const allowed = gw.audit.find((r) => r.principal === 'apikey:alice' && r.original === 'add' && r.outcome === 'ok');
     expect(allowed).toMatchObject({ decision: 'allow', method: 'tools/call' });
     expect(allowed).not.toHaveProperty('args');
@@ -184,7 +202,10 @@ describe('hot reload', () => {
       expect(await listed()).not.toContain('ks__add');
       const before = gw.gateway.policy.generation;
       writeFileSync(path.join(dir, 'ks.yaml'), POLICY.replace('effect: require\n    scopes: [math]', 'effect: allow'));
-      await eventually(() => gw.gateway.policy.generation, (g) => g > before);
+      await eventually(
+        () => gw.gateway.policy.generation,
+        (g) => g > before,
+      );
       // The session's list (kept briefly between pages) follows the new policy at once.
       expect(await listed()).toContain('ks__add');
       const sum = await bob.callTool({ name: 'ks__add', arguments: { a: 1, b: 1 } });
@@ -226,7 +247,11 @@ describe('hot reload of a Kubernetes ConfigMap mount', () => {
       expect((await errorOf(client.callTool({ name: 'ks__add', arguments: { a: 1, b: 1 } })))?.data).toMatchObject({ code: 'INSUFFICIENT_SCOPE' });
       const before = k8s.gateway.policy.generation;
       publish('..2026_11_23_01_05_00.2', POLICY.replace('effect: require\n    scopes: [math]', 'effect: allow'));
-      await eventually(() => k8s.gateway.policy.generation, (g) => g > before, 5_000);
+      await eventually(
+        () => k8s.gateway.policy.generation,
+        (g) => g > before,
+        5_000,
+      );
       expect((await client.callTool({ name: 'ks__add', arguments: { a: 1, b: 1 } })).content).toEqual([{ type: 'text', text: '2' }]);
     } finally {
       await client.close();

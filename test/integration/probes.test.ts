@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import type { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { ACCEPT, PROTOCOL_VERSION, rawRequest } from '../helpers/raw-mcp.js';
 import { connectLegacy, eventually, FIXTURES, nodeServer, startGateway, type RunningGateway } from '../helpers/gateway.js';
 
@@ -48,7 +48,7 @@ describe('/readyz', () => {
         () => undefined,
         (e: unknown) => e as McpError,
       );
-      expect((err?.data as { code?: string }).code).toBe('UPSTREAM_UNAVAILABLE');
+      expect((err!.data as { code?: string }).code).toBe('UPSTREAM_UNAVAILABLE');
       expect(JSON.stringify({ message: err?.message, data: err?.data })).not.toContain('s3cr3t');
     } finally {
       await client.close();
@@ -94,7 +94,13 @@ describe('a Host header that is not a host', () => {
     const session = opened.headers['mcp-session-id'] as string;
     expect(session).toBeTruthy();
     const res = await rawRequest(new URL('/mcp', gw.url), {
-      headers: { host: `localhost:1@evil.com`, 'content-type': 'application/json', accept: ACCEPT, 'mcp-session-id': session, 'mcp-protocol-version': PROTOCOL_VERSION },
+      headers: {
+        host: `localhost:1@evil.com`,
+        'content-type': 'application/json',
+        accept: ACCEPT,
+        'mcp-session-id': session,
+        'mcp-protocol-version': PROTOCOL_VERSION,
+      },
       body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list', params: {} }),
     });
     expect(res.status).toBe(400);

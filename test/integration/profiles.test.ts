@@ -9,8 +9,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { McpError, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { type McpError, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { connectLegacy, FIXTURES, nodeServer, startGateway, type RunningGateway } from '../helpers/gateway.js';
 
 const STDIO = path.join(FIXTURES, 'stdio.mjs');
@@ -30,19 +30,19 @@ beforeAll(async () => {
   writeFileSync(path.join(dir, 'plugins/hr/.mcp.json'), JSON.stringify({ mcpServers: { hr: { command: process.execPath, args: [STDIO, '--name', 'hr'] } } }));
   const file = path.join(dir, 'switchboard.json');
   const config = {
-      mcpServers: {
-        crm: nodeServer(STDIO, ['--name', 'crm']),
-        slack: nodeServer(STDIO, ['--name', 'slack']),
-        warehouse: nodeServer(STDIO, ['--name', 'warehouse']),
+    mcpServers: {
+      crm: nodeServer(STDIO, ['--name', 'crm']),
+      slack: nodeServer(STDIO, ['--name', 'slack']),
+      warehouse: nodeServer(STDIO, ['--name', 'warehouse']),
+    },
+    gateway: {
+      policies: path.join(dir, 'policies'),
+      profiles: {
+        sales: { servers: ['crm', 'slack'], tools: ['crm__*', 'slack__echo'] },
+        data: { servers: ['warehouse'], description: 'the data team' },
+        hr: { include: './plugins/hr/.mcp.json' },
       },
-      gateway: {
-        policies: path.join(dir, 'policies'),
-        profiles: {
-          sales: { servers: ['crm', 'slack'], tools: ['crm__*', 'slack__echo'] },
-          data: { servers: ['warehouse'], description: 'the data team' },
-          hr: { include: './plugins/hr/.mcp.json' },
-        },
-      },
+    },
   };
   writeFileSync(file, JSON.stringify(config));
   gw = await startGateway(config, { file });
@@ -96,7 +96,12 @@ describe('profiles', () => {
       const sessionId = (sales.transport as StreamableHTTPClientTransport).sessionId!;
       const res = await fetch(`${gw.url}/mcp/data`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' },
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-session-id': sessionId,
+          'mcp-protocol-version': '2025-11-25',
+        },
         body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
       });
       expect(res.status).toBe(404);
@@ -178,8 +183,10 @@ describe('switchboard catalog --profile', () => {
     );
     const run = (profile: string) =>
       new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-        execFile(process.execPath, [path.join(ROOT, 'bin/switchboard.js'), 'catalog', '--config', file, '--profile', profile, '--json'], (err, stdout, stderr) =>
-          resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        execFile(
+          process.execPath,
+          [path.join(ROOT, 'bin/switchboard.js'), 'catalog', '--config', file, '--profile', profile, '--json'],
+          (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
         );
       });
     const good = await run('good');

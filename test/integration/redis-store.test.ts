@@ -25,7 +25,12 @@ function store(overrides: Partial<RedisStoreSettings> = {}, logs: { msg: string;
   return s;
 }
 
-const ready = (s: RedisRateLimitStore) => eventually(() => s.health().state, (state) => state === 'up', 5_000);
+const ready = (s: RedisRateLimitStore) =>
+  eventually(
+    () => s.health().state,
+    (state) => state === 'up',
+    5_000,
+  );
 
 beforeAll(async () => {
   redis = await startRedis();
@@ -88,7 +93,11 @@ describe('RedisRateLimitStore', () => {
     expect(await closed.take(['x'], [perMinute(1)], Date.now())).toEqual({ ok: true });
 
     await redis.kill();
-    await eventually(() => open.health().state, (state) => state === 'down', 5_000);
+    await eventually(
+      () => open.health().state,
+      (state) => state === 'down',
+      5_000,
+    );
     for (let i = 0; i < 5; i++) {
       const started = performance.now();
       const [o, c] = await Promise.all([open.take(['y'], [perMinute(1)], Date.now()), closed.take(['y'], [perMinute(1)], Date.now())]);

@@ -41,8 +41,7 @@ interface Msg {
   error?: { code: number; message: string; data?: any };
 }
 
-const textOf = (result: unknown): string =>
-  ((result as { content?: { type: string; text?: string }[] }).content ?? []).map((c) => c.text ?? '').join('');
+const textOf = (result: unknown): string => ((result as { content?: { type: string; text?: string }[] }).content ?? []).map((c) => c.text ?? '').join('');
 
 // ---------------------------------------------------------------------------
 // SSE on the test side
@@ -98,10 +97,9 @@ function sseReader(res: Response) {
         const left = deadline - Date.now();
         if (left <= 0) throw new Error(`no SSE message within ${timeoutMs} ms; buffered: ${JSON.stringify(buffer)}`);
         let timer: NodeJS.Timeout | undefined;
-        const chunk = await Promise.race([
-          reader.read(),
-          new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), left))),
-        ]).finally(() => clearTimeout(timer));
+        const chunk = await Promise.race([reader.read(), new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), left)))]).finally(
+          () => clearTimeout(timer),
+        );
         if (chunk === 'timeout') continue;
         if (chunk.done) done = true;
         else buffer += decoder.decode(chunk.value, { stream: true });
@@ -194,7 +192,11 @@ describe('downstream: 2025-era Streamable HTTP sessions (session-transport.ts)',
 
   /** Resolves once the gateway has sent ks a `slow` call of `ms` (set up before the call). */
   const slowForwarded = (ms: number) =>
-    forwardedTo(gw, 'ks', (method, params) => method === 'tools/call' && params?.name === 'slow' && (params.arguments as { ms?: unknown } | undefined)?.ms === ms);
+    forwardedTo(
+      gw,
+      'ks',
+      (method, params) => method === 'tools/call' && params?.name === 'slow' && (params.arguments as { ms?: unknown } | undefined)?.ms === ms,
+    );
 
   beforeAll(async () => {
     gw = await startGateway({ mcpServers: { ks: nodeServer(path.join(FIXTURES, 'stdio.mjs')) } });
@@ -313,7 +315,11 @@ describe('downstream: 2025-era Streamable HTTP sessions (session-transport.ts)',
       const arrived = slowForwarded(10_000);
       const pending = rpc(session, call('cancel-and-stay', 'ks__slow', { ms: 10_000 }));
       await arrived;
-      const cancel = await rpc(session, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'cancel-and-stay', reason: 'changed my mind' } });
+      const cancel = await rpc(session, {
+        jsonrpc: '2.0',
+        method: 'notifications/cancelled',
+        params: { requestId: 'cancel-and-stay', reason: 'changed my mind' },
+      });
       expect(cancel.status).toBe(202);
       const res = await Promise.race([pending, sleep(3_000).then(() => undefined)]);
       expect(res, 'the cancelled call’s POST was still open 3 s after the cancellation').toBeDefined();
@@ -449,7 +455,10 @@ describe('downstream: 2025-era Streamable HTTP sessions (session-transport.ts)',
     });
 
     it('answers a batch whose first call sends progress on one SSE stream carrying both responses', async () => {
-      const res = await rpc(session, [call('bp-1', 'ks__progress', { steps: 2 }, { progressToken: 'tok-batch' }), call('bp-2', 'ks__echo', { text: 'second' })]);
+      const res = await rpc(session, [
+        call('bp-1', 'ks__progress', { steps: 2 }, { progressToken: 'tok-batch' }),
+        call('bp-2', 'ks__echo', { text: 'second' }),
+      ]);
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
       const messages = await messagesOf(res);
@@ -486,7 +495,11 @@ describe('downstream: 2025-era Streamable HTTP sessions (session-transport.ts)',
         const request = await stream.next();
         expect(request).toMatchObject({ jsonrpc: '2.0', method: 'sampling/createMessage', id: expect.anything() });
         expect(JSON.stringify(request!.params)).toContain('say hi');
-        const reply = await rpc(sampler, { jsonrpc: '2.0', id: request!.id, result: { role: 'assistant', content: { type: 'text', text: 'hi there' }, model: 'test-model' } });
+        const reply = await rpc(sampler, {
+          jsonrpc: '2.0',
+          id: request!.id,
+          result: { role: 'assistant', content: { type: 'text', text: 'hi there' }, model: 'test-model' },
+        });
         expect(reply.status).toBe(202);
         const answer = await stream.next();
         expect(answer).toMatchObject({ jsonrpc: '2.0', id: 's-1' });
@@ -731,7 +744,10 @@ async function startSdkUpstream(options: {
       const sid = req.headers['mcp-session-id'];
       if (typeof sid === 'string') {
         const transport = sessions.get(sid);
-        if (!transport) return void res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32001, message: 'Session not found' }, id: null }));
+        if (!transport)
+          return void res
+            .writeHead(404, { 'content-type': 'application/json' })
+            .end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32001, message: 'Session not found' }, id: null }));
         return transport.handleRequest(req, res, body);
       }
       if (req.method === 'POST' && body?.method === 'initialize') {
@@ -751,7 +767,9 @@ async function startSdkUpstream(options: {
         return transport.handleRequest(req, res, body);
       }
       // A 2025-era-only server: the gateway's 2026-07-28 probe gets 400 and falls back to initialize.
-      res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message: 'Bad Request: Session ID required' }, id: null }));
+      res
+        .writeHead(400, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message: 'Bad Request: Session ID required' }, id: null }));
     })().catch((err: unknown) => {
       if (!res.headersSent) res.writeHead(500).end(String(err));
       else res.destroy();
@@ -852,7 +870,7 @@ const UNICODE = 'framed ✓ é 日本 🎉';
 /** The SSE framings the `framed` front answers with (see its switch). */
 const VARIANTS = ['crlf', 'cr', 'extras', 'bom'];
 
-describe('upstream: the lean POST path (lean-post.ts)', () => {
+describe('upstream: the lean POST path (transport/lean-http.ts)', () => {
   let jsonUp: HttpThing;
   let resumable: HttpThing;
   let resumeStore: MemoryEventStore[];
@@ -899,7 +917,10 @@ describe('upstream: the lean POST path (lean-post.ts)', () => {
         tools: (s) => {
           s.registerTool(
             'drop_and_answer',
-            { description: 'Close my own SSE stream, send progress while disconnected, answer after delayMs', inputSchema: z.object({ delayMs: z.number(), tag: z.string() }) },
+            {
+              description: 'Close my own SSE stream, send progress while disconnected, answer after delayMs',
+              inputSchema: z.object({ delayMs: z.number(), tag: z.string() }),
+            },
             async ({ delayMs, tag }, ctx) => {
               const closeSSE = ctx.http?.closeSSE;
               closeSeen.push(typeof closeSSE === 'function');
@@ -913,7 +934,9 @@ describe('upstream: the lean POST path (lean-post.ts)', () => {
             },
           );
           s.registerTool('plain', { description: 'plain' }, async () => ({ content: [{ type: 'text', text: 'plain sse' }] }));
-          s.registerTool('echo', { description: 'echo', inputSchema: z.object({ text: z.string() }) }, async ({ text }) => ({ content: [{ type: 'text', text }] }));
+          s.registerTool('echo', { description: 'echo', inputSchema: z.object({ text: z.string() }) }, async ({ text }) => ({
+            content: [{ type: 'text', text }],
+          }));
           s.registerTool('sample', { description: 'Ask the client to sample', inputSchema: z.object({ prompt: z.string() }) }, async ({ prompt }, ctx) => {
             const sampled = await ctx.mcpReq.requestSampling(
               { messages: [{ role: 'user', content: { type: 'text', text: prompt } }], maxTokens: 20 },
@@ -922,28 +945,38 @@ describe('upstream: the lean POST path (lean-post.ts)', () => {
             const blocks = Array.isArray(sampled.content) ? sampled.content : [sampled.content];
             return { content: [{ type: 'text', text: `sampled: ${blocks.map((b) => (b.type === 'text' ? b.text : b.type)).join('')}` }] };
           });
-          s.registerTool('wait_for_cancel', { description: 'Wait up to 5 s for the request to be cancelled', inputSchema: z.object({ tag: z.string() }) }, async ({ tag }, ctx) => {
-            const signal = ctx.mcpReq.signal;
-            waitingFor.get(tag)?.();
-            await new Promise<void>((resolve) => {
-              const timer = setTimeout(resolve, 5_000);
-              signal.addEventListener('abort', () => {
-                clearTimeout(timer);
-                cancelled.push(tag);
-                resolve();
+          s.registerTool(
+            'wait_for_cancel',
+            { description: 'Wait up to 5 s for the request to be cancelled', inputSchema: z.object({ tag: z.string() }) },
+            async ({ tag }, ctx) => {
+              const signal = ctx.mcpReq.signal;
+              waitingFor.get(tag)?.();
+              await new Promise<void>((resolve) => {
+                const timer = setTimeout(resolve, 5_000);
+                signal.addEventListener('abort', () => {
+                  clearTimeout(timer);
+                  cancelled.push(tag);
+                  resolve();
+                });
               });
-            });
-            return { content: [{ type: 'text', text: 'not cancelled' }] };
-          });
+              return { content: [{ type: 'text', text: 'not cancelled' }] };
+            },
+          );
         },
       }).then((u) => (resumable = u)),
       startSdkUpstream({
         name: 'faulty-back',
         tools: (s) => {
-          s.registerTool('ok', { description: 'fine', inputSchema: z.object({ n: z.number() }) }, async ({ n }) => ({ content: [{ type: 'text', text: `ok ${n}` }] }));
-          s.registerTool('moved', { description: 'reached through a redirect' }, async () => ({ content: [{ type: 'text', text: 'reached after the redirect' }] }));
+          s.registerTool('ok', { description: 'fine', inputSchema: z.object({ n: z.number() }) }, async ({ n }) => ({
+            content: [{ type: 'text', text: `ok ${n}` }],
+          }));
+          s.registerTool('moved', { description: 'reached through a redirect' }, async () => ({
+            content: [{ type: 'text', text: 'reached after the redirect' }],
+          }));
           for (const name of ['boom500', 'vanish', 'cut', 'locked', 'ghost', 'hugeSse', 'hugeJson']) {
-            s.registerTool(name, { description: `answered by the front (${name})` }, async () => ({ content: [{ type: 'text', text: 'the SDK server should never see this' }] }));
+            s.registerTool(name, { description: `answered by the front (${name})` }, async () => ({
+              content: [{ type: 'text', text: 'the SDK server should never see this' }],
+            }));
           }
         },
       }).then((u) => (faultyBack = u)),
@@ -959,67 +992,81 @@ describe('upstream: the lean POST path (lean-post.ts)', () => {
     ]);
     for (const s of started) if (s.status === 'rejected') throw s.reason;
 
-    faulty = await startFront(faultyBack.url, async (call, res) => {
-      switch (call.name) {
-        case 'boom500':
-          res.writeHead(500, { 'content-type': 'text/plain' }).end('internal kaboom');
-          return true;
-        case 'vanish':
-          // An SSE answer that ends cleanly, without the answer and without any event id.
-          res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-          res.write(': working on it\n\n');
-          await sleep(20);
-          res.end();
-          return true;
-        case 'moved':
-          // A redirect (same origin) is not run by the upstream: the SDK's own path follows it.
-          if (call.path !== '/mcp') return false;
-          res.writeHead(307, { location: '/mcp-moved' }).end();
-          return true;
-        case 'locked':
-          res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'unauthorized' }));
-          return true;
-        case 'hugeSse':
-        case 'hugeJson': {
-          // An answer past the gateway's 10 MiB message limit, sent until the gateway hangs up.
-          const filler = 'x'.repeat(1024 * 1024);
-          const sse = call.name === 'hugeSse';
-          res.writeHead(200, { 'content-type': sse ? 'text/event-stream' : 'application/json' });
-          res.on('error', () => {});
-          res.write(sse ? `event: message\ndata: {"jsonrpc":"2.0","id":${JSON.stringify(call.id)},"result":{"content":[{"type":"text","text":"` : `{"jsonrpc":"2.0","id":${JSON.stringify(call.id)},"result":{"content":[{"type":"text","text":"`);
-          for (let i = 0; i < 12 && !res.destroyed; i++) {
-            if (!res.write(filler)) await new Promise((resume) => res.once('drain', resume).once('close', resume));
+    faulty = await startFront(
+      faultyBack.url,
+      async (call, res) => {
+        switch (call.name) {
+          case 'boom500':
+            res.writeHead(500, { 'content-type': 'text/plain' }).end('internal kaboom');
+            return true;
+          case 'vanish':
+            // An SSE answer that ends cleanly, without the answer and without any event id.
+            res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+            res.write(': working on it\n\n');
+            await sleep(20);
+            res.end();
+            return true;
+          case 'moved':
+            // A redirect (same origin) is not run by the upstream: the SDK's own path follows it.
+            if (call.path !== '/mcp') return false;
+            res.writeHead(307, { location: '/mcp-moved' }).end();
+            return true;
+          case 'locked':
+            res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'unauthorized' }));
+            return true;
+          case 'hugeSse':
+          case 'hugeJson': {
+            // An answer past the gateway's 10 MiB message limit, sent until the gateway hangs up.
+            const filler = 'x'.repeat(1024 * 1024);
+            const sse = call.name === 'hugeSse';
+            res.writeHead(200, { 'content-type': sse ? 'text/event-stream' : 'application/json' });
+            res.on('error', () => {});
+            res.write(
+              sse
+                ? `event: message\ndata: {"jsonrpc":"2.0","id":${JSON.stringify(call.id)},"result":{"content":[{"type":"text","text":"`
+                : `{"jsonrpc":"2.0","id":${JSON.stringify(call.id)},"result":{"content":[{"type":"text","text":"`,
+            );
+            for (let i = 0; i < 12 && !res.destroyed; i++) {
+              if (!res.write(filler)) await new Promise((resume) => res.once('drain', resume).once('close', resume));
+            }
+            if (!res.destroyed) res.end(sse ? '"}]}}\n\n' : '"}]}}');
+            return true;
           }
-          if (!res.destroyed) res.end(sse ? '"}]}}\n\n' : '"}]}}');
-          return true;
+          case 'ghost':
+            // A resumable-looking stream (an event id, retry 30 ms) that ends unanswered, from a server that cannot resume it.
+            res.writeHead(200, { 'content-type': 'text/event-stream' });
+            res.write(`id: ghost-${String(call.id)}\nretry: 30\ndata: \n\n`);
+            await sleep(20);
+            res.end();
+            return true;
+          case 'cut':
+            // An SSE answer cut off mid-event (the connection is reset), no event id.
+            res.writeHead(200, { 'content-type': 'text/event-stream' });
+            res.write('event: message\ndata: {"jsonrpc":"2.0","id":');
+            await sleep(20);
+            res.socket?.destroy();
+            return true;
+          default:
+            return false;
         }
-        case 'ghost':
-          // A resumable-looking stream (an event id, retry 30 ms) that ends unanswered, from a server that cannot resume it.
-          res.writeHead(200, { 'content-type': 'text/event-stream' });
-          res.write(`id: ghost-${String(call.id)}\nretry: 30\ndata: \n\n`);
-          await sleep(20);
-          res.end();
-          return true;
-        case 'cut':
-          // An SSE answer cut off mid-event (the connection is reset), no event id.
-          res.writeHead(200, { 'content-type': 'text/event-stream' });
-          res.write('event: message\ndata: {"jsonrpc":"2.0","id":');
-          await sleep(20);
-          res.socket?.destroy();
-          return true;
-        default:
-          return false;
-      }
-    }, (req, res) => {
-      const last = req.headers['last-event-id'];
-      if (typeof last !== 'string' || !last.startsWith('ghost-')) return false;
-      res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message: 'Invalid event ID format' }, id: null }));
-      return true;
-    });
+      },
+      (req, res) => {
+        const last = req.headers['last-event-id'];
+        if (typeof last !== 'string' || !last.startsWith('ghost-')) return false;
+        res
+          .writeHead(400, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message: 'Invalid event ID format' }, id: null }));
+        return true;
+      },
+    );
 
     framed = await startFront(framedBack.url, async (call, res) => {
       if (call.name !== 'framed') return false;
-      const result = JSON.stringify({ jsonrpc: '2.0', id: call.id, result: { content: [{ type: 'text', text: `${UNICODE} (${String(call.args.variant)})` }] } });
+      const result = JSON.stringify({
+        jsonrpc: '2.0',
+        id: call.id,
+        result: { content: [{ type: 'text', text: `${UNICODE} (${String(call.args.variant)})` }] },
+      });
       res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
       // Cut between JSON members (never inside a string): the data lines are joined with LF, which is JSON whitespace.
       const split = (json: string, parts: number) => {
@@ -1042,7 +1089,11 @@ describe('upstream: the lean POST path (lean-post.ts)', () => {
         }
         case 'extras': {
           // A progress notification first, an event of another type (ignored), a retry field, then the answer.
-          const progress = JSON.stringify({ jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: call.progressToken, progress: 1, total: 2 } });
+          const progress = JSON.stringify({
+            jsonrpc: '2.0',
+            method: 'notifications/progress',
+            params: { progressToken: call.progressToken, progress: 1, total: 2 },
+          });
           text =
             `retry: 5000\n: keepalive\n\nevent: message\ndata: ${progress}\n\n` +
             `event: ping\ndata: this is not json and not a message\n\n` +
@@ -1093,7 +1144,11 @@ describe('upstream: the lean POST path (lean-post.ts)', () => {
   it('has every upstream ready on the Streamable HTTP wire', () => {
     for (const name of ['jsonup', 'resume', 'faulty', 'framed']) {
       const upstream = gw.gateway.upstreams.find((u) => u.name === name);
-      expect({ name, state: upstream?.state, wire: upstream?.wire, error: upstream?.lastError }).toMatchObject({ name, state: 'ready', wire: 'streamable-http' });
+      expect({ name, state: upstream?.state, wire: upstream?.wire, error: upstream?.lastError }).toMatchObject({
+        name,
+        state: 'ready',
+        wire: 'streamable-http',
+      });
     }
   });
 
@@ -1209,8 +1264,8 @@ describe('upstream: the lean POST path (lean-post.ts)', () => {
       expect(error).toBeInstanceOf(McpError);
       expect((error as McpError).code).toBe(-32010);
       expect((error as McpError).data).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', server: 'faulty' });
-      // At once, not at the 15 s request timeout.
-      expect(elapsed).toBeLessThan(3_000);
+      // At once, not at the 15 s request timeout (reading 10 MiB first takes seconds on a loaded 2-core machine).
+      expect(elapsed).toBeLessThan(10_000);
       return error as McpError;
     };
 

@@ -91,7 +91,9 @@ async function busyClient(url: string, key: Key, transport: 'http' | 'sse' = 'ht
   let started!: () => void;
   const inFlight = new Promise<void>((resolve) => (started = resolve));
   // The first progress notification proves the call is in flight at the gateway.
-  const call = client.callTool({ name: 'ks__progress', arguments: { steps: 1000 } }, undefined, { signal: controller.signal, onprogress: () => started() }).catch(() => {});
+  const call = client
+    .callTool({ name: 'ks__progress', arguments: { steps: 1000 } }, undefined, { signal: controller.signal, onprogress: () => started() })
+    .catch(() => {});
   await inFlight;
   return {
     client,
@@ -221,7 +223,12 @@ describe('gateway.limits.maxSessions', () => {
     const refused = await refusalOf(await initialize(gw.mcpUrl, 'dave'));
     expect(refused).toMatchObject({ status: 503, retryAfter: '5', error: { code: -32007, data: { code: 'TOO_MANY_SESSIONS', reason: 'gateway' } } });
     expect(await metric(gw, 'switchboard_sessions_refused_total', 'gateway')).toBe(1);
-    for (const [key, id] of [['alice', a3], ['bob', b1], ['carol', c1]] as const) expect(await listStatus(gw.mcpUrl, key, id)).toBe(200);
+    for (const [key, id] of [
+      ['alice', a3],
+      ['bob', b1],
+      ['carol', c1],
+    ] as const)
+      expect(await listStatus(gw.mcpUrl, key, id)).toBe(200);
 
     // A caller may always trade its own idle session.
     const a4 = await openSession(gw.mcpUrl, 'alice');
@@ -232,8 +239,18 @@ describe('gateway.limits.maxSessions', () => {
 
 describe('clientInfo', () => {
   let gw: RunningGateway;
-  const padded = (name: string) => ({ name, version: '1.0.0', title: 'Padded', description: 'x'.repeat(2048), websiteUrl: `https://example.com/${'y'.repeat(2048)}` });
-  const stored = (name: string) => gw.gateway.hub.sessions.all().map((s) => s.server.getClientVersion()).find((info) => info?.name === name);
+  const padded = (name: string) => ({
+    name,
+    version: '1.0.0',
+    title: 'Padded',
+    description: 'x'.repeat(2048),
+    websiteUrl: `https://example.com/${'y'.repeat(2048)}`,
+  });
+  const stored = (name: string) =>
+    gw.gateway.hub.sessions
+      .all()
+      .map((s) => s.server.getClientVersion())
+      .find((info) => info?.name === name);
 
   beforeAll(async () => {
     gw = await startGateway({ mcpServers: { ks: STDIO }, gateway: { auth: { apiKeys } } });

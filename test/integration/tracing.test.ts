@@ -72,7 +72,10 @@ describe('tracing on', () => {
   });
 
   it('sends the span to an HTTP upstream in the traceparent header too', async () => {
-    const headers = JSON.parse(textOf(await client.callTool({ name: 'web__headers', arguments: {}, _meta: { traceparent: CLIENT_TRACEPARENT } }))) as Record<string, string>;
+    const headers = JSON.parse(textOf(await client.callTool({ name: 'web__headers', arguments: {}, _meta: { traceparent: CLIENT_TRACEPARENT } }))) as Record<
+      string,
+      string
+    >;
     expect(headers.traceparent).toMatch(new RegExp(`^00-${TRACE_ID}-[0-9a-f]{16}-01$`));
     expect(headers.traceparent).not.toContain(CLIENT_SPAN);
   });

@@ -127,8 +127,7 @@ afterAll(async () => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
-const textOf = (result: unknown): string =>
-  ((result as { content?: { type: string; text?: string }[] }).content ?? []).map((c) => c.text ?? '').join('');
+const textOf = (result: unknown): string => ((result as { content?: { type: string; text?: string }[] }).content ?? []).map((c) => c.text ?? '').join('');
 
 describe('upstream wires', () => {
   it.each(UPSTREAMS)('$name ($what) is ready on the $wire wire', ({ name, wire }) => {
@@ -352,8 +351,7 @@ describe('credentials (design §7)', () => {
     return out;
   }
 
-  const postsWith = (fixture: HttpFixture, needle: string) =>
-    fixture.headersSeen.filter((h) => Object.values(h).some((v) => String(v).includes(needle)));
+  const postsWith = (fixture: HttpFixture, needle: string) => fixture.headersSeen.filter((h) => Object.values(h).some((v) => String(v).includes(needle)));
 
   it('never forwards the v1 client’s Authorization header; sends the upstream’s own', async () => {
     const before = { kss: sessionful.headersSeen.length, ksm: modern.headersSeen.length, ksa: authed.headersSeen.length };

@@ -145,7 +145,9 @@ describe('client credentials', () => {
   it('discovers the token endpoint through the upstream (RFC 9728 → RFC 8414) and uses client_secret_post when that is all it offers', async () => {
     const { as, up } = await servers({ clients: { 'sb-post': 'post-secret' }, authMethods: ['client_secret_post'] });
     const gw = await gateway({
-      mcpServers: { m2m: { type: 'http', url: up.url, oauth: { grant: 'client_credentials', clientId: 'sb-post', clientSecret: 'post-secret', scopes: 'mcp' } } },
+      mcpServers: {
+        m2m: { type: 'http', url: up.url, oauth: { grant: 'client_credentials', clientId: 'sb-post', clientSecret: 'post-secret', scopes: 'mcp' } },
+      },
     });
     expect(gw.gateway.upstreams[0]!.state).toBe('ready');
     expect(as.tokenRequests).toEqual([{ grant: 'client_credentials', auth: 'client_secret_post', resource: up.url, scope: 'mcp', status: 200 }]);
@@ -156,7 +158,11 @@ describe('client credentials', () => {
     const { up, as } = await servers({ clients: { 'sb-m2m': 'right-secret' } });
     const gw = await gateway({
       mcpServers: {
-        m2m: { type: 'http', url: up.url, oauth: { grant: 'client_credentials', clientId: 'sb-m2m', clientSecret: 'wrong-secret', tokenEndpoint: `${as.issuer}/token` } },
+        m2m: {
+          type: 'http',
+          url: up.url,
+          oauth: { grant: 'client_credentials', clientId: 'sb-m2m', clientSecret: 'wrong-secret', tokenEndpoint: `${as.issuer}/token` },
+        },
       },
     });
     const upstream = gw.gateway.upstreams[0]!;

@@ -159,8 +159,9 @@ describe('credentials "user-oauth"', () => {
     expect((await alice.listTools()).tools.filter((t) => t.name.startsWith('crm__'))).toEqual([]);
     const elicitation = await elicitationOf(alice.callTool({ name: 'crm__whoami', arguments: {} }));
     expect(new URL(elicitation.url).pathname).toBe('/oauth/start/crm');
-    const completed = new Promise<string>((resolve) =>
-      alice.fallbackNotificationHandler = async (n) => void (n.method === 'notifications/elicitation/complete' && resolve(String(n.params?.elicitationId))),
+    const completed = new Promise<string>(
+      (resolve) =>
+        (alice.fallbackNotificationHandler = async (n) => void (n.method === 'notifications/elicitation/complete' && resolve(String(n.params?.elicitationId)))),
     );
     expect(await signIn(elicitation.url, 'alice')).toContain('account is connected');
     expect(await completed).toBe(elicitation.elicitationId);
@@ -170,7 +171,7 @@ describe('credentials "user-oauth"', () => {
     expect((await fetch(elicitation.url, { redirect: 'manual', method: 'POST' })).status).toBe(400);
   });
 
-  it('keeps principals apart: each authorises separately and the upstream sees each one\'s own subject and tool list', async () => {
+  it("keeps principals apart: each authorises separately and the upstream sees each one's own subject and tool list", async () => {
     const bob = await legacyClient(gw, KEYS.bob);
     clients.push(bob);
     const elicitation = await elicitationOf(bob.callTool({ name: 'crm__whoami', arguments: {} }));
@@ -348,7 +349,10 @@ describe('credentials "user-oauth": sign-in links are bound to one person and on
     const start = await fetch(link, { method: 'POST', redirect: 'manual', headers });
     expect(start.status).toBe(303);
     const [set] = start.headers.getSetCookie();
-    const attributes = set!.split(';').slice(1).map((a) => a.trim().toLowerCase());
+    const attributes = set!
+      .split(';')
+      .slice(1)
+      .map((a) => a.trim().toLowerCase());
     expect(attributes).toEqual(expect.arrayContaining(['httponly', 'samesite=lax', 'path=/oauth']));
     expect(attributes).not.toContain('secure'); // the gateway here is plain http on loopback
     const maxAge = Number(attributes.find((a) => a.startsWith('max-age='))!.slice('max-age='.length));
@@ -363,7 +367,7 @@ describe('credentials "user-oauth": sign-in links are bound to one person and on
     expect(cleared!.toLowerCase()).toContain('path=/oauth');
   });
 
-  it("names the principal on the start page with its HTML escaped, and starts nothing until Continue", async () => {
+  it('names the principal on the start page with its HTML escaped, and starts nothing until Continue', async () => {
     const link = await linkFor(KEYS[EVE]);
     const start = await startPage(link);
     expect(start.status).toBe(200);
@@ -378,10 +382,14 @@ describe('credentials "user-oauth": sign-in links are bound to one person and on
     expect(again.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
   });
 
-  it("refuses a Continue posted from another site: no cookie, no redirect, and the link still works", async () => {
+  it('refuses a Continue posted from another site: no cookie, no redirect, and the link still works', async () => {
     const link = await linkFor(KEYS.mallory);
     // Another page on the same host (another port) passes the gateway's DNS-rebinding check, not this one.
-    const posts: Record<string, string>[] = [{ 'sec-fetch-site': 'cross-site' }, { origin: 'http://127.0.0.1:1', 'sec-fetch-site': 'same-site' }, { origin: 'http://127.0.0.1:1' }];
+    const posts: Record<string, string>[] = [
+      { 'sec-fetch-site': 'cross-site' },
+      { origin: 'http://127.0.0.1:1', 'sec-fetch-site': 'same-site' },
+      { origin: 'http://127.0.0.1:1' },
+    ];
     for (const headers of posts) {
       const response = await fetch(link, { method: 'POST', redirect: 'manual', headers });
       expect(response.status).toBe(403);
@@ -448,7 +456,7 @@ describe('credentials "token-exchange"', () => {
     await gw?.close();
   });
 
-  it('exchanges the caller\'s token for an upstream-audience one; the caller\'s own token never reaches the upstream', async () => {
+  it("exchanges the caller's token for an upstream-audience one; the caller's own token never reaches the upstream", async () => {
     const subjectToken = await as.signSubjectToken('dave');
     const client = new LegacyClient({ name: 'dave', version: '1' });
     await client.connect(new StreamableHTTPClientTransport(new URL(gw.mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${subjectToken}` } } }));

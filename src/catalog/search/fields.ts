@@ -45,7 +45,7 @@ export function toolTexts(tool: SearchableTool): ToolTexts {
   collectArguments(tool.inputSchema as LooseSchema | undefined, 0, argNames, argDescriptions);
   return {
     name: typeof tool.name === 'string' ? tool.name : '',
-    title: typeof tool.title === 'string' ? tool.title : typeof tool.annotations?.['title'] === 'string' ? (tool.annotations['title'] as string) : '',
+    title: typeof tool.title === 'string' ? tool.title : typeof tool.annotations?.title === 'string' ? (tool.annotations.title as string) : '',
     description: typeof tool.description === 'string' ? tool.description : '',
     argNames,
     argDescriptions,

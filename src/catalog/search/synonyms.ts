@@ -60,7 +60,11 @@ function buildSynonyms(lines: readonly string[]): ReadonlyMap<string, readonly s
     const colon = line.indexOf(':');
     if (colon >= 0) {
       const from = stem(line.slice(0, colon).trim());
-      for (const to of line.slice(colon + 1).trim().split(/\s+/)) add(from, stem(to));
+      for (const to of line
+        .slice(colon + 1)
+        .trim()
+        .split(/\s+/))
+        add(from, stem(to));
       continue;
     }
     const group = line.split(/\s+/).map(stem);

@@ -26,7 +26,8 @@ export const STOPWORDS: ReadonlySet<string> = new Set(
  * base name and extension are argument values, not what the tool does.
  * (`.js` is left out: next.js, vue.js are products more often than files.)
  */
-export const FILE_NAME = /[\p{L}\p{N}_-]+\.(?:txt|md|markdown|rst|json|jsonl|ya?ml|toml|ini|cfg|conf|env|csv|tsv|xml|html?|css|pdf|docx?|xlsx?|pptx?|png|jpe?g|gif|svg|webp|mp3|mp4|wav|log|sql|py|mjs|cjs|ts|tsx|jsx|go|rs|java|rb|php|c|h|cpp|sh|zip|gz|tgz|tar)\b/giu;
+export const FILE_NAME =
+  /[\p{L}\p{N}_-]+\.(?:txt|md|markdown|rst|json|jsonl|ya?ml|toml|ini|cfg|conf|env|csv|tsv|xml|html?|css|pdf|docx?|xlsx?|pptx?|png|jpe?g|gif|svg|webp|mp3|mp4|wav|log|sql|py|mjs|cjs|ts|tsx|jsx|go|rs|java|rb|php|c|h|cpp|sh|zip|gz|tgz|tar)\b/giu;
 
 /** Porter's "contains a vowel" test, so that `string` or `thing` are left alone. */
 const HAS_VOWEL = /[aeiouy]/;

@@ -23,7 +23,9 @@ export async function catalogCommand(args: ParsedArgs): Promise<number> {
   const states = Object.fromEntries(gateway.upstreams.map((u) => [u.name, { state: u.state, error: u.lastError }]));
   await gateway.stop();
   if (view.profile !== undefined && !entries.some((e) => e.kind === 'tool')) {
-    process.stderr.write(`switchboard: profile "${view.profile}" matches no tool\n  fix: check its servers (are they up?) and its "tools" globs against \`switchboard catalog\`\n`);
+    process.stderr.write(
+      `switchboard: profile "${view.profile}" matches no tool\n  fix: check its servers (are they up?) and its "tools" globs against \`switchboard catalog\`\n`,
+    );
     return 1;
   }
   if (args.flags.json) {

@@ -95,7 +95,12 @@ async function list(store: CredentialStore, args: CredentialsArgs): Promise<numb
   }
   const now = Date.now();
   const rows = summaries.map((s) => [s.principal, s.server, s.subject ?? '-', when(s.obtainedAt), expiry(s, now), s.refreshable ? 'yes' : 'no']);
-  process.stdout.write(table(['PRINCIPAL', 'SERVER', 'SUBJECT', 'OBTAINED', 'EXPIRES', 'REFRESHABLE'], rows.map((r) => r.map(printable))));
+  process.stdout.write(
+    table(
+      ['PRINCIPAL', 'SERVER', 'SUBJECT', 'OBTAINED', 'EXPIRES', 'REFRESHABLE'],
+      rows.map((r) => r.map(printable)),
+    ),
+  );
   return 0;
 }
 
@@ -149,7 +154,10 @@ function usage(message: string): number {
 
 /** `2025-01-31 14:05Z`: UTC, to the minute. */
 function when(ms: number): string {
-  return new Date(ms).toISOString().replace('T', ' ').replace(/:\d\d\.\d{3}Z$/, 'Z');
+  return new Date(ms)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/:\d\d\.\d{3}Z$/, 'Z');
 }
 
 function expiry(s: CredentialSummary, now: number): string {

@@ -57,7 +57,9 @@ function policyExplain(config: LoadedConfig, args: ParsedArgs): number {
   };
   const decision = engine.decide(input, { explain: true });
   const limits = engine.rateLimitsFor(input);
-  process.stdout.write(`${JSON.stringify({ input: { ...input, request: { ...input.request, time: input.request.time.toISOString() } }, decision, rateLimits: limits }, null, 2)}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ input: { ...input, request: { ...input.request, time: input.request.time.toISOString() } }, decision, rateLimits: limits }, null, 2)}\n`,
+  );
   process.stderr.write(`${decision.allowed ? 'ALLOW' : 'DENY'}${decision.ruleId ? ` by ${decision.ruleId}` : ' (default)'}: ${decision.reason}\n`);
   return 0;
 }
@@ -65,9 +67,7 @@ function policyExplain(config: LoadedConfig, args: ParsedArgs): number {
 /** `server__tool` → the configured server whose prefix it carries, and the original tool name. */
 function splitExposed(config: LoadedConfig, call: string): { server: LoadedConfig['servers'][number]; tool: string } {
   const sep = config.gateway.separator;
-  const match = config.servers
-    .filter((s) => s.prefix !== '' && call.startsWith(`${s.prefix}${sep}`))
-    .sort((a, b) => b.prefix.length - a.prefix.length)[0];
+  const match = config.servers.filter((s) => s.prefix !== '' && call.startsWith(`${s.prefix}${sep}`)).sort((a, b) => b.prefix.length - a.prefix.length)[0];
   if (match) return { server: match, tool: call.slice(match.prefix.length + sep.length) };
   const unprefixed = config.servers.filter((s) => s.prefix === '');
   if (unprefixed.length === 1) return { server: unprefixed[0]!, tool: call };
@@ -82,11 +82,14 @@ function splitExposed(config: LoadedConfig, call: string): { server: LoadedConfi
 function readPrincipal(file: string, issuer: string | undefined): Principal {
   const raw = readJson(file) as PrincipalInput;
   const example = 'write {"kind": "apikey", "id": "ci-bot", "scopes": [], "groups": []}';
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError([{ file, path: '', message: 'a principal is a JSON object', fix: example }]);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new ConfigError([{ file, path: '', message: 'a principal is a JSON object', fix: example }]);
   for (const key of ['kind', 'id', 'issuer'] as const) {
-    if (raw[key] !== undefined && typeof raw[key] !== 'string') throw new ConfigError([{ file, path: key, message: `"${key}" must be a string`, fix: example }]);
+    if (raw[key] !== undefined && typeof raw[key] !== 'string')
+      throw new ConfigError([{ file, path: key, message: `"${key}" must be a string`, fix: example }]);
   }
-  if (raw.kind === undefined && raw.id === undefined) throw new ConfigError([{ file, path: 'id', message: 'a principal needs "kind" and "id", or a namespaced "id"', fix: example }]);
+  if (raw.kind === undefined && raw.id === undefined)
+    throw new ConfigError([{ file, path: 'id', message: 'a principal needs "kind" and "id", or a namespaced "id"', fix: example }]);
   const who = principalFromInput(raw, issuer);
   if (!who.ok) throw new ConfigError([{ file, path: who.key, message: who.message, fix: who.fix }]);
   return who.principal;

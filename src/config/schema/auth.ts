@@ -22,11 +22,9 @@ const NonEmptyList = z.array(z.string().min(1)).min(1);
 const ClaimNames = z.union([z.string().min(1), NonEmptyList]);
 
 /** A public JWK; a private or symmetric key has no place in a config file. */
-const PublicJwk = z
-  .looseObject({ kty: z.string().min(1) })
-  .refine((jwk) => jwk.kty !== 'oct' && !('d' in jwk), {
-    error: 'must be a public key: a symmetric ("oct") or private ("d") JWK is not accepted',
-  });
+const PublicJwk = z.looseObject({ kty: z.string().min(1) }).refine((jwk) => jwk.kty !== 'oct' && !('d' in jwk), {
+  error: 'must be a public key: a symmetric ("oct") or private ("d") JWK is not accepted',
+});
 /** A PEM public key (SPKI, PKCS#1 or an X.509 certificate); checked here so a bad key fails at load with its path. */
 const PemPublicKey = z.string().superRefine((pem, ctx) => {
   if (/PRIVATE KEY/.test(pem)) {
@@ -66,18 +64,10 @@ export const JwtSchema = z
         groups: ClaimNames.default('groups').describe('Claim(s) holding groups: an array (or a single string).'),
       })
       .prefault({}),
-    authorizationServers: z
-      .array(HttpUrl)
-      .min(1)
-      .optional()
-      .describe('Authorization servers named in the protected-resource metadata (default: [issuer]).'),
+    authorizationServers: z.array(HttpUrl).min(1).optional().describe('Authorization servers named in the protected-resource metadata (default: [issuer]).'),
     scopesSupported: StringList.describe('scopes_supported of the protected-resource metadata.'),
     jwksCacheMaxAgeMs: PositiveMs.default(600000).describe('How long a fetched JWKS is used before it is refetched.'),
-    jwksCooldownMs: z
-      .int()
-      .min(0)
-      .default(30000)
-      .describe('Minimum time between JWKS refetches triggered by an unknown "kid".'),
+    jwksCooldownMs: z.int().min(0).default(30000).describe('Minimum time between JWKS refetches triggered by an unknown "kid".'),
   })
   .superRefine((jwt, ctx) => {
     if ((jwt.jwksUri === undefined) === (jwt.publicKeys === undefined)) {

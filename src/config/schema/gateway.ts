@@ -78,14 +78,11 @@ export const GatewaySchema = z
       })
       .prefault({})
       .describe('Where rate-limit buckets live: in this process (default) or in Redis, shared by every replica.'),
-    servers: z
-      .record(z.string(), ServerSettingsSchema)
-      .default({})
-      .describe('Per-server settings, keyed by mcpServers name.'),
+    servers: z.record(z.string(), ServerSettingsSchema).default({}).describe('Per-server settings, keyed by mcpServers name.'),
     policies: z
       .union([z.string().min(1), z.literal(false)])
       .default('./policies')
-      .describe('Policy directory, relative to the config file; false for none (the bridge\'s default).'),
+      .describe("Policy directory, relative to the config file; false for none (the bridge's default)."),
     stateDir: z
       .string()
       .min(1)
@@ -133,7 +130,7 @@ export const GatewaySchema = z
       .optional()
       .describe('Where users\' own upstream credentials (credentials "user-oauth") are kept, encrypted.'),
     publicUrl: HttpUrl.optional().describe(
-      'The gateway\'s public base URL (e.g. https://gw.example.com), for the sign-in links users are sent to. Default: the origin of auth.resource, else the address it listens on.',
+      "The gateway's public base URL (e.g. https://gw.example.com), for the sign-in links users are sent to. Default: the origin of auth.resource, else the address it listens on.",
     ),
     profiles: z
       .record(z.string().regex(SERVER_NAME_PATTERN, { error: 'a profile name is letters, digits, "_" and "-"' }), ProfileSchema)
@@ -146,9 +143,11 @@ export const GatewaySchema = z
         serviceName: z.string().min(1).default('switchboard'),
       })
       .prefault({})
-      .describe('W3C trace context for forwarded requests (_meta.traceparent and the HTTP traceparent header); spans through @opentelemetry/api when it is installed.'),
+      .describe(
+        'W3C trace context for forwarded requests (_meta.traceparent and the HTTP traceparent header); spans through @opentelemetry/api when it is installed.',
+      ),
   })
-  .describe('Switchboard\'s own settings; ignored by other MCP clients.');
+  .describe("Switchboard's own settings; ignored by other MCP clients.");
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 

@@ -6,12 +6,9 @@ import { z } from 'zod';
 import { HttpUrl } from './primitives.js';
 
 /** Scopes as Claude Code's `.mcp.json` writes them: one space-separated string. */
-const OAuthScopes = z
-  .string()
-  .min(1)
-  .describe('Space-separated scopes to request (default: those the server advertises).');
+const OAuthScopes = z.string().min(1).describe('Space-separated scopes to request (default: those the server advertises).');
 const AuthServerMetadataUrl = HttpUrl.describe(
-  'URL of the authorization server\'s RFC 8414 metadata; skips discovery through the server (and pins where credentials go).',
+  "URL of the authorization server's RFC 8414 metadata; skips discovery through the server (and pins where credentials go).",
 );
 
 /**

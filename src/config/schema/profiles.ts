@@ -8,7 +8,10 @@ const Globs = z.array(z.string().min(1)).min(1);
 
 export const ProfileSchema = z
   .strictObject({
-    path: z.string().regex(/^\/[A-Za-z0-9/_.-]*$/, { error: 'must be an absolute URL path such as "/mcp/sales"' }).optional(),
+    path: z
+      .string()
+      .regex(/^\/[A-Za-z0-9/_.-]*$/, { error: 'must be an absolute URL path such as "/mcp/sales"' })
+      .optional(),
     description: z.string().optional(),
     enabled: z.boolean().default(true),
     servers: z.array(z.string().min(1)).min(1).optional().describe('The servers this profile shows (default: all).'),

@@ -20,7 +20,7 @@ export const ServerSettingsSchema = z.strictObject({
     .default('shared')
     .describe('stdio only: "shared" (one child for all sessions) or "session" (one child per session).'),
   maxProcesses: z.int().positive().default(50).describe('Bound on children with isolation "session".'),
-  trustAnnotations: z.boolean().optional().describe('Trust this server\'s tool annotations (e.g. readOnlyHint).'),
+  trustAnnotations: z.boolean().optional().describe("Trust this server's tool annotations (e.g. readOnlyHint)."),
   forwardMeta: z
     .array(z.string().min(1))
     .optional()
@@ -39,9 +39,13 @@ export const ServerSettingsSchema = z.strictObject({
     ),
   userOAuth: z
     .strictObject({
-      clientId: z.string().min(1).optional().describe('Registered client id; without it (and without the entry\'s oauth.clientId) the gateway registers itself dynamically.'),
+      clientId: z
+        .string()
+        .min(1)
+        .optional()
+        .describe("Registered client id; without it (and without the entry's oauth.clientId) the gateway registers itself dynamically."),
       clientSecret: z.string().min(1).optional(),
-      scopes: z.array(z.string().min(1)).optional().describe('Scopes to ask for (default: what the upstream\'s metadata lists).'),
+      scopes: z.array(z.string().min(1)).optional().describe("Scopes to ask for (default: what the upstream's metadata lists)."),
     })
     .optional()
     .describe('credentials "user-oauth": the client the gateway is at the upstream\'s authorization server.'),

@@ -26,9 +26,7 @@ export const StdioEntrySchema = z
 export const RemoteEntrySchema = z
   .looseObject({
     type: z.enum(REMOTE_TYPES).optional().describe('"http" (Streamable HTTP, the default when "url" is set) or "sse".'),
-    url: z
-      .string()
-      .describe('Endpoint URL. Empty means "not configured": the server is listed, skipped and warned about.'),
+    url: z.string().describe('Endpoint URL. Empty means "not configured": the server is listed, skipped and warned about.'),
     headers: StringMap.default({}).describe('Sent with every request; use ${VAR} for secrets.'),
     oauth: UpstreamOAuthSchema.optional().describe(
       'OAuth to this server: { clientId, callbackPort } (see `switchboard login <server>`) or { grant: "client_credentials", clientId, clientSecret }.',

@@ -49,7 +49,11 @@ export interface KdfParams {
 
 export const KdfParamsSchema = z.strictObject({
   name: z.literal('scrypt'),
-  N: z.int().min(1024).max(2 ** 20).refine((n) => (n & (n - 1)) === 0, 'a power of two'),
+  N: z
+    .int()
+    .min(1024)
+    .max(2 ** 20)
+    .refine((n) => (n & (n - 1)) === 0, 'a power of two'),
   r: z.int().min(1).max(32),
   p: z.int().min(1).max(16),
   salt: z.string().min(16),
@@ -140,7 +144,9 @@ export class CredentialCipher {
 
   /** The lookup id of (principal, server): hex HMAC-SHA256, unambiguous for any strings. */
   recordId(principal: string, server: string): string {
-    return createHmac('sha256', this.macKey).update(JSON.stringify([principal, server])).digest('hex');
+    return createHmac('sha256', this.macKey)
+      .update(JSON.stringify([principal, server]))
+      .digest('hex');
   }
 
   /** base64(iv ‖ tag ‖ ciphertext) of `plaintext`, authenticated together with `aad`. */

@@ -172,7 +172,8 @@ export class RedisCredentialStore implements CredentialStore {
     // Whoever sets it first wins; everyone then uses that one.
     await this.run(() => this.redis.set(this.metaKey, value, 'NX'));
     const meta = await this.run(() => this.redis.get(this.metaKey));
-    if (meta === null) throw new CredentialStoreError(`the credential store at ${this.where} lost its ${this.metaKey} key while it was being created`, 'unavailable');
+    if (meta === null)
+      throw new CredentialStoreError(`the credential store at ${this.where} lost its ${this.metaKey} key while it was being created`, 'unavailable');
     return meta;
   }
 
@@ -206,7 +207,10 @@ export class RedisCredentialStore implements CredentialStore {
       };
       const onReady = () => done();
       const onEnd = () => done(new Error(this.lastError ?? 'connection closed'));
-      const timer = setTimeout(() => done(new Error(`no connection within ${this.timeoutMs} ms${this.lastError ? ` (${this.lastError})` : ''}`)), this.timeoutMs);
+      const timer = setTimeout(
+        () => done(new Error(`no connection within ${this.timeoutMs} ms${this.lastError ? ` (${this.lastError})` : ''}`)),
+        this.timeoutMs,
+      );
       redis.on('ready', onReady);
       redis.on('end', onEnd);
     });

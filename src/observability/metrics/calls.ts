@@ -1,5 +1,5 @@
 /** Routed requests (count, end-to-end and upstream duration) and callers' own upstream credentials. */
-import { type Instruments } from './instruments.js';
+import type { Instruments } from './instruments.js';
 import type { LabelFolding } from './labels.js';
 import type { Metrics } from './types.js';
 

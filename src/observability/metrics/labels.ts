@@ -6,7 +6,14 @@
  */
 import type { MetricsOptions } from './types.js';
 
-const METHODS: ReadonlySet<string> = new Set(['tools/call', 'prompts/get', 'resources/read', 'resources/subscribe', 'resources/unsubscribe', 'completion/complete']);
+const METHODS: ReadonlySet<string> = new Set([
+  'tools/call',
+  'prompts/get',
+  'resources/read',
+  'resources/subscribe',
+  'resources/unsubscribe',
+  'completion/complete',
+]);
 
 export interface LabelFolding {
   /** A configured server name, else `other` (also for none). */

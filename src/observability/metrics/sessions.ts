@@ -4,7 +4,10 @@ import type { Metrics, MetricsSources } from './types.js';
 
 const CAPS = ['principal', 'gateway'];
 
-export function sessionMetrics(make: Instruments, sources: MetricsSources): Pick<Metrics, 'sessionRefused' | 'sessionEvicted' | 'streamDropped' | 'streamClosedSlow'> {
+export function sessionMetrics(
+  make: Instruments,
+  sources: MetricsSources,
+): Pick<Metrics, 'sessionRefused' | 'sessionEvicted' | 'streamDropped' | 'streamClosedSlow'> {
   const refused = make.counter({
     name: 'switchboard_sessions_refused_total',
     help: 'New 2025-era sessions refused (TOO_MANY_SESSIONS), by the cap reached: "principal" (429) or "gateway" (503).',

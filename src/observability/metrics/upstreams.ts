@@ -58,7 +58,7 @@ function connectionsGauge(make: Instruments, fold: LabelFolding, sources: Metric
   make.gauge(
     {
       name: 'switchboard_upstream_connections',
-      help: 'Open upstream connections (the shared one plus sessions\' own).',
+      help: "Open upstream connections (the shared one plus sessions' own).",
       labelNames: ['server'],
     },
     (gauge) => {

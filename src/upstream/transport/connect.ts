@@ -174,8 +174,5 @@ function withStderr(err: unknown, stderr: string): Error {
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms))),
-  ]);
+  return Promise.race([promise.finally(() => clearTimeout(timer)), new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)))]);
 }

@@ -146,7 +146,10 @@ export class LeanHttpTransport extends TransportLayer {
     }
     if (status < 200 || status >= 300) {
       const text = await readText(res).catch(() => '');
-      throw this.report(options, new SdkHttpError(SdkErrorCode.ClientHttpNotImplemented, `Error POSTing to endpoint: ${text}`, { status, statusText: res.statusMessage ?? '', text }));
+      throw this.report(
+        options,
+        new SdkHttpError(SdkErrorCode.ClientHttpNotImplemented, `Error POSTing to endpoint: ${text}`, { status, statusText: res.statusMessage ?? '', text }),
+      );
     }
     if (status === 202 || !('method' in message && 'id' in message)) return void res.resume();
     return this.readAnswer(res, options);
@@ -169,7 +172,12 @@ export class LeanHttpTransport extends TransportLayer {
       return;
     }
     res.resume();
-    throw this.report(options, new SdkError(SdkErrorCode.ClientHttpUnexpectedContent, `Unexpected content type: ${res.headers['content-type']}`, { contentType: res.headers['content-type'] }));
+    throw this.report(
+      options,
+      new SdkError(SdkErrorCode.ClientHttpUnexpectedContent, `Unexpected content type: ${res.headers['content-type']}`, {
+        contentType: res.headers['content-type'],
+      }),
+    );
   }
 
   /** The headers the SDK would send now (token, session, version), then the caller's. */

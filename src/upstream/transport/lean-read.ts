@@ -124,7 +124,12 @@ export function readEvents(res: IncomingMessage, sink: StreamSink, options: Tran
     if (answered) return;
     // An oversized event would come back just as large from a resumption.
     if (lastEventId === undefined || oversized) return options?.onRequestStreamEnd?.();
-    sink.resume({ resumptionToken: lastEventId, onresumptiontoken: options?.onresumptiontoken, requestSignal: options?.requestSignal, onRequestStreamEnd: options?.onRequestStreamEnd });
+    sink.resume({
+      resumptionToken: lastEventId,
+      onresumptiontoken: options?.onresumptiontoken,
+      requestSignal: options?.requestSignal,
+      onRequestStreamEnd: options?.onRequestStreamEnd,
+    });
   };
   res.setEncoding('utf8');
   res.on('data', (chunk: string) => {

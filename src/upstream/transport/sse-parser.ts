@@ -64,8 +64,7 @@ export class SseParser {
     if (field === 'data') {
       this.data.push(value);
       this.dataChars += value.length;
-    }
-    else if (field === 'event') this.event = value;
+    } else if (field === 'event') this.event = value;
     else if (field === 'id' && !value.includes('\0')) this.id = value;
     else if (field === 'retry' && /^\d+$/.test(value)) this.retry = Number(value);
   }

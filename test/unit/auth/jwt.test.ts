@@ -217,10 +217,7 @@ describe('JWKS cache', () => {
     jwks.delayMs = 50; // the refetch is still under way while the burst arrives
     const fresh = await Promise.all(Array.from({ length: 10 }, () => signToken(rotated, GOOD)));
     const unknown = await Promise.all(Array.from({ length: 10 }, (_, i) => signToken(rogue, GOOD, { kid: `unknown-${i}` })));
-    const [principals, reasons] = await Promise.all([
-      Promise.all(fresh.map((t) => v.verify(t))),
-      Promise.all(unknown.map((t) => reasonOf(v.verify(t)))),
-    ]);
+    const [principals, reasons] = await Promise.all([Promise.all(fresh.map((t) => v.verify(t))), Promise.all(unknown.map((t) => reasonOf(v.verify(t))))]);
     // Requests arriving during the refetch wait for it rather than fail or fetch again.
     expect(principals.map((p) => p.id)).toEqual(Array(10).fill(JWT_ID('alice')));
     expect(new Set(reasons)).toEqual(new Set(['signature']));
@@ -285,7 +282,10 @@ describe('JWKS cache', () => {
     const slow = await server();
     slow.delayMs = 500;
     expect(await reasonOf(verifier({ jwksUri: slow.url }, { jwksTimeoutMs: 50 }).verify(await signToken(rsa, GOOD)))).toBe('unavailable');
-    const big = await server([...Array.from({ length: Math.ceil(MAX_JWKS_BYTES / 1000) + 1 }, () => ({ kty: 'RSA', n: 'x'.repeat(1000), e: 'AQAB' })), rsa.jwk]);
+    const big = await server([
+      ...Array.from({ length: Math.ceil(MAX_JWKS_BYTES / 1000) + 1 }, () => ({ kty: 'RSA', n: 'x'.repeat(1000), e: 'AQAB' })),
+      rsa.jwk,
+    ]);
     expect(await reasonOf(verifier({ jwksUri: big.url }).verify(await signToken(rsa, GOOD)))).toBe('unavailable');
   });
 

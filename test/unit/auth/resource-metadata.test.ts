@@ -57,9 +57,7 @@ describe('metadataUrls', () => {
   });
 
   it('keeps a query after the inserted path', () => {
-    expect(metadataUrls('https://gw.example.com/mcp?tenant=a').pathInserted).toBe(
-      'https://gw.example.com/.well-known/oauth-protected-resource/mcp?tenant=a',
-    );
+    expect(metadataUrls('https://gw.example.com/mcp?tenant=a').pathInserted).toBe('https://gw.example.com/.well-known/oauth-protected-resource/mcp?tenant=a');
   });
 });
 

@@ -121,13 +121,19 @@ describe('ToolIndex', () => {
     let hits = 0;
     for (const [query, intended] of QUERIES) {
       const acceptable = Array.isArray(intended) ? intended : [intended];
-      for (const name of acceptable) expect(catalog.some((t) => t.name === name), `${name} is in the fixture`).toBe(true);
+      for (const name of acceptable)
+        expect(
+          catalog.some((t) => t.name === name),
+          `${name} is in the fixture`,
+        ).toBe(true);
       const top = index.search(query, { limit: 3 }).map((h) => h.name);
       if (top.some((name) => acceptable.includes(name))) hits++;
       else misses.push(`  "${query}" → [${top.join(', ')}], wanted ${acceptable.join(' | ')}`);
     }
     const rate = hits / QUERIES.length;
-    console.log(`find_tools top-3 hit rate: ${hits}/${QUERIES.length} = ${(rate * 100).toFixed(1)}% over ${index.size} tools${misses.length ? `\nmisses:\n${misses.join('\n')}` : ''}`);
+    console.log(
+      `find_tools top-3 hit rate: ${hits}/${QUERIES.length} = ${(rate * 100).toFixed(1)}% over ${index.size} tools${misses.length ? `\nmisses:\n${misses.join('\n')}` : ''}`,
+    );
     expect(QUERIES.length).toBeGreaterThanOrEqual(30);
     expect(rate).toBeGreaterThanOrEqual(0.9);
   });
@@ -221,7 +227,12 @@ describe('ToolIndex', () => {
     const index = new ToolIndex([
       { name: 'x__one', title: 'Quarterly Forecast' },
       { name: 'x__two', inputSchema: { properties: { invoiceNumber: { description: 'The number' } } } },
-      { name: 'x__three', inputSchema: { properties: { items: { type: 'array', items: { type: 'object', properties: { sku: { description: 'Warehouse stock keeping unit' } } } } } } },
+      {
+        name: 'x__three',
+        inputSchema: {
+          properties: { items: { type: 'array', items: { type: 'object', properties: { sku: { description: 'Warehouse stock keeping unit' } } } } },
+        },
+      },
       { name: 'x__four', annotations: { title: 'Payroll Export' } },
       { name: 'x__five', inputSchema: { properties: { weird: null, odd: 'string', bad: { description: 7 } } } },
     ]);

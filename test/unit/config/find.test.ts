@@ -38,9 +38,7 @@ describe('findConfigFile', () => {
     const fromEnv = touch('env/config.yaml');
     const explicit = touch('explicit/config.json');
     expect(findConfigFile({ cwd: dir, env: { SWITCHBOARD_CONFIG: 'env/config.yaml' } })).toBe(fromEnv);
-    expect(findConfigFile({ cwd: dir, env: { SWITCHBOARD_CONFIG: fromEnv }, explicit: 'explicit/config.json' })).toBe(
-      explicit,
-    );
+    expect(findConfigFile({ cwd: dir, env: { SWITCHBOARD_CONFIG: fromEnv }, explicit: 'explicit/config.json' })).toBe(explicit);
   });
 
   it('ignores an empty SWITCHBOARD_CONFIG', () => {

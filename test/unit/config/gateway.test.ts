@@ -92,9 +92,7 @@ describe('parseConfig: gateway', () => {
       apiKeys: [{ id: 'k', sha256: 'abc', scopes: [], groups: [], note: 'n' }],
       extra: 1,
     });
-    expect(pathsOf({ mcpServers: {}, gateway: { auth: { apiKeys: [{ id: 'k' }] } } })).toEqual([
-      'gateway.auth.apiKeys[0].sha256',
-    ]);
+    expect(pathsOf({ mcpServers: {}, gateway: { auth: { apiKeys: [{ id: 'k' }] } } })).toEqual(['gateway.auth.apiKeys[0].sha256']);
     expect(pathsOf({ mcpServers: {}, gateway: { auth: { jwt: {} } } })).toEqual(['gateway.auth.jwt.issuer']);
   });
 
@@ -109,7 +107,11 @@ describe('profiles', () => {
   const base = { mcpServers: { crm: { command: 'crm' }, slack: { command: 'slack' }, warehouse: { command: 'wh' } } };
 
   it('resolves each profile with where it is served', () => {
-    const config = parseConfig({ ...base, gateway: { profiles: { sales: { servers: ['crm', 'slack'] }, data: { path: '/data', servers: ['warehouse'], disclosure: 'search' } } } }, '<inline>', {});
+    const config = parseConfig(
+      { ...base, gateway: { profiles: { sales: { servers: ['crm', 'slack'] }, data: { path: '/data', servers: ['warehouse'], disclosure: 'search' } } } },
+      '<inline>',
+      {},
+    );
     expect(config.gateway.profiles.sales).toMatchObject({ name: 'sales', path: '/mcp/sales', servers: ['crm', 'slack'], disclosure: 'full', enabled: true });
     expect(config.gateway.profiles.data).toMatchObject({ path: '/data', disclosure: 'search', pinned: [] });
   });
@@ -119,13 +121,22 @@ describe('profiles', () => {
       parseConfig({ ...base, gateway: { profiles: { sales: { servers: ['crm', 'hubspot'] } } } }, '<inline>', {});
       expect.unreachable();
     } catch (err) {
-      expect((err as ConfigError).issues).toEqual([expect.objectContaining({ path: 'gateway.profiles.sales.servers[1]', fix: expect.stringContaining('crm') })]);
+      expect((err as ConfigError).issues).toEqual([
+        expect.objectContaining({ path: 'gateway.profiles.sales.servers[1]', fix: expect.stringContaining('crm') }),
+      ]);
     }
   });
 
   it('rejects clashing paths and profiles without servers', () => {
     try {
-      parseConfig({ ...base, gateway: { profiles: { a: { path: '/x', servers: ['crm'] }, b: { path: '/x', servers: ['crm'] }, c: {}, d: { path: '/healthz', servers: ['crm'] } } } }, '<inline>', {});
+      parseConfig(
+        {
+          ...base,
+          gateway: { profiles: { a: { path: '/x', servers: ['crm'] }, b: { path: '/x', servers: ['crm'] }, c: {}, d: { path: '/healthz', servers: ['crm'] } } },
+        },
+        '<inline>',
+        {},
+      );
       expect.unreachable();
     } catch (err) {
       const paths = (err as ConfigError).issues.map((i) => i.path);
@@ -137,7 +148,10 @@ describe('profiles', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'switchboard-plugin-'));
     const plugin = path.join(dir, 'plugins/sales');
     mkdirSync(plugin, { recursive: true });
-    writeFileSync(path.join(plugin, '.mcp.json'), JSON.stringify({ mcpServers: { hubspot: { command: 'node', args: ['server.js'], env: { TOKEN: '${HUBSPOT_TOKEN}' } } } }));
+    writeFileSync(
+      path.join(plugin, '.mcp.json'),
+      JSON.stringify({ mcpServers: { hubspot: { command: 'node', args: ['server.js'], env: { TOKEN: '${HUBSPOT_TOKEN}' } } } }),
+    );
     const file = path.join(dir, 'switchboard.json');
     writeFileSync(file, JSON.stringify({ ...base, gateway: { profiles: { sales: { include: './plugins/sales/.mcp.json' } } } }));
     const config = loadConfigFile(file, { HUBSPOT_TOKEN: 't0k' });

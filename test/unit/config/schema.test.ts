@@ -2,14 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import {
-  ConfigFileSchema,
-  GatewaySchema,
-  ServerEntrySchema,
-  closestKey,
-  configJsonSchema,
-  knownKeysAt,
-} from '../../../src/config/schema/index.js';
+import { ConfigFileSchema, GatewaySchema, ServerEntrySchema, closestKey, configJsonSchema, knownKeysAt } from '../../../src/config/schema/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const committedFile = path.join(root, 'schema/switchboard.schema.json');
@@ -22,10 +15,9 @@ describe('schema/switchboard.schema.json', () => {
     } catch (err) {
       expect.fail(`cannot read ${committedFile} (${String(err)}): run \`npm run schema\``);
     }
-    expect(
-      committed,
-      'schema/switchboard.schema.json is out of date with src/config/schema/: run `npm run schema`, commit the result',
-    ).toEqual(configJsonSchema());
+    expect(committed, 'schema/switchboard.schema.json is out of date with src/config/schema/: run `npm run schema`, commit the result').toEqual(
+      configJsonSchema(),
+    );
   });
 
   it('is written byte-for-byte as the generator writes it', () => {
@@ -34,7 +26,7 @@ describe('schema/switchboard.schema.json', () => {
     expect(text, 'schema/switchboard.schema.json is not as the generator writes it: run `npm run schema`').toBe(generated);
   });
 
-  it('lets editors accept other clients\' keys but not unknown gateway keys', () => {
+  it("lets editors accept other clients' keys but not unknown gateway keys", () => {
     type Node = { additionalProperties?: unknown; default?: unknown; properties?: Record<string, Node> };
     const json = configJsonSchema() as Node & { properties: Record<string, Node> };
     expect(json.additionalProperties).toEqual({});

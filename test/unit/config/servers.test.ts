@@ -60,9 +60,7 @@ describe('parseConfig: servers', () => {
     expect(pathsOf({ mcpServers: { a: { command: 'x', args: 'y' } } })).toEqual(['mcpServers.a.args']);
     expect(pathsOf({ mcpServers: { a: { command: '' } } })).toEqual(['mcpServers.a.command']);
     expect(pathsOf({ mcpServers: { a: 'node x' } })).toEqual(['mcpServers.a']);
-    expect(pathsOf({ mcpServers: { a: { url: 'x', headers: { A: 1 } } } })).toEqual([
-      'mcpServers.a.headers.A',
-    ]);
+    expect(pathsOf({ mcpServers: { a: { url: 'x', headers: { A: 1 } } } })).toEqual(['mcpServers.a.headers.A']);
   });
 
   it('rejects an untyped entry with both command and url', () => {
@@ -106,12 +104,8 @@ describe('parseConfig: servers', () => {
     const dupName = issuesOf(() => parse({ mcpServers: base, gateway: { servers: { a: { prefix: 'c' } } } }));
     expect(paths(dupName)).toEqual(['mcpServers.c']);
 
-    expect(pathsOf({ mcpServers: base, gateway: { servers: { a: { prefix: 'x.y' } } } })).toEqual([
-      'gateway.servers.a.prefix',
-    ]);
-    expect(pathsOf({ mcpServers: base, gateway: { servers: { a: { prefix: 'x__y' } } } })).toEqual([
-      'gateway.servers.a.prefix',
-    ]);
+    expect(pathsOf({ mcpServers: base, gateway: { servers: { a: { prefix: 'x.y' } } } })).toEqual(['gateway.servers.a.prefix']);
+    expect(pathsOf({ mcpServers: base, gateway: { servers: { a: { prefix: 'x__y' } } } })).toEqual(['gateway.servers.a.prefix']);
   });
 
   it('ignores skipped servers when checking prefixes', () => {

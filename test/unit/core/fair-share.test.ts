@@ -45,7 +45,7 @@ describe('pickReclaim', () => {
     expect(pickReclaim(holdings, 'a')?.name).toBe('a1');
   });
 
-  it('takes from a heavier holder before the requester\'s own', () => {
+  it("takes from a heavier holder before the requester's own", () => {
     const holdings = [h('a1', 'a', 1), h('b1', 'b', 5), h('b2', 'b', 6), h('b3', 'b', 7)];
     expect(pickReclaim(holdings, 'a')?.name).toBe('b1');
   });

@@ -3,12 +3,20 @@ import { isJsonRpcMessage, isRoutedMethod, ROUTED_METHODS } from '../../../src/c
 
 describe('the routed-method table', () => {
   it('routes exactly the methods that reach an upstream', () => {
-    expect([...ROUTED_METHODS].sort()).toEqual(['completion/complete', 'prompts/get', 'resources/read', 'resources/subscribe', 'resources/unsubscribe', 'tools/call']);
+    expect([...ROUTED_METHODS].sort()).toEqual([
+      'completion/complete',
+      'prompts/get',
+      'resources/read',
+      'resources/subscribe',
+      'resources/unsubscribe',
+      'tools/call',
+    ]);
     expect(isRoutedMethod('tools/call')).toBe(true);
   });
 
   it('does not route lists, the gateway’s own methods, or other spellings', () => {
-    for (const method of ['tools/list', 'initialize', 'ping', 'logging/setLevel', 'Tools/Call', 'tools/call ', 'tools/call/x', '']) expect(isRoutedMethod(method)).toBe(false);
+    for (const method of ['tools/list', 'initialize', 'ping', 'logging/setLevel', 'Tools/Call', 'tools/call ', 'tools/call/x', ''])
+      expect(isRoutedMethod(method)).toBe(false);
   });
 });
 

@@ -145,7 +145,7 @@ describe('callers a reloaded gateway.auth no longer accepts', () => {
     expect([alice, bob, carol, dave].map(revoked)).toEqual([false, true, true, false]);
   });
 
-  it("are the JWT callers when who the tokens are trusted from changes, not when only cache timings or advertised scopes do", () => {
+  it('are the JWT callers when who the tokens are trusted from changes, not when only cache timings or advertised scopes do', () => {
     expect(revokedBy(before, { ...before, jwt: jwt({ issuer: 'https://other.example.com' }) })(dave)).toBe(true);
     expect(revokedBy(before, { ...before, jwt: jwt({ claims: { id: 'email', scopes: 'scope', groups: 'groups' } }) })(dave)).toBe(true);
     expect(revokedBy(before, { apiKeys: before.apiKeys })(dave)).toBe(true);

@@ -11,7 +11,11 @@ import {
   newBrowserBinding,
 } from '../../../src/credentials/browser-binding.js';
 
-const attributesOf = (setCookie: string) => setCookie.split(';').slice(1).map((a) => a.trim());
+const attributesOf = (setCookie: string) =>
+  setCookie
+    .split(';')
+    .slice(1)
+    .map((a) => a.trim());
 
 describe('browser binding of a sign-in', () => {
   it('makes a random nonce per sign-in and keeps only its hash', () => {
@@ -77,10 +81,10 @@ describe('browser binding of a sign-in', () => {
   });
 });
 
-describe('the start page\'s Continue: same-origin POSTs only', () => {
+describe("the start page's Continue: same-origin POSTs only", () => {
   const publicUrl = 'https://gw.example';
 
-  it('accepts the gateway\'s own page (by public URL or by the Host it was served on) and non-browser clients', () => {
+  it("accepts the gateway's own page (by public URL or by the Host it was served on) and non-browser clients", () => {
     expect(isCrossSitePost({ host: 'gw.example', origin: 'https://gw.example', 'sec-fetch-site': 'same-origin' }, publicUrl)).toBe(false);
     expect(isCrossSitePost({ host: '127.0.0.1:8080', origin: 'http://127.0.0.1:8080' }, publicUrl)).toBe(false);
     expect(isCrossSitePost({ host: 'gw.example' }, publicUrl)).toBe(false);

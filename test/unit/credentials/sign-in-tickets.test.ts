@@ -7,7 +7,7 @@ interface Entry {
 }
 
 describe('PerPrincipalStore', () => {
-  it('keeps at most perPrincipal entries per principal, dropping that principal\'s oldest', () => {
+  it("keeps at most perPrincipal entries per principal, dropping that principal's oldest", () => {
     const store = new PerPrincipalStore<Entry>({ max: 100, perPrincipal: 3, ttlMs: 60_000 });
     for (let n = 0; n < 5; n++) store.set(`a${n}`, { principal: 'a', n });
     expect(store.countFor('a')).toBe(3);
@@ -16,7 +16,7 @@ describe('PerPrincipalStore', () => {
     expect([2, 3, 4].map((n) => store.peek(`a${n}`)?.n)).toEqual([2, 3, 4]);
   });
 
-  it('never lets one principal evict another\'s entries, even with a small global bound', () => {
+  it("never lets one principal evict another's entries, even with a small global bound", () => {
     const store = new PerPrincipalStore<Entry>({ max: 10, perPrincipal: 5, ttlMs: 60_000 });
     store.set('b', { principal: 'b', n: 0 });
     for (let n = 0; n < 50; n++) store.set(`a${n}`, { principal: 'a', n });

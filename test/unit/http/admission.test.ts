@@ -47,7 +47,9 @@ describe('Admission: the ordered HTTP checks', () => {
   });
 
   it('points a 401 to the protected-resource metadata when bearer tokens are accepted', async () => {
-    const a = admission({ protectedResource: { resource: () => 'https://gw.example/mcp', authorizationServers: ['https://idp.example'], scopesSupported: ['read'] } });
+    const a = admission({
+      protectedResource: { resource: () => 'https://gw.example/mcp', authorizationServers: ['https://idp.example'], scopesSupported: ['read'] },
+    });
     const { refusal } = await a.authenticate({});
     expect(refusal?.headers?.['WWW-Authenticate']).toContain('resource_metadata="https://gw.example/.well-known/oauth-protected-resource/mcp"');
   });
@@ -67,7 +69,10 @@ describe('Admission: the ordered HTTP checks', () => {
   it('asks for no step-up without bearer JWTs configured, or for an API-key caller', () => {
     expect(admission().scopes({ 'x-api-key': 'good' }, { method: 'tools/call' }, alice)).toBeUndefined();
     const shortfall = () => ({ effect: 'deny', missingScopes: ['write'] }) as never;
-    const a = admission({ protectedResource: { resource: () => 'https://gw.example/mcp', authorizationServers: [], scopesSupported: [] }, scopeShortfall: shortfall });
+    const a = admission({
+      protectedResource: { resource: () => 'https://gw.example/mcp', authorizationServers: [], scopesSupported: [] },
+      scopeShortfall: shortfall,
+    });
     expect(a.scopes({ 'x-api-key': 'good' }, { method: 'tools/call' }, alice)).toBeUndefined();
     const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln';
     const refused = a.scopes({ authorization: `Bearer ${jwt}` }, { jsonrpc: '2.0', id: 7, method: 'tools/call' }, alice);

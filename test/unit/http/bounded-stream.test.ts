@@ -58,7 +58,11 @@ function setup(capacity: number, maxQueuedBytes?: number) {
 }
 
 const log = (i: number, pad = ''): JSONRPCMessage => ({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: { i, pad } } });
-const progress = (token: string | number, n: number): JSONRPCMessage => ({ jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: token, progress: n } });
+const progress = (token: string | number, n: number): JSONRPCMessage => ({
+  jsonrpc: '2.0',
+  method: 'notifications/progress',
+  params: { progressToken: token, progress: n },
+});
 const answer = (id: number): JSONRPCMessage => ({ jsonrpc: '2.0', id, result: { content: [] } });
 const request = (id: number): JSONRPCMessage => ({ jsonrpc: '2.0', id, method: 'sampling/createMessage', params: {} });
 

@@ -5,7 +5,12 @@
 import { describe, expect, it } from 'vitest';
 import { boundClientInfo, MAX_CLIENT_INFO_BYTES } from '../../../src/http/client-info.js';
 
-const initialize = (clientInfo: unknown) => ({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo } });
+const initialize = (clientInfo: unknown) => ({
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo },
+});
 const infoOf = (body: unknown) => (body as { params: { clientInfo: Record<string, unknown> } }).params.clientInfo;
 const bytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
 
@@ -16,11 +21,20 @@ describe('boundClientInfo', () => {
   });
 
   it('keeps only name, version and title of an oversized clientInfo, within the bound', () => {
-    const body = initialize({ name: 'padded', version: '1', title: 'T', description: 'x'.repeat(4000), icons: [{ src: `data:image/png;base64,${'A'.repeat(3000)}` }] });
+    const body = initialize({
+      name: 'padded',
+      version: '1',
+      title: 'T',
+      description: 'x'.repeat(4000),
+      icons: [{ src: `data:image/png;base64,${'A'.repeat(3000)}` }],
+    });
     const bounded = boundClientInfo(body);
     expect(infoOf(bounded)).toEqual({ name: 'padded', version: '1', title: 'T' });
     // The rest of the message is untouched.
-    expect({ ...(bounded as object), params: { ...(bounded as { params: object }).params, clientInfo: null } }).toEqual({ ...body, params: { ...body.params, clientInfo: null } });
+    expect({ ...(bounded as object), params: { ...(bounded as { params: object }).params, clientInfo: null } }).toEqual({
+      ...body,
+      params: { ...body.params, clientInfo: null },
+    });
   });
 
   it('cuts long fields so the whole stays within the bound, even when every character costs several bytes', () => {

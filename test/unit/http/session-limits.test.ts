@@ -84,7 +84,11 @@ describe('SessionLimiter: the per-principal cap', () => {
     const no = refused(limiter.admit('alice'));
     expect(no.status).toBe(429);
     expect(no.error.toJsonRpcError()).toMatchObject({ code: -32007, data: { code: 'TOO_MANY_SESSIONS', reason: 'principal', limit: 2, retryAfterMs: 5000 } });
-    expect(admissionRefusal(no, 7)).toEqual({ status: 429, headers: { 'Retry-After': '5' }, body: { jsonrpc: '2.0', error: no.error.toJsonRpcError(), id: 7 } });
+    expect(admissionRefusal(no, 7)).toEqual({
+      status: 429,
+      headers: { 'Retry-After': '5' },
+      body: { jsonrpc: '2.0', error: no.error.toJsonRpcError(), id: 7 },
+    });
     expect(events).toEqual(['evicted:principal', 'refused:principal']);
     // Another principal is not affected.
     expect(limiter.admit('bob').admitted).toBe(true);
@@ -107,7 +111,7 @@ describe('SessionLimiter: the per-principal cap', () => {
     expect(refused(limiter.admit('alice')).status).toBe(429);
   });
 
-  it('ignores calls of ids it does not hold (stateless requests) and forgets a removed session\'s calls', () => {
+  it("ignores calls of ids it does not hold (stateless requests) and forgets a removed session's calls", () => {
     const { registry, open } = setup(100, 2);
     registry.callStarted('stateless-1');
     expect(registry.isBusy('stateless-1')).toBe(false);

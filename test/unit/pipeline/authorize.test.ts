@@ -97,17 +97,23 @@ describe('authorize: the decision input', () => {
   });
 
   it('a completion is decided as the use of its ref, with no arguments', () => {
-    const onPrompt = decisionInput(resolved('completion/complete', { ref: { type: 'ref/prompt', name: 'github__triage' }, argument: { name: 'level', value: 'h' } }));
+    const onPrompt = decisionInput(
+      resolved('completion/complete', { ref: { type: 'ref/prompt', name: 'github__triage' }, argument: { name: 'level', value: 'h' } }),
+    );
     expect(onPrompt).toMatchObject({ method: 'completion/complete', prompt: { name: 'triage' }, args: {} });
     expect(onPrompt.resource).toBeUndefined();
-    const onTemplate = decisionInput(resolved('completion/complete', { ref: { type: 'ref/resource', uri: 'github+repo://{owner}/{name}' }, argument: { name: 'owner', value: '' } }));
+    const onTemplate = decisionInput(
+      resolved('completion/complete', { ref: { type: 'ref/resource', uri: 'github+repo://{owner}/{name}' }, argument: { name: 'owner', value: '' } }),
+    );
     expect(onTemplate).toMatchObject({ resource: { uri: 'repo://{owner}/{name}' }, args: {} });
     expect(onTemplate.prompt).toBeUndefined();
   });
 
   it("carries the session's profile and transport, and the caller", () => {
     const caller = principal({ id: 'jwt:https://idp#bob', kind: 'jwt', subject: 'bob', groups: ['eng'], scopes: ['repo'] });
-    const input = decisionInput(resolved('tools/call', { name: 'read_file' }, { principal: caller, session: session({ id: 'S9', transport: 'sse', profile: 'sales' }) }));
+    const input = decisionInput(
+      resolved('tools/call', { name: 'read_file' }, { principal: caller, session: session({ id: 'S9', transport: 'sse', profile: 'sales' }) }),
+    );
     expect(input.principal).toBe(caller);
     expect(input.request).toEqual({ time: NOW, transport: 'sse', sessionId: 'S9', profile: 'sales' });
   });
@@ -143,7 +149,9 @@ describe('authorize: refusals', () => {
 
   it('a missing scope is INSUFFICIENT_SCOPE (-32004) naming the scopes', () => {
     const engine = engineOf('rules: [ { id: writes, match: { servers: [github], tools: ["create_*"] }, effect: require, scopes: [repo.write, issues] } ]');
-    const err = thrown(() => authorize(() => engine).run(resolved('tools/call', { name: 'github__create_issue' }, { principal: principal({ scopes: ['issues'] }) })));
+    const err = thrown(() =>
+      authorize(() => engine).run(resolved('tools/call', { name: 'github__create_issue' }, { principal: principal({ scopes: ['issues'] }) })),
+    );
     expect(err.code).toBe('INSUFFICIENT_SCOPE');
     expect(err.jsonRpcCode).toBe(-32004);
     expect(err.data).toMatchObject({ ruleId: 'writes', missingScopes: ['repo.write'] });
@@ -174,7 +182,13 @@ describe('authorize: refusals', () => {
   it('another spelling of a denied URI is still denied (decided on the canonical form)', () => {
     const engine = engineOf('rules: [ { id: secrets, match: { servers: [github], resources: ["repo://octo/secret*"] }, effect: deny } ]');
     const stage = authorize(() => engine);
-    for (const uri of ['github+repo://octo/secret', 'GITHUB+REPO://OCTO/secret', 'github+repo://octo/public/../secret', 'github+repo://octo/%73ecret', 'github+repo://octo/x/%2e%2e/secret']) {
+    for (const uri of [
+      'github+repo://octo/secret',
+      'GITHUB+REPO://OCTO/secret',
+      'github+repo://octo/public/../secret',
+      'github+repo://octo/%73ecret',
+      'github+repo://octo/x/%2e%2e/secret',
+    ]) {
       expect(thrown(() => stage.run(resolved('resources/read', { uri }))).code, uri).toBe('POLICY_DENIED');
     }
     expect(() => stage.run(resolved('resources/read', { uri: 'github+repo://octo/public' }))).not.toThrow();
@@ -191,6 +205,10 @@ describe('denial', () => {
 
   it('keeps the code and scopes it is given', () => {
     const err = denial({ allowed: false, code: 'INSUFFICIENT_SCOPE', ruleId: 'r', reason: 'needs a', missingScopes: ['a'], trace: [] });
-    expect(err.toJsonRpcError()).toEqual({ code: -32004, message: 'Insufficient scope: needs a', data: { code: 'INSUFFICIENT_SCOPE', ruleId: 'r', reason: 'needs a', missingScopes: ['a'] } });
+    expect(err.toJsonRpcError()).toEqual({
+      code: -32004,
+      message: 'Insufficient scope: needs a',
+      data: { code: 'INSUFFICIENT_SCOPE', ruleId: 'r', reason: 'needs a', missingScopes: ['a'] },
+    });
   });
 });

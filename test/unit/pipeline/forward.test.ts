@@ -52,7 +52,11 @@ describe('forward: what is sent', () => {
   it('sends ctx.forwarded, not the client params, with the signal, origin, log level and caller', async () => {
     const { pool, sent, acquired, connection } = fakePool();
     const caller = principal({ id: 'apikey:bob', groups: ['eng'], scopes: ['s1'] });
-    const ctx = resolved('tools/call', { name: 'github__create_issue', arguments: { title: 't' }, _meta: { userId: 'root' } }, { principal: caller, logLevel: 'debug' });
+    const ctx = resolved(
+      'tools/call',
+      { name: 'github__create_issue', arguments: { title: 't' }, _meta: { userId: 'root' } },
+      { principal: caller, logLevel: 'debug' },
+    );
     ctx.forwarded = { ...ctx.forwarded, arguments: { title: 'exactly this' } };
     await forward(pool).run(ctx);
     expect(acquired).toEqual([[github, ctx.session, 'apikey:bob']]);
@@ -61,7 +65,12 @@ describe('forward: what is sent', () => {
     expect(sent[0]!.method).toBe('tools/call');
     expect(sent[0]!.params).toBe(ctx.forwarded);
     expect(sent[0]!.params).toEqual({ name: 'create_issue', arguments: { title: 'exactly this' } });
-    expect(sent[0]!.options).toMatchObject({ signal: ctx.signal, origin: ctx.origin, logLevel: 'debug', caller: { id: 'apikey:bob', groups: ['eng'], scopes: ['s1'], traceparent: undefined } });
+    expect(sent[0]!.options).toMatchObject({
+      signal: ctx.signal,
+      origin: ctx.origin,
+      logLevel: 'debug',
+      caller: { id: 'apikey:bob', groups: ['eng'], scopes: ['s1'], traceparent: undefined },
+    });
     expect(sent[0]!.options.onprogress).toBeUndefined();
   });
 
@@ -119,7 +128,12 @@ describe('forward: progress', () => {
   });
 
   it('a failing progress notification does not fail the call', async () => {
-    const origin: CallOrigin = { sessionId: 's', clientCapabilities: {}, send: () => Promise.reject(new Error('x')), notify: () => Promise.reject(new Error('client gone')) };
+    const origin: CallOrigin = {
+      sessionId: 's',
+      clientCapabilities: {},
+      send: () => Promise.reject(new Error('x')),
+      notify: () => Promise.reject(new Error('client gone')),
+    };
     const { pool, sent } = fakePool({ content: [{ type: 'text', text: 'done' }] });
     const ctx = resolved('tools/call', { name: 'read_file' }, { origin, progressToken: 0 });
     await expect(forward(pool).run(ctx)).resolves.toEqual({ content: [{ type: 'text', text: 'done' }] });
@@ -129,9 +143,19 @@ describe('forward: progress', () => {
 
 describe('forward: URIs in results are exposed', () => {
   it('prefixes the URIs of read contents', async () => {
-    const { pool } = fakePool({ contents: [{ uri: 'repo://octo/hello', text: 'hi' }, { uri: 'repo://octo/b', blob: 'AA==' }] });
+    const { pool } = fakePool({
+      contents: [
+        { uri: 'repo://octo/hello', text: 'hi' },
+        { uri: 'repo://octo/b', blob: 'AA==' },
+      ],
+    });
     const result = await forward(pool).run(resolved('resources/read', { uri: 'github+repo://octo/hello' }));
-    expect(result).toEqual({ contents: [{ uri: 'github+repo://octo/hello', text: 'hi' }, { uri: 'github+repo://octo/b', blob: 'AA==' }] });
+    expect(result).toEqual({
+      contents: [
+        { uri: 'github+repo://octo/hello', text: 'hi' },
+        { uri: 'github+repo://octo/b', blob: 'AA==' },
+      ],
+    });
   });
 
   it('prefixes resource links and embedded resources in a tool result, and leaves other content alone', async () => {

@@ -54,7 +54,10 @@ export function fleet() {
   const github = upstream(
     'github',
     {
-      tools: [tool('create_issue', { annotations: { readOnlyHint: false, destructiveHint: false } }), tool('list_issues', { annotations: { readOnlyHint: true } })],
+      tools: [
+        tool('create_issue', { annotations: { readOnlyHint: false, destructiveHint: false } }),
+        tool('list_issues', { annotations: { readOnlyHint: true } }),
+      ],
       prompts: [prompt('triage')],
       resources: [resource('repo://octo/hello')],
       resourceTemplates: [template('repo://{owner}/{name}')],

@@ -22,7 +22,11 @@ describe('the pipeline order', () => {
       .find((l) => l.startsWith('pipeline: '));
     expect(line, 'ARCHITECTURE.md has a line starting "pipeline: "').toBeDefined();
     const [stages, finally_] = line!.slice('pipeline: '.length).split('finally:');
-    const names = (text: string) => text.split('→').map((s) => s.trim()).filter(Boolean);
+    const names = (text: string) =>
+      text
+        .split('→')
+        .map((s) => s.trim())
+        .filter(Boolean);
     expect(names(stages!)).toEqual(built);
     expect(names(finally_!)).toEqual(finish);
   });
@@ -32,7 +36,10 @@ describe('the pipeline order', () => {
       .split('\n')
       .find((l) => l.startsWith('admission: '));
     expect(line, 'ARCHITECTURE.md has a line starting "admission: "').toBeDefined();
-    const names = line!.slice('admission: '.length).split('→').map((s) => s.trim());
+    const names = line!
+      .slice('admission: '.length)
+      .split('→')
+      .map((s) => s.trim());
     expect(names).toEqual([...ADMISSION_ORDER]);
   });
 });

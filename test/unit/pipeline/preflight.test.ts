@@ -26,7 +26,9 @@ describe('scopeShortfall', () => {
   });
 
   it('nothing for a caller who has the scope', () => {
-    expect(shortfall({ method: 'tools/call', params: { name: 'github__create_issue' } }, { ...who, principal: principal({ scopes: ['repo.write'] }) })).toBeUndefined();
+    expect(
+      shortfall({ method: 'tools/call', params: { name: 'github__create_issue' } }, { ...who, principal: principal({ scopes: ['repo.write'] }) }),
+    ).toBeUndefined();
   });
 
   it('a plain denial is left to the pipeline (it is not a scope problem)', () => {

@@ -41,7 +41,11 @@ describe('rate-limit', () => {
   it('lets calls through while tokens last, then refuses with RATE_LIMITED and retryAfterMs', async () => {
     const engine = engineOf('servers: { srv: { rateLimit: [ { limit: 2, per: minute } ] } }');
     const limited: string[] = [];
-    const stage = rateLimit(() => engine, new MemoryRateLimitStore(), (server) => limited.push(server));
+    const stage = rateLimit(
+      () => engine,
+      new MemoryRateLimitStore(),
+      (server) => limited.push(server),
+    );
     await stage.run(authorised());
     await stage.run(authorised());
     const err = await limitedBy(() => stage.run(authorised()));
@@ -109,7 +113,13 @@ describe('rate-limit', () => {
     const unavailable: TakeResult = { ok: false, unavailable: true, retryAfterMs: 1500, limit: { limit: 1, per: 'second' } };
     const limited: string[] = [];
     const source: LimitSource = { rateLimitsFor: () => ({ limits: [{ limit: 1, per: 'second' }], keys: ['k'] }) };
-    const err = await limitedBy(() => rateLimit(() => source, { take: async () => unavailable }, (s) => limited.push(s)).run(authorised('db')));
+    const err = await limitedBy(() =>
+      rateLimit(
+        () => source,
+        { take: async () => unavailable },
+        (s) => limited.push(s),
+      ).run(authorised('db')),
+    );
     expect(err.code).toBe('RATE_LIMITED');
     expect(err.data).toMatchObject({ ruleId: 'servers.db.rateLimit', retryAfterMs: 1500 });
     expect(String(err.data.reason)).toMatch(/unreachable/);

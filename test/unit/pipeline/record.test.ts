@@ -18,7 +18,10 @@ const { catalog } = fleet();
 /** Runs record over `ctx` with an audit sink that keeps its records. */
 function audited(ctx: CallContext, includeArgs: boolean, log: Logger = silentLogger): AuditRecord {
   const lines: string[] = [];
-  record(log, createAuditSink({ file: '-', includeArgs }, (line) => lines.push(line))).run(ctx);
+  record(
+    log,
+    createAuditSink({ file: '-', includeArgs }, (line) => lines.push(line)),
+  ).run(ctx);
   expect(lines).toHaveLength(1);
   expect(lines[0]!.endsWith('\n')).toBe(true);
   const { type, ...rest } = JSON.parse(lines[0]!) as AuditRecord & { type: string };
@@ -71,7 +74,11 @@ describe('record: arguments', () => {
 
 describe('record: outcome and decision', () => {
   it('an allowed call that succeeded', () => {
-    const ctx = through('tools/call', { name: 'github__create_issue', arguments: {} }, 'rules: [ { id: ok, match: { tools: [create_issue] }, effect: allow } ]');
+    const ctx = through(
+      'tools/call',
+      { name: 'github__create_issue', arguments: {} },
+      'rules: [ { id: ok, match: { tools: [create_issue] }, effect: allow } ]',
+    );
     ctx.result = { content: [] };
     const entry = audited(ctx, false);
     expect(entry).toMatchObject({
@@ -94,20 +101,32 @@ describe('record: outcome and decision', () => {
   });
 
   it('a policy denial is decision deny, outcome denied, with the rule and no error text', () => {
-    const entry = audited(through('tools/call', { name: 'github__create_issue' }, 'rules: [ { id: no, match: { tools: [create_issue] }, effect: deny } ]'), false);
+    const entry = audited(
+      through('tools/call', { name: 'github__create_issue' }, 'rules: [ { id: no, match: { tools: [create_issue] }, effect: deny } ]'),
+      false,
+    );
     expect(entry).toMatchObject({ decision: 'deny', outcome: 'denied', code: 'POLICY_DENIED', ruleId: 'no' });
     expect(entry.error).toBeUndefined();
   });
 
   it('a missing scope is a deny too', () => {
-    const entry = audited(through('tools/call', { name: 'github__create_issue' }, 'rules: [ { id: w, match: { tools: [create_issue] }, effect: require, scopes: [write] } ]'), false);
+    const entry = audited(
+      through('tools/call', { name: 'github__create_issue' }, 'rules: [ { id: w, match: { tools: [create_issue] }, effect: require, scopes: [write] } ]'),
+      false,
+    );
     expect(entry).toMatchObject({ decision: 'deny', outcome: 'denied', code: 'INSUFFICIENT_SCOPE', ruleId: 'w' });
   });
 
   it('a rate limit after an allow is recorded as a deny with the limit rule and reason', () => {
     const ctx = through('tools/call', { name: 'read_file' });
     ctx.error = new GatewayError('RATE_LIMITED', 'limited', { ruleId: 'servers.fs.rateLimit', reason: '1 per second', retryAfterMs: 5 });
-    expect(audited(ctx, false)).toMatchObject({ decision: 'deny', outcome: 'denied', code: 'RATE_LIMITED', ruleId: 'servers.fs.rateLimit', reason: '1 per second' });
+    expect(audited(ctx, false)).toMatchObject({
+      decision: 'deny',
+      outcome: 'denied',
+      code: 'RATE_LIMITED',
+      ruleId: 'servers.fs.rateLimit',
+      reason: '1 per second',
+    });
   });
 
   it('an unknown name never reached policy: decision none, outcome error, no server', () => {
@@ -129,11 +148,19 @@ describe('record: outcome and decision', () => {
   });
 
   it('records the canonical URI a read was decided on', () => {
-    expect(audited(through('resources/read', { uri: 'GITHUB+REPO://OCTO/%68ello' }), false)).toMatchObject({ name: 'github+repo://octo/hello', original: 'repo://octo/hello', server: 'github' });
+    expect(audited(through('resources/read', { uri: 'GITHUB+REPO://OCTO/%68ello' }), false)).toMatchObject({
+      name: 'github+repo://octo/hello',
+      original: 'repo://octo/hello',
+      server: 'github',
+    });
   });
 
   it('conditions that could not be evaluated are listed', () => {
-    const ctx = through('tools/call', { name: 'github__create_issue', arguments: {} }, `rules: [ { id: broken, match: { tools: [create_issue] }, when: "args.missing.deeper == 1", effect: deny } ]`);
+    const ctx = through(
+      'tools/call',
+      { name: 'github__create_issue', arguments: {} },
+      `rules: [ { id: broken, match: { tools: [create_issue] }, when: "args.missing.deeper == 1", effect: deny } ]`,
+    );
     const entry = audited(ctx, false);
     expect(entry.conditionErrors).toEqual([{ ruleId: 'broken', error: expect.any(String) }]);
     expect(entry.decision).toBe('deny');

@@ -55,12 +55,15 @@ describe('resolve-route: tools', () => {
     expect(ctx.target).toMatchObject({ upstream: fs, original: 'read_file', exposed: 'read_file' });
   });
 
-  it.each(['create_issue', 'GITHUB__create_issue', 'github__Create_Issue', 'github_create_issue', 'github__create_issue ', 'github__', ''])('%j is an unknown tool', (name) => {
-    const err = refusal('tools/call', { name });
-    expect(err.code).toBe('UNKNOWN_TOOL');
-    expect(err.jsonRpcCode).toBe(-32602);
-    expect(err.data).toEqual({ name });
-  });
+  it.each(['create_issue', 'GITHUB__create_issue', 'github__Create_Issue', 'github_create_issue', 'github__create_issue ', 'github__', ''])(
+    '%j is an unknown tool',
+    (name) => {
+      const err = refusal('tools/call', { name });
+      expect(err.code).toBe('UNKNOWN_TOOL');
+      expect(err.jsonRpcCode).toBe(-32602);
+      expect(err.data).toEqual({ name });
+    },
+  );
 
   it('a name carrying the prefix of a server that is down is UPSTREAM_UNAVAILABLE (retry later), not unknown', () => {
     const err = refusal('tools/call', { name: 'slack__post' });
@@ -115,7 +118,11 @@ describe('resolve-route: servers that act as each caller', () => {
   });
 
   it('routes prompts the same way', () => {
-    expect(resolve(c, { method: 'prompts/get', params: { name: 'notion__summarise' } })).toMatchObject({ upstream: notion, original: 'summarise', kind: 'prompt' });
+    expect(resolve(c, { method: 'prompts/get', params: { name: 'notion__summarise' } })).toMatchObject({
+      upstream: notion,
+      original: 'summarise',
+      kind: 'prompt',
+    });
   });
 
   it('a per-caller server that is down answers UPSTREAM_UNAVAILABLE', () => {
@@ -238,8 +245,16 @@ describe('resolve-route: through a profile view', () => {
   it('a tool of a shown server but outside the globs is unknown, exactly like a missing one', () => {
     const outside = refusal('tools/call', { name: 'github__create_issue' }, { view });
     const missing = refusal('tools/call', { name: 'github__no_such_tool' }, { view });
-    expect(outside.toJsonRpcError()).toEqual({ code: -32602, message: 'Unknown tool: github__create_issue', data: { code: 'UNKNOWN_TOOL', name: 'github__create_issue' } });
-    expect(missing.toJsonRpcError()).toEqual({ code: -32602, message: 'Unknown tool: github__no_such_tool', data: { code: 'UNKNOWN_TOOL', name: 'github__no_such_tool' } });
+    expect(outside.toJsonRpcError()).toEqual({
+      code: -32602,
+      message: 'Unknown tool: github__create_issue',
+      data: { code: 'UNKNOWN_TOOL', name: 'github__create_issue' },
+    });
+    expect(missing.toJsonRpcError()).toEqual({
+      code: -32602,
+      message: 'Unknown tool: github__no_such_tool',
+      data: { code: 'UNKNOWN_TOOL', name: 'github__no_such_tool' },
+    });
   });
 
   it('a tool of a server outside the profile is unknown', () => {

@@ -39,10 +39,13 @@ describe('upstreamParams: names and URIs', () => {
     expect(out).toEqual({ name: 'triage', arguments: { level: 'high' } });
   });
 
-  it.each(['resources/read', 'resources/subscribe', 'resources/unsubscribe'] as const)('%s carries the canonical original URI, not the client spelling', (method) => {
-    const out = upstreamParams({ method, params: { uri: 'GITHUB+REPO://octo/%68ello' } }, resourceTarget, []);
-    expect(out).toEqual({ uri: 'repo://octo/hello' });
-  });
+  it.each(['resources/read', 'resources/subscribe', 'resources/unsubscribe'] as const)(
+    '%s carries the canonical original URI, not the client spelling',
+    (method) => {
+      const out = upstreamParams({ method, params: { uri: 'GITHUB+REPO://octo/%68ello' } }, resourceTarget, []);
+      expect(out).toEqual({ uri: 'repo://octo/hello' });
+    },
+  );
 
   it('rewrites a prompt completion ref to the original name, keeping the argument', () => {
     const params = { ref: { type: 'ref/prompt', name: 'github__triage' }, argument: { name: 'level', value: 'h' } };
@@ -163,7 +166,10 @@ describe('upstreamParams: _meta', () => {
     const read = upstreamParams({ method: 'resources/read', params: { uri: 'x', _meta: { userId: 'root', progressToken: 1 } } }, resourceTarget, []);
     expect(read).toEqual({ uri: 'repo://octo/hello' });
     const complete = upstreamParams(
-      { method: 'completion/complete', params: { ref: { type: 'ref/prompt', name: 'github__triage' }, argument: { name: 'a', value: '' }, _meta: { userId: 'root' } } },
+      {
+        method: 'completion/complete',
+        params: { ref: { type: 'ref/prompt', name: 'github__triage' }, argument: { name: 'a', value: '' }, _meta: { userId: 'root' } },
+      },
       promptTarget,
       [],
     );

@@ -8,7 +8,14 @@ import { createView, WHOLE_CATALOG } from '../../../src/pipeline/view.js';
 import { fleet } from './helpers.js';
 
 const { github, fs, catalog } = fleet();
-const profile = (over: Partial<ProfileSettings>): ProfileSettings => ({ name: 'sales', path: '/mcp/sales', enabled: true, disclosure: 'full', pinned: [], ...over });
+const profile = (over: Partial<ProfileSettings>): ProfileSettings => ({
+  name: 'sales',
+  path: '/mcp/sales',
+  enabled: true,
+  disclosure: 'full',
+  pinned: [],
+  ...over,
+});
 const entry = (u: typeof github, original = 'x') => ({ upstream: u, original, item: {} });
 
 describe('createView', () => {
@@ -32,7 +39,10 @@ describe('createView', () => {
 
   it('servers: shows only entries of the listed servers', () => {
     const view = createView(profile({ servers: ['github'] }));
-    const shown = catalog.routedTools().filter((r) => view.shows('tools', r, r.item.name)).map((r) => r.item.name);
+    const shown = catalog
+      .routedTools()
+      .filter((r) => view.shows('tools', r, r.item.name))
+      .map((r) => r.item.name);
     expect(shown).toEqual(['github__create_issue', 'github__list_issues']);
     expect(view.hasServer('github')).toBe(true);
     expect(view.hasServer('fs')).toBe(false);

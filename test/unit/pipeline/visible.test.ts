@@ -89,7 +89,10 @@ describe('visible', () => {
   it('filters resources on their canonical original URI', () => {
     const engine = engineOf('rules: [ { id: hide, match: { resources: ["repo://octo/*"] }, effect: deny } ]');
     expect(visible('resources', catalog.routedResources(), who, engine)).toEqual([]);
-    expect(visible('resourceTemplates', catalog.routedResourceTemplates(), who, engine).map((t) => t.uriTemplate)).toEqual(['github+repo://{owner}/{name}', 'file:///{path}']);
+    expect(visible('resourceTemplates', catalog.routedResourceTemplates(), who, engine).map((t) => t.uriTemplate)).toEqual([
+      'github+repo://{owner}/{name}',
+      'file:///{path}',
+    ]);
   });
 
   it('with a deny-by-default policy an empty list, not an error', () => {

@@ -7,12 +7,15 @@ describe('CEL variables', () => {
   it.each([
     ["'ops' in principal.groups", { principal: { groups: ['ops'] } }],
     ["principal.scopes.exists(s, s.startsWith('repo.'))", { principal: { scopes: ['repo.read'] } }],
-    ["principal.claims.tenant == 'acme' && principal.id.endsWith('@acme.com')", { principal: { id: 'jwt:https://idp.acme.com#jo@acme.com', kind: 'jwt', subject: 'jo@acme.com', claims: { tenant: 'acme' } } }],
+    [
+      "principal.claims.tenant == 'acme' && principal.id.endsWith('@acme.com')",
+      { principal: { id: 'jwt:https://idp.acme.com#jo@acme.com', kind: 'jwt', subject: 'jo@acme.com', claims: { tenant: 'acme' } } },
+    ],
     ["server.name == 'srv' && server.transport == 'stdio'", {}],
     ["tool.name.matches('^ec.o$') && tool.annotations.readOnlyHint == true", { tool: { name: 'echo', annotations: { readOnlyHint: true } } }],
     ["resource.uri.startsWith('file:') && method == 'resources/read'", { method: 'resources/read', tool: undefined, resource: { uri: 'file:///x' } }],
     ["prompt.name.contains('sum')", { method: 'prompts/get', tool: undefined, prompt: { name: 'summary' } }],
-    ["size(args.items) > 2 && args.items.all(i, i > 0) && args.n == 5", { args: { items: [1, 2, 3], n: 5 } }],
+    ['size(args.items) > 2 && args.items.all(i, i > 0) && args.n == 5', { args: { items: [1, 2, 3], n: 5 } }],
     ["request.time.getDayOfWeek() == 4 && request.transport == 'stdio' && request.sessionId == 's1'", {}],
     ["request.profile == 'sales'", { request: { time: new Date(), transport: 'http', sessionId: 'x', profile: 'sales' } }],
     ["request.profile == '' && tool.name == '' && prompt.name == ''", { method: 'resources/read', tool: undefined, resource: { uri: 'x:/' } }],
@@ -167,7 +170,10 @@ servers:
 
   it('the server limits, keyed by principal and server', () => {
     const r = engine.rateLimitsFor(input());
-    expect(r.limits).toEqual([{ limit: 60, per: 'minute' }, { limit: 1000, per: 'hour' }]);
+    expect(r.limits).toEqual([
+      { limit: 60, per: 'minute' },
+      { limit: 1000, per: 'hour' },
+    ]);
     expect(r.keys).toEqual(['servers.srv.rateLimit[0]|apikey:p/srv', 'servers.srv.rateLimit[1]|apikey:p/srv']);
     expect(r.ruleId).toBe('servers.srv.rateLimit');
   });
@@ -195,7 +201,15 @@ rules: [ { id: a, effect: allow } ]
 servers: { s: { mode: allowlist, readOnly: true, allowTools: [x], denyTools: [y], rateLimit: [ { limit: 1, per: day } ] } }
 groups: { g: { readOnly: true } }
 `);
-  expect([...e.ruleIds].sort()).toEqual(['a', 'groups.g.readOnly', 'servers.s.allowTools', 'servers.s.denyTools', 'servers.s.mode', 'servers.s.rateLimit', 'servers.s.readOnly']);
+  expect([...e.ruleIds].sort()).toEqual([
+    'a',
+    'groups.g.readOnly',
+    'servers.s.allowTools',
+    'servers.s.denyTools',
+    'servers.s.mode',
+    'servers.s.rateLimit',
+    'servers.s.readOnly',
+  ]);
 });
 
 describe('completions', () => {

@@ -38,10 +38,26 @@ rules:
     effect: allow
 `,
     [
-      ['a deny wins over an allow', { server: { name: 'db', transport: 'stdio' }, tool: { name: 'drop_table' }, principal: { groups: ['admins'], scopes: ['db.write'] } }, { ...DENY, ruleId: 'no-drop' }],
-      ['a require fails before any allow', { server: { name: 'db', transport: 'stdio' }, tool: { name: 'insert_row' }, principal: { groups: ['admins'] } }, { allowed: false, code: 'INSUFFICIENT_SCOPE', ruleId: 'writes-need-scope', missingScopes: ['db.write'] }],
-      ['a held require, then an allow', { server: { name: 'db', transport: 'stdio' }, tool: { name: 'insert_row' }, principal: { groups: ['admins'], scopes: ['db.write'] } }, { ...ALLOW, ruleId: 'admins-anything' }],
-      ['a held require, no allow: the default (allow)', { server: { name: 'db', transport: 'stdio' }, tool: { name: 'insert_row' }, principal: { scopes: ['db.write'] } }, { ...ALLOW, ruleId: undefined }],
+      [
+        'a deny wins over an allow',
+        { server: { name: 'db', transport: 'stdio' }, tool: { name: 'drop_table' }, principal: { groups: ['admins'], scopes: ['db.write'] } },
+        { ...DENY, ruleId: 'no-drop' },
+      ],
+      [
+        'a require fails before any allow',
+        { server: { name: 'db', transport: 'stdio' }, tool: { name: 'insert_row' }, principal: { groups: ['admins'] } },
+        { allowed: false, code: 'INSUFFICIENT_SCOPE', ruleId: 'writes-need-scope', missingScopes: ['db.write'] },
+      ],
+      [
+        'a held require, then an allow',
+        { server: { name: 'db', transport: 'stdio' }, tool: { name: 'insert_row' }, principal: { groups: ['admins'], scopes: ['db.write'] } },
+        { ...ALLOW, ruleId: 'admins-anything' },
+      ],
+      [
+        'a held require, no allow: the default (allow)',
+        { server: { name: 'db', transport: 'stdio' }, tool: { name: 'insert_row' }, principal: { scopes: ['db.write'] } },
+        { ...ALLOW, ruleId: undefined },
+      ],
       ['an allow rule', { server: { name: 'db', transport: 'stdio' }, tool: { name: 'select_all' } }, { ...ALLOW, ruleId: 'readers' }],
       ['another server: only the default', { server: { name: 'web', transport: 'http' }, tool: { name: 'drop_table' } }, { ...ALLOW, ruleId: undefined }],
     ],
@@ -84,7 +100,11 @@ rules:
       ['. matches itself', { tool: { name: 'a.b' } }, { ruleId: 'literal-dot', allowed: false }],
       ['server globs', { server: { name: 'prod-eu', transport: 'http' }, tool: { name: 'shutdown' } }, { ruleId: 'server-glob', allowed: false }],
       ['server globs miss', { server: { name: 'staging', transport: 'http' }, tool: { name: 'shutdown' } }, ALLOW],
-      ['* spans slashes in URIs', { method: 'resources/read', tool: undefined, resource: { uri: 'file:///secret/a/b.txt' } }, { ruleId: 'uri-glob', allowed: false }],
+      [
+        '* spans slashes in URIs',
+        { method: 'resources/read', tool: undefined, resource: { uri: 'file:///secret/a/b.txt' } },
+        { ruleId: 'uri-glob', allowed: false },
+      ],
     ],
   );
 });
@@ -100,15 +120,43 @@ rules:
   - { id: call-method, match: { servers: [calls], methods: [tools/call] }, effect: deny }
 `,
     [
-      ['a methods glob matches resources/read', { server: { name: 'locked', transport: 'stdio' }, method: 'resources/read', resource: { uri: 'x://a' } }, { ruleId: 'no-resources', allowed: false }],
-      ['and resources/subscribe', { server: { name: 'locked', transport: 'stdio' }, method: 'resources/subscribe', resource: { uri: 'x://a' } }, { ruleId: 'no-resources', allowed: false }],
+      [
+        'a methods glob matches resources/read',
+        { server: { name: 'locked', transport: 'stdio' }, method: 'resources/read', resource: { uri: 'x://a' } },
+        { ruleId: 'no-resources', allowed: false },
+      ],
+      [
+        'and resources/subscribe',
+        { server: { name: 'locked', transport: 'stdio' }, method: 'resources/subscribe', resource: { uri: 'x://a' } },
+        { ruleId: 'no-resources', allowed: false },
+      ],
       ['but not tools/call', { server: { name: 'locked', transport: 'stdio' } }, ALLOW],
       ['a tools rule applies to tools/call', { server: { name: 'tools-only', transport: 'stdio' } }, { ruleId: 'tool-rule', allowed: false }],
-      ['a tools rule does not apply to prompts/get', { server: { name: 'tools-only', transport: 'stdio' }, method: 'prompts/get', tool: undefined, prompt: { name: 'p' } }, ALLOW],
-      ['a tools rule does not apply to completion/complete', { server: { name: 'tools-only', transport: 'stdio' }, method: 'completion/complete', tool: undefined }, ALLOW],
-      ['a prompts rule applies to prompts/get', { server: { name: 'prompts-only', transport: 'stdio' }, method: 'prompts/get', tool: undefined, prompt: { name: 'secret' } }, { ruleId: 'prompt-rule', allowed: false }],
-      ['a prompts rule, other prompt', { server: { name: 'prompts-only', transport: 'stdio' }, method: 'prompts/get', tool: undefined, prompt: { name: 'open' } }, ALLOW],
-      ['a rule naming no target applies to every method', { server: { name: 'closed', transport: 'stdio' }, method: 'completion/complete', tool: undefined }, { ruleId: 'whole-server', allowed: false }],
+      [
+        'a tools rule does not apply to prompts/get',
+        { server: { name: 'tools-only', transport: 'stdio' }, method: 'prompts/get', tool: undefined, prompt: { name: 'p' } },
+        ALLOW,
+      ],
+      [
+        'a tools rule does not apply to completion/complete',
+        { server: { name: 'tools-only', transport: 'stdio' }, method: 'completion/complete', tool: undefined },
+        ALLOW,
+      ],
+      [
+        'a prompts rule applies to prompts/get',
+        { server: { name: 'prompts-only', transport: 'stdio' }, method: 'prompts/get', tool: undefined, prompt: { name: 'secret' } },
+        { ruleId: 'prompt-rule', allowed: false },
+      ],
+      [
+        'a prompts rule, other prompt',
+        { server: { name: 'prompts-only', transport: 'stdio' }, method: 'prompts/get', tool: undefined, prompt: { name: 'open' } },
+        ALLOW,
+      ],
+      [
+        'a rule naming no target applies to every method',
+        { server: { name: 'closed', transport: 'stdio' }, method: 'completion/complete', tool: undefined },
+        { ruleId: 'whole-server', allowed: false },
+      ],
       ['a methods rule: other method', { server: { name: 'calls', transport: 'stdio' }, method: 'prompts/get', tool: undefined, prompt: { name: 'p' } }, ALLOW],
       ['a methods rule: its method', { server: { name: 'calls', transport: 'stdio' } }, { ruleId: 'call-method', allowed: false }],
     ],
@@ -134,10 +182,27 @@ rules:
   const s = { name: 's', transport: 'stdio' } as const;
   table(policy, [
     ['all scopes present', { server: s, tool: { name: 'both' }, principal: { scopes: ['a', 'b', 'c'] } }, { ...ALLOW }],
-    ['missing scopes of several rules are reported together', { server: s, tool: { name: 'both' }, principal: { scopes: ['b'] } }, { allowed: false, code: 'INSUFFICIENT_SCOPE', ruleId: 'need-a', missingScopes: ['a', 'c'] }],
+    [
+      'missing scopes of several rules are reported together',
+      { server: s, tool: { name: 'both' }, principal: { scopes: ['b'] } },
+      { allowed: false, code: 'INSUFFICIENT_SCOPE', ruleId: 'need-a', missingScopes: ['a', 'c'] },
+    ],
     ['a condition that holds', { server: s, tool: { name: 'timed' }, principal: { scopes: ['a'] } }, ALLOW],
-    ['a failing condition is POLICY_DENIED', { server: s, tool: { name: 'timed' }, principal: { scopes: ['a'] }, request: { time: new Date('2026-01-01T20:00:00Z'), transport: 'stdio', sessionId: 's' } }, { ...DENY, ruleId: 'business-hours' }],
-    ['a failing condition wins over missing scopes (a scope would not help)', { server: s, tool: { name: 'timed' }, request: { time: new Date('2026-01-01T20:00:00Z'), transport: 'stdio', sessionId: 's' } }, { ...DENY, ruleId: 'business-hours', missingScopes: undefined }],
+    [
+      'a failing condition is POLICY_DENIED',
+      {
+        server: s,
+        tool: { name: 'timed' },
+        principal: { scopes: ['a'] },
+        request: { time: new Date('2026-01-01T20:00:00Z'), transport: 'stdio', sessionId: 's' },
+      },
+      { ...DENY, ruleId: 'business-hours' },
+    ],
+    [
+      'a failing condition wins over missing scopes (a scope would not help)',
+      { server: s, tool: { name: 'timed' }, request: { time: new Date('2026-01-01T20:00:00Z'), transport: 'stdio', sessionId: 's' } },
+      { ...DENY, ruleId: 'business-hours', missingScopes: undefined },
+    ],
   ]);
 });
 
@@ -152,10 +217,22 @@ servers:
   both: { allowTools: [ok], denyTools: ["*"] }
 `,
     [
-      ['allowlist: allowed by allowTools', { server: { name: 'notes', transport: 'stdio' }, tool: { name: 'get_note' } }, { ...ALLOW, ruleId: 'servers.notes.allowTools' }],
+      [
+        'allowlist: allowed by allowTools',
+        { server: { name: 'notes', transport: 'stdio' }, tool: { name: 'get_note' } },
+        { ...ALLOW, ruleId: 'servers.notes.allowTools' },
+      ],
       ['allowlist: allowed by a rule', { server: { name: 'notes', transport: 'stdio' }, tool: { name: 'read' } }, { ...ALLOW, ruleId: 'open-notes' }],
-      ['allowlist: anything else is denied', { server: { name: 'notes', transport: 'stdio' }, tool: { name: 'write' } }, { ...DENY, ruleId: 'servers.notes.mode' }],
-      ['allowlist: resources too', { server: { name: 'notes', transport: 'stdio' }, method: 'resources/read', tool: undefined, resource: { uri: 'n://1' } }, { ...DENY, ruleId: 'servers.notes.mode' }],
+      [
+        'allowlist: anything else is denied',
+        { server: { name: 'notes', transport: 'stdio' }, tool: { name: 'write' } },
+        { ...DENY, ruleId: 'servers.notes.mode' },
+      ],
+      [
+        'allowlist: resources too',
+        { server: { name: 'notes', transport: 'stdio' }, method: 'resources/read', tool: undefined, resource: { uri: 'n://1' } },
+        { ...DENY, ruleId: 'servers.notes.mode' },
+      ],
       ['denylist: denyTools', { server: { name: 'wiki', transport: 'stdio' }, tool: { name: 'delete_page' } }, { ...DENY, ruleId: 'servers.wiki.denyTools' }],
       ['denylist: anything else is allowed', { server: { name: 'wiki', transport: 'stdio' }, tool: { name: 'edit_page' } }, { ...ALLOW, ruleId: undefined }],
       ['denyTools wins over allowTools', { server: { name: 'both', transport: 'stdio' }, tool: { name: 'ok' } }, { ...DENY, ruleId: 'servers.both.denyTools' }],

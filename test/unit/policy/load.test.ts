@@ -129,7 +129,12 @@ describe('CEL compile errors name file, path, rule id and line:column', () => {
     ['a non-bool condition', `when: "principal.id"`, 'rules[0].when', /rule "r1": CEL type error at 1:1.*string.*bool/],
     ['an operand type error', `effect: require\ncondition: "principal.id == 1"`, 'rules[0].condition', /rule "r1": CEL type error at 1:1.*string == int/],
     ['an error on line 2', `when: "'x' in principal.groups ||\\n  args.n > nope"`, 'rules[0].when', /unknown variable "nope" at 2:12/],
-    ['a non-string rate-limit key', `rateLimit: [ { limit: 1, per: second, key: "principal.scopes" } ]`, 'rules[0].rateLimit[0].key', /rule "r1": CEL type error.*list<string>.*string/],
+    [
+      'a non-string rate-limit key',
+      `rateLimit: [ { limit: 1, per: second, key: "principal.scopes" } ]`,
+      'rules[0].rateLimit[0].key',
+      /rule "r1": CEL type error.*list<string>.*string/,
+    ],
   ])('%s', (_name, fields, at, message) => {
     const effect = fields.includes('effect:') ? '' : '\neffect: deny';
     const issues = issuesOf(() => parse(rule(fields + effect)));
@@ -166,23 +171,41 @@ describe('schema issues', () => {
     ['a bad effect', rule('effect: alow'), 'rules[0].effect', /must be one of/, 'did you mean "allow"?'],
     ['a bad period', 'servers: { s: { rateLimit: [ { limit: 1, per: minutes } ] } }', 'servers.s.rateLimit[0].per', /must be one of/, 'did you mean "minute"?'],
     ['a zero limit', 'servers: { s: { rateLimit: [ { limit: 0, per: minute } ] } }', 'servers.s.rateLimit[0].limit', /must be > 0/, undefined],
-    ['a rate limit that is not a list', 'servers: { s: { rateLimit: { limit: 1, per: minute } } }', 'servers.s.rateLimit', /expected list/, 'write a list: [ … ]'],
+    [
+      'a rate limit that is not a list',
+      'servers: { s: { rateLimit: { limit: 1, per: minute } } }',
+      'servers.s.rateLimit',
+      /expected list/,
+      'write a list: [ … ]',
+    ],
     ['an empty glob list', rule('match: { tools: [] }\neffect: deny'), 'rules[0].match.tools', /empty list/, undefined],
     ['a missing id', 'rules: [ { effect: deny } ]', 'rules[0].id', /"id" is required/, undefined],
     ['a bad id', 'rules: [ { id: "has space", effect: deny } ]', 'rules[0].id', /rule id may contain/, undefined],
     ['a reserved id', 'rules: [ { id: servers.x, effect: deny } ]', 'rules[0].id', /reserved/, undefined],
     ['require without scopes or condition', rule('effect: require'), 'rules[0]', /needs "scopes", "condition"/, undefined],
     ['scopes on a deny', rule('effect: deny\nscopes: [a]'), 'rules[0].scopes', /only to "effect: require"/, undefined],
-    ['condition on an allow', rule('effect: allow\ncondition: "true"'), 'rules[0].condition', /only to "effect: require"/, 'use "when" for a condition on an allow or deny rule'],
+    [
+      'condition on an allow',
+      rule('effect: allow\ncondition: "true"'),
+      'rules[0].condition',
+      /only to "effect: require"/,
+      'use "when" for a condition on an allow or deny rule',
+    ],
     ['group servers without readOnly', 'groups: { g: { servers: [s] } }', 'groups.g.servers', /only narrows "readOnly"/, undefined],
   ])('%s', (_name, text, at, message, fix) => {
-    const issue = issueAt(issuesOf(() => parse(text)), at);
+    const issue = issueAt(
+      issuesOf(() => parse(text)),
+      at,
+    );
     expect(issue.message).toMatch(message);
     if (fix !== undefined) expect(issue.fix).toBe(fix);
   });
 
   it('messages inside a rule name the rule', () => {
-    const issue = issueAt(issuesOf(() => parse(rule('efect: deny'))), 'rules[0].efect');
+    const issue = issueAt(
+      issuesOf(() => parse(rule('efect: deny'))),
+      'rules[0].efect',
+    );
     expect(issue.message).toBe('rule "r1": unknown key "efect"');
   });
 

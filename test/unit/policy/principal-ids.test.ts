@@ -24,7 +24,10 @@ rules:
   const jwtAlice = { id: 'jwt:https://idp.example.com#alice', kind: 'jwt' as const, subject: 'alice' };
 
   it('tell the kinds apart where the bare ids are equal', () => {
-    expect(engine.decide(input({ principal: { id: 'apikey:ci-bot', kind: 'apikey', subject: 'ci-bot' } }))).toMatchObject({ allowed: false, ruleId: 'not-ci-bot' });
+    expect(engine.decide(input({ principal: { id: 'apikey:ci-bot', kind: 'apikey', subject: 'ci-bot' } }))).toMatchObject({
+      allowed: false,
+      ruleId: 'not-ci-bot',
+    });
     expect(engine.decide(input({ principal: { id: 'jwt:https://idp.example.com#ci-bot', kind: 'jwt', subject: 'ci-bot' } })).allowed).toBe(true);
     expect(engine.decide(input({ tool: { name: 'deploy' }, principal: jwtAlice })).allowed).toBe(true);
     expect(engine.decide(input({ tool: { name: 'deploy' }, principal: { id: 'apikey:alice', kind: 'apikey', subject: 'alice' } }))).toMatchObject({
@@ -41,17 +44,15 @@ rules:
 });
 
 describe('a condition comparing principal.id with a bare literal', () => {
-  it.each([
-    `principal.id == 'ci-bot'`,
-    `principal.id != "ci-bot"`,
-    `'ci-bot' == principal.id`,
-    `'ops' in principal.groups || principal.id == 'ci-bot'`,
-  ])('%s fails loading, with apikey:ci-bot as the fix', (when) => {
-    const issues = issuesOf(() => parsePolicyText(`rules: [ { id: r, when: ${JSON.stringify(when)}, effect: deny } ]`, 'p.yaml'));
-    const issue = issueAt(issues, 'rules[0].when');
-    expect(issue.message).toMatch(/^rule "r": principal\.id is compared with "ci-bot"/);
-    expect(issue.fix).toContain("'apikey:ci-bot'");
-  });
+  it.each([`principal.id == 'ci-bot'`, `principal.id != "ci-bot"`, `'ci-bot' == principal.id`, `'ops' in principal.groups || principal.id == 'ci-bot'`])(
+    '%s fails loading, with apikey:ci-bot as the fix',
+    (when) => {
+      const issues = issuesOf(() => parsePolicyText(`rules: [ { id: r, when: ${JSON.stringify(when)}, effect: deny } ]`, 'p.yaml'));
+      const issue = issueAt(issues, 'rules[0].when');
+      expect(issue.message).toMatch(/^rule "r": principal\.id is compared with "ci-bot"/);
+      expect(issue.fix).toContain("'apikey:ci-bot'");
+    },
+  );
 
   it('fails in a rate-limit key too', () => {
     const issues = issuesOf(() =>

@@ -20,14 +20,18 @@ async function park(bridge: InputBridge, principal = 'alice') {
 }
 
 describe('InputBridge', () => {
-  it('resumes a parked call with the client\'s answers', async () => {
+  it("resumes a parked call with the client's answers", async () => {
     const bridge = new InputBridge('r1');
     const first = await park(bridge);
     expect(first.requestState).toMatch(/^r1\./);
     const [key] = Object.keys(first.inputRequests);
-    const done = await bridge.run('alice', { state: first.requestState, inputResponses: { [key!]: { action: 'accept', content: { name: 'Ada' } } }, signal: never }, () => {
-      throw new Error('a resumed call must not start again');
-    });
+    const done = await bridge.run(
+      'alice',
+      { state: first.requestState, inputResponses: { [key!]: { action: 'accept', content: { name: 'Ada' } } }, signal: never },
+      () => {
+        throw new Error('a resumed call must not start again');
+      },
+    );
     expect(done).toEqual({ content: [{ type: 'text', text: JSON.stringify({ action: 'accept', content: { name: 'Ada' } }) }] });
   });
 

@@ -40,7 +40,10 @@ describe('guardStdin', () => {
   it('passes messages split across chunks whole, and answers the rest', async () => {
     const { passed, answers } = await run(['{"jsonrpc":"2.0",', '"id":1,"method":"ping"}\nnope\n[1]\n', '{"jsonrpc":"2.0","id":2,"method":"ping"}\n']);
     expect(passed).toBe('{"jsonrpc":"2.0","id":1,"method":"ping"}\n{"jsonrpc":"2.0","id":2,"method":"ping"}\n');
-    expect(answers).toEqual([{ code: -32700, id: null }, { code: -32600, id: null }]);
+    expect(answers).toEqual([
+      { code: -32700, id: null },
+      { code: -32600, id: null },
+    ]);
   });
 
   it('discards a line over the bound without buffering it, once, and goes on', async () => {

@@ -132,11 +132,7 @@ describe('the oauth config', () => {
   });
 
   it('warns when a static Authorization header is overridden, or a secret is not pinned to an authorization server', () => {
-    const cfg = parseConfig(
-      entry({ grant: 'client_credentials', clientId: 'c', clientSecret: 's' }, { headers: { Authorization: 'Bearer x' } }),
-      file(),
-      {},
-    );
+    const cfg = parseConfig(entry({ grant: 'client_credentials', clientId: 'c', clientSecret: 's' }, { headers: { Authorization: 'Bearer x' } }), file(), {});
     expect(cfg.warnings).toEqual([expect.stringContaining('"Authorization" header'), expect.stringContaining('oauth.tokenEndpoint')]);
   });
 });
@@ -227,7 +223,10 @@ describe('client credentials provider', () => {
 
   it('reads a configured metadata URL instead of discovering', async () => {
     const as = await authServer({ clients: { m2m: 'secret' }, authMethods: ['client_secret_post'] });
-    const provider = upstreamAuthFor('meta', spec(as, { tokenEndpoint: undefined, authServerMetadataUrl: `${as.issuer}/.well-known/oauth-authorization-server` }))!;
+    const provider = upstreamAuthFor(
+      'meta',
+      spec(as, { tokenEndpoint: undefined, authServerMetadataUrl: `${as.issuer}/.well-known/oauth-authorization-server` }),
+    )!;
     expect(await provider.token()).toMatch(/^at-/);
     expect(as.metadataRequests()).toBe(1);
     expect(as.tokenRequests).toEqual([expect.objectContaining({ grant: 'client_credentials', auth: 'client_secret_post' })]);

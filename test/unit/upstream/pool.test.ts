@@ -29,7 +29,12 @@ let busy: Set<string>;
 let reclaimed: string[];
 
 function makePool(): ConnectionPool {
-  return (pool = new ConnectionPool(log, () => {}, () => undefined, { sessionBusy: (id) => busy.has(id), onReclaimed: (server) => void reclaimed.push(server) }));
+  return (pool = new ConnectionPool(
+    log,
+    () => {},
+    () => undefined,
+    { sessionBusy: (id) => busy.has(id), onReclaimed: (server) => void reclaimed.push(server) },
+  ));
 }
 
 /** The session's own child, opened (or found) as a call of `principal` would. */
@@ -37,7 +42,11 @@ async function child(id: string, principal: string): Promise<Upstream> {
   return await pool.acquire(shared, session(id), principal);
 }
 
-const failure = (promise: Promise<unknown>) => promise.then(() => undefined, (e: unknown) => e as GatewayError);
+const failure = (promise: Promise<unknown>) =>
+  promise.then(
+    () => undefined,
+    (e: unknown) => e as GatewayError,
+  );
 
 beforeEach(() => {
   vi.useFakeTimers({ toFake: ['Date'], now: 1_000_000 });

@@ -19,7 +19,9 @@ beforeAll(async () => {
     if (req.url === '/echo') {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json', 'x-seen': req.headers['x-test'] ?? '' }).end(JSON.stringify({ method: req.method, body })));
+      req.on('end', () =>
+        res.writeHead(200, { 'content-type': 'application/json', 'x-seen': req.headers['x-test'] ?? '' }).end(JSON.stringify({ method: req.method, body })),
+      );
     } else if (req.url === '/stream') {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.write('data: one\n\n');
@@ -67,7 +69,7 @@ describe('nodeFetch', () => {
     expect(moved.headers.get('location')).toBe('/echo');
   });
 
-  it('aborts a request in flight with the signal\'s reason', async () => {
+  it("aborts a request in flight with the signal's reason", async () => {
     const controller = new AbortController();
     const res = await nodeFetch(`${base}/hang`, { signal: controller.signal });
     const reader = res.body!.getReader();
@@ -78,7 +80,7 @@ describe('nodeFetch', () => {
     await expect(nodeFetch(`${base}/echo`, { signal: controller.signal })).rejects.toThrow('gave up');
   });
 
-  it('rejects a refused connection like undici: TypeError with the cause\'s code', async () => {
+  it("rejects a refused connection like undici: TypeError with the cause's code", async () => {
     const port = await freePort();
     const err = await nodeFetch(`http://127.0.0.1:${port}/`).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TypeError);

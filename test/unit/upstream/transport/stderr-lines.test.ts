@@ -9,7 +9,11 @@ import { StderrLines, TRUNCATED_MARK } from '../../../../src/upstream/transport/
 function splitter(maxChars?: number) {
   const lines: string[] = [];
   let cuts = 0;
-  const s = new StderrLines((l) => lines.push(l), () => cuts++, maxChars);
+  const s = new StderrLines(
+    (l) => lines.push(l),
+    () => cuts++,
+    maxChars,
+  );
   return { s, lines, cuts: () => cuts };
 }
 
@@ -32,7 +36,7 @@ describe('StderrLines', () => {
 
   it('treats a progress bar redrawn with \\r as one line per redraw', () => {
     const { s, lines } = splitter();
-    s.push(Array.from({ length: 100 }, (_, i) => `progress ${i}%`).join('\r') + '\r');
+    s.push(`${Array.from({ length: 100 }, (_, i) => `progress ${i}%`).join('\r')}\r`);
     expect(lines).toHaveLength(100);
     expect(lines.at(-1)).toBe('progress 99%');
     expect(s.partialChars).toBe(0);
@@ -57,7 +61,7 @@ describe('StderrLines', () => {
   it('cuts a long line inside one chunk and keeps the short lines around it', () => {
     const { s, lines, cuts } = splitter(8);
     s.push(`short\n${'x'.repeat(20)}\nok\n`);
-    expect(lines).toEqual(['short', 'xxxxxxxx' + TRUNCATED_MARK, 'ok']);
+    expect(lines).toEqual(['short', `xxxxxxxx${TRUNCATED_MARK}`, 'ok']);
     expect(cuts()).toBe(1);
   });
 
