@@ -1,9 +1,11 @@
 /**
  * The only import site of the CEL library. Declares the variables policies
- * may use (with types, so a typo or a type error fails loading), compiles an
- * expression once, and builds the evaluation context for one request.
+ * may use (with types, so a typo or a type error fails loading) and the helper
+ * functions of cel-helpers.ts, compiles an expression once, and builds the
+ * evaluation context for one request.
  */
 import { Environment, type ASTNode } from '@marcbachmann/cel-js';
+import { CEL_HELPERS } from './cel-helpers.js';
 import type { CompiledExpr, DecisionInput } from './types.js';
 
 // Typed objects rather than maps, so `principal.scope` (a typo) is a load-time
@@ -74,6 +76,16 @@ const env = (() => {
     const typeName = `switchboard.${name}`;
     e.registerType(typeName, { ctor: CTORS[name as keyof typeof CTORS], fields });
     e.registerVariable(name, typeName);
+  }
+  // Namespaced helpers (`path.within(...)`) as the library declares `cel.bind`:
+  // a constant per namespace whose type, named like it, has the functions as
+  // methods. So an overload error reads `path.within(double, string)`.
+  for (const [ns, functions] of Object.entries(CEL_HELPERS)) {
+    const Namespace = class {};
+    e.registerType(ns, { ctor: Namespace }).registerConstant(ns, ns, new Namespace());
+    for (const [signature, fn] of Object.entries(functions)) {
+      e.registerFunction(`${ns}.${signature}`, (_namespace: unknown, ...args: unknown[]) => fn(...args));
+    }
   }
   return e.registerVariable('method', 'string').registerVariable('args', 'map<string, dyn>');
 })();
