@@ -3,6 +3,7 @@
 // (npm run bench builds it first).
 //
 //   bench/policy.mjs   the cost of one policy decision (in-process, no I/O)
+//   bench/contracts.mjs  the added cost of a pinned, validated tool call (in-process)
 //   bench/e2e.mjs      tools/call throughput and latency direct vs through the
 //                      gateway (HTTP and stdio upstreams, with and without
 //                      policies), against supergateway and mcp-proxy, session
@@ -18,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runDisclosureBench } from './disclosure.mjs';
+import { runContractsBench } from './contracts.mjs';
 import { runPolicyBench } from './policy.mjs';
 import { runRateLimitStoreBench } from './rate-limit-store.mjs';
 import { runEndToEndBench, TARGETS, fmt, signed } from './e2e.mjs';
@@ -45,6 +47,7 @@ const results = {
   machine: { node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, loadavgAtStart: os.loadavg() },
   startedAt: new Date(started).toISOString(),
   policy: runPolicyBench(),
+  contracts: runContractsBench(),
   rateLimitStore: await runRateLimitStoreBench(),
   // Large catalogs first: it is quick, and the end-to-end part may use the whole time budget.
   disclosure: process.env.BENCH_ONLY === 'policy' ? undefined : await runDisclosureBench(),
@@ -84,6 +87,11 @@ function verdicts(r) {
       target: `policy decision, 100 rules on one server ≤ ${p.targetUs} µs`,
       value: `${p.hundredRulesOneServerPerCallUs.toFixed(2)} µs`,
       met: p.hundredRulesOneServerPerCallUs <= p.targetUs,
+    },
+    {
+      target: `pinned tool: pin check + argument validation ≤ +${r.contracts.targetUs} µs over the unpinned path`,
+      value: `+${r.contracts.addedUs.toFixed(2)} µs`,
+      met: r.contracts.addedUs <= r.contracts.targetUs,
     },
   ];
   const e = r.e2e?.sections;
@@ -175,6 +183,11 @@ function print(r) {
   say(`  empty policy set                                                     ${r.policy.emptyPerCallUs.toFixed(2)}`);
   say(`  ${r.policy.rules} rules over 10 servers                                            ${r.policy.hundredRulesPerCallUs.toFixed(2)}`);
   say(`  ${r.policy.rules} rules on one server (worst case)                                 ${r.policy.hundredRulesOneServerPerCallUs.toFixed(2)}`);
+  const c = r.contracts;
+  say();
+  say('tool contracts (in-process, bench/contracts.mjs)                        µs per call');
+  say(`  resolve-route + validate-arguments, unpinned                         ${c.unpinnedPerCallUs.toFixed(2)}`);
+  say(`  the same, pinned (enforce) and validated against the approved schema ${c.pinnedPerCallUs.toFixed(2)}   (+${c.addedUs.toFixed(2)})`);
   const rl = r.rateLimitStore;
   say();
   say('rate-limit decisions per second (bench/rate-limit-store.mjs)          memory      redis   redis/memory');

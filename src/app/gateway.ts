@@ -17,6 +17,7 @@ import type { Logger } from '../observability/log.js';
 import { PolicyRuntime } from './policy-runtime.js';
 import { readinessOf } from './readiness.js';
 import { ConfigRuntime } from './config-runtime.js';
+import { ContractRuntime, contractsChanged, quarantinedByServer } from './contract-runtime.js';
 import { buildPipeline } from '../pipeline/index.js';
 import { scopeShortfall } from '../pipeline/preflight.js';
 import { Upstream } from '../upstream/server.js';
@@ -40,6 +41,8 @@ export interface Gateway {
   readonly catalog: Catalog;
   readonly hub: Hub;
   readonly policy: PolicyRuntime;
+  /** The contract lock in force and its guard (undefined guard: contracts are not checked). */
+  readonly contracts: ContractRuntime;
   /** Who a `--stdio` client is (`gateway.stdioPrincipal`). */
   readonly stdioPrincipal: Principal;
   /** Starts every enabled upstream (connections continue in the background). */
@@ -69,7 +72,9 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
   const newUpstream = (server: ServerConfig) =>
     new Upstream(server, log.child({ server: server.name }), { maxTotalTimeoutMs: settings.maxRequestTimeoutMs, caches });
   const upstreams = config.servers.map(newUpstream);
-  const catalog = new Catalog(upstreams, settings.separator);
+  // The lock loads before the catalog is built: an invalid lock stops the gateway here.
+  const contracts = new ContractRuntime(config, { log, audit, metrics: () => metrics, changed: () => contractsChanged(catalog, hub, upstreams) });
+  const catalog = new Catalog(upstreams, settings.separator, contracts.guard);
   const listeners = { catalog, hub: () => hub, metrics: () => metrics, log };
   for (const upstream of upstreams) wireUpstream(upstream, listeners);
   const createUpstream = (server: ServerConfig) => wireUpstream(newUpstream(server), listeners);
@@ -91,6 +96,7 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
       sessions: () => hub.sessions.countBy(),
       connections: () => connectionCounts(upstreams, pool),
       catalogCounts: () => catalog.counts(),
+      ...(contracts.guard ? { quarantined: () => quarantinedByServer(catalog) } : {}),
       ...(limits.health().type === 'redis' ? { rateLimitStoreUp: () => limits.health().state === 'up' } : {}),
     },
   });
@@ -123,9 +129,20 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
   const reload = new Reload(config, { upstreams, createUpstream, pool, catalog, hub, policy, identity, log });
   const configRuntime = new ConfigRuntime(config.file, process.env, log, reload.apply);
   const stores = [limits, ...(callers.store ? [callers.store] : []), audit, { close: async () => caches.close() }];
-  const lifecycle: Lifecycle = new Lifecycle({ settings, configFile: config.file, log, inflight, hub, pool, upstreams, policy, configRuntime, stores });
+  const lifecycle: Lifecycle = new Lifecycle({
+    settings,
+    configFile: config.file,
+    log,
+    inflight,
+    hub,
+    pool,
+    upstreams,
+    watched: [policy, contracts],
+    configRuntime,
+    stores,
+  });
   const sources = { stopped: () => lifecycle.stopped, config: () => reload.config, rateLimitHealth: () => limits.health() };
-  const readiness = readinessOf({ ...sources, upstreams, catalog, hub, pool, policy });
+  const readiness = readinessOf({ ...sources, upstreams, catalog, hub, pool, policy, contracts });
 
   return {
     get config() {
@@ -136,6 +153,7 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
     catalog,
     hub,
     policy,
+    contracts,
     stdioPrincipal: stdioPrincipalOf(settings.stdioPrincipal),
     readiness,
     start: () => lifecycle.start(),

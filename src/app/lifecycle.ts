@@ -12,7 +12,6 @@ import type { Upstream } from '../upstream/server.js';
 import { ConfigRuntime } from './config-runtime.js';
 import { closeAllConnections, stopAccepting, type HttpListeners } from './http-server.js';
 import type { InFlight } from './in-flight.js';
-import type { PolicyRuntime } from './policy-runtime.js';
 import { settledUpstreams } from './upstream-events.js';
 
 const RESPONSE_FLUSH_MS = 100;
@@ -27,7 +26,8 @@ export interface LifecycleParts {
   hub: Hub;
   pool: ConnectionPool;
   upstreams: readonly Upstream[];
-  policy: PolicyRuntime;
+  /** File-backed settings that reload while running (policies, the contract lock): watched from start to stop. */
+  watched: { watch(): void; close(): void }[];
   configRuntime: ConfigRuntime;
   /** Closed last, in this order: stores and sinks that calls in flight may still write to. */
   stores: { close(): Promise<void> }[];
@@ -44,8 +44,8 @@ export class Lifecycle {
   constructor(private readonly parts: LifecycleParts) {}
 
   start(): void {
-    const { policy, configRuntime, configFile, hub, settings, upstreams } = this.parts;
-    policy.watch();
+    const { watched, configRuntime, configFile, hub, settings, upstreams } = this.parts;
+    for (const w of watched) w.watch();
     if (ConfigRuntime.watchable(configFile)) configRuntime.watch();
     hub.sessions.startSweeper(settings.sessionIdleMs);
     for (const upstream of upstreams) upstream.start();
@@ -53,7 +53,7 @@ export class Lifecycle {
   }
 
   async stop(): Promise<void> {
-    const { settings, log, hub, pool, upstreams, policy, configRuntime, stores } = this.parts;
+    const { settings, log, hub, pool, upstreams, watched, configRuntime, stores } = this.parts;
     this.stopped = true;
     if (this.http && settings.shutdownDelayMs > 0) {
       log.info('unready; still serving before stopping', { shutdownDelayMs: settings.shutdownDelayMs });
@@ -68,7 +68,7 @@ export class Lifecycle {
     await hub.close();
     await pool.closeAll();
     await Promise.allSettled(upstreams.map((u) => u.stop()));
-    policy.close();
+    for (const w of watched) w.close();
     configRuntime.close();
     for (const store of stores) await store.close();
     if (this.http) closeAllConnections(this.http);

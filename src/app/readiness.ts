@@ -9,6 +9,7 @@ import type { LoadedConfig } from '../config/schema/index.js';
 import type { Hub } from '../session/hub.js';
 import type { Upstream } from '../upstream/server.js';
 import type { ConnectionPool } from '../upstream/pool.js';
+import type { ContractRuntime } from './contract-runtime.js';
 import type { PolicyRuntime } from './policy-runtime.js';
 
 export interface ReadinessSources {
@@ -19,6 +20,7 @@ export interface ReadinessSources {
   hub: Hub;
   pool: ConnectionPool;
   policy: PolicyRuntime;
+  contracts: ContractRuntime;
   rateLimitHealth: () => { error?: string };
 }
 
@@ -48,6 +50,7 @@ export function readinessOf(s: ReadinessSources): () => { ready: boolean; body: 
           generation: policy.generation,
           ...(policy.stale ? { stale: policy.stale } : {}),
         },
+        ...(s.contracts.guard ? { contracts: contractState(catalog, s.contracts) } : {}),
         profiles: Object.values(config.gateway.profiles).map((p) => ({
           name: p.name,
           path: p.path,
@@ -74,4 +77,25 @@ function upstreamState(u: Upstream, counts: Record<string, number> | undefined) 
 function stateOnly<T extends { error?: string }>(health: T): Omit<T, 'error'> {
   const { error: _logged, ...state } = health;
   return state;
+}
+
+/** Pinning at a glance: the lock in force, what is held back and why (names and fields, never descriptions). */
+function contractState(catalog: Catalog, contracts: ContractRuntime) {
+  const quarantined = catalog.quarantinedEntries().map((q) => ({
+    server: q.verdict.server,
+    kind: q.verdict.kind,
+    name: q.verdict.name,
+    exposed: q.exposed,
+    reason: q.verdict.quarantine?.reason,
+    drifted: q.verdict.drifted,
+  }));
+  const removed = catalog.review?.removed.map((r) => ({ server: r.server, kind: r.kind, name: r.name })) ?? [];
+  return {
+    lock: contracts.lockFile,
+    pinned: contracts.pinnedEntries,
+    generation: contracts.generation,
+    quarantined,
+    removed,
+    ...(contracts.stale ? { stale: contracts.stale } : {}),
+  };
 }

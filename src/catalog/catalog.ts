@@ -5,26 +5,17 @@
  * Rebuilt whenever an upstream's lists or state change; lookups are map hits.
  */
 import { UriTemplate, type Prompt, type Resource, type ResourceTemplateType, type Tool } from '@modelcontextprotocol/client';
+import type { ContractGuard, ContractReview } from '../contracts/guard.js';
+import type { Verdict } from '../contracts/verdict.js';
 import type { Upstream } from '../upstream/server.js';
 import { exposeName, exposeUri, isValidToolName, splitUri } from './names.js';
+import { merge, type Table } from './merge.js';
+import { QuarantineTable, type Quarantined } from './quarantine.js';
 import { canonicalUri } from './uri.js';
 
-export interface Routed<T> {
-  upstream: Upstream;
-  /** The name or URI the upstream knows it by. */
-  original: string;
-  /** The item as exposed to clients (renamed). */
-  item: T;
-}
-
-export interface CatalogConflict {
-  kind: 'tool' | 'prompt' | 'resource' | 'resourceTemplate';
-  name: string;
-  /** Which server's item is exposed; the others are hidden. */
-  winner: string;
-  hidden: string[];
-  reason: 'collision' | 'invalid-name';
-}
+export type { Quarantined } from './quarantine.js';
+export type { CatalogConflict, Routed } from './types.js';
+import type { CatalogConflict, Routed } from './types.js';
 
 export interface CatalogEntry {
   kind: 'tool' | 'prompt' | 'resource' | 'resourceTemplate';
@@ -33,8 +24,6 @@ export interface CatalogEntry {
   original: string;
   readOnly?: boolean;
 }
-
-type Table<T> = Map<string, Routed<T>>;
 
 /** Where a resource URI goes: both strings canonical. */
 export interface ResourceRoute {
@@ -52,13 +41,18 @@ export class Catalog {
   /** Prefixes lower-cased: the prefix is part of an exposed URI's scheme, which is case-insensitive. */
   private byPrefix = new Map<string, Upstream>();
   private prefixesLower = new Set<string>();
+  private quarantine = new QuarantineTable();
   conflicts: CatalogConflict[] = [];
+  /** The last contract review (undefined without a guard). */
+  review?: ContractReview;
   /** Increments on every rebuild; sessions compare it to know what changed. */
   version = 0;
 
   constructor(
     private readonly upstreams: readonly Upstream[],
     private readonly separator: string,
+    /** Checks every entry's contract on each rebuild (pinning, the lint); absent when both are off. */
+    private readonly guard?: ContractGuard,
   ) {
     this.rebuild();
   }
@@ -67,6 +61,8 @@ export class Catalog {
   rebuild(): void {
     const conflicts: CatalogConflict[] = [];
     const ready = this.upstreams.filter((u) => u.state === 'ready');
+    const review = this.guard?.review(ready.map((u) => ({ server: u.name, pinning: u.config.pinning, lists: u.lists })));
+    const quarantine = new QuarantineTable(review);
     const rename = (u: Upstream, name: string) => exposeName(u.config.prefix, name, this.separator);
     const reuri = (u: Upstream, uri: string) => exposeUri(u.config.prefix, uri);
     this.tools = merge(
@@ -77,6 +73,8 @@ export class Catalog {
       rename,
       conflicts,
       isValidToolName,
+      'name',
+      quarantine.gate('tool'),
     );
     this.prompts = merge(
       ready,
@@ -85,6 +83,9 @@ export class Catalog {
       (p) => p.name,
       rename,
       conflicts,
+      undefined,
+      'name',
+      quarantine.gate('prompt'),
     );
     this.resources = merge(
       ready,
@@ -105,6 +106,7 @@ export class Catalog {
       conflicts,
       undefined,
       'uriTemplate',
+      quarantine.gate('resourceTemplate'),
     );
     this.compiledTemplates = [...this.templates.values()].flatMap((routed) => {
       try {
@@ -116,6 +118,8 @@ export class Catalog {
     this.byPrefix = new Map(this.upstreams.filter((u) => u.config.prefix !== '').map((u) => [u.config.prefix.toLowerCase(), u]));
     this.prefixesLower = new Set(this.byPrefix.keys());
     this.conflicts = conflicts;
+    this.review = review;
+    this.quarantine = quarantine;
     this.version++;
   }
 
@@ -154,6 +158,31 @@ export class Catalog {
   }
   resolveTemplate(uriTemplate: string): Routed<ResourceTemplateType> | undefined {
     return this.templates.get(uriTemplate);
+  }
+
+  /** The quarantined tool, prompt or template behind an exposed name or URI template. */
+  quarantined(exposed: string): Quarantined | undefined {
+    return this.quarantine.get(exposed);
+  }
+
+  /** A quarantined template of `upstream` that the (original, canonical) URI matches: reading it would use the held-back contract. */
+  quarantinedTemplateFor(upstream: Upstream, uri: string): Quarantined | undefined {
+    return this.quarantine.templateFor(upstream, uri);
+  }
+
+  /** Every held-back entry (for /readyz, metrics and the catalog command). */
+  quarantinedEntries(): Quarantined[] {
+    return this.quarantine.entries();
+  }
+
+  /** The guard's argument check for a tool's verdict (undefined: nothing to validate). */
+  argumentCheck(verdict: Verdict) {
+    return this.guard?.argumentCheck(verdict);
+  }
+
+  /** Whether arguments are validated, and what a failure does. */
+  get argumentValidation(): 'off' | 'warn' | 'enforce' {
+    return this.guard?.validation ?? 'off';
   }
 
   /**
@@ -231,42 +260,4 @@ export class Catalog {
     count(this.templates, 'resourceTemplates');
     return out;
   }
-}
-
-/**
- * Merges one kind across upstreams. The first server in config order keeps a
- * contested name; the others are hidden and the conflict is recorded, never
- * silently shadowed.
- */
-function merge<T extends object>(
-  upstreams: readonly Upstream[],
-  kind: CatalogConflict['kind'],
-  itemsOf: (u: Upstream) => readonly T[],
-  nameOf: (item: T) => string,
-  expose: (u: Upstream, name: string) => string,
-  conflicts: CatalogConflict[],
-  isValid: (exposed: string) => boolean = () => true,
-  field: string = 'name',
-): Table<T> {
-  const table: Table<T> = new Map();
-  for (const upstream of upstreams) {
-    for (const item of itemsOf(upstream)) {
-      const original = nameOf(item);
-      if (typeof original !== 'string') continue;
-      const exposed = expose(upstream, original);
-      if (!isValid(exposed)) {
-        conflicts.push({ kind, name: exposed, winner: '', hidden: [upstream.name], reason: 'invalid-name' });
-        continue;
-      }
-      const existing = table.get(exposed);
-      if (existing) {
-        const known = conflicts.find((c) => c.kind === kind && c.name === exposed && c.reason === 'collision');
-        if (known) known.hidden.push(upstream.name);
-        else conflicts.push({ kind, name: exposed, winner: existing.upstream.name, hidden: [upstream.name], reason: 'collision' });
-        continue;
-      }
-      table.set(exposed, { upstream, original, item: { ...item, [field]: exposed } });
-    }
-  }
-  return table;
 }

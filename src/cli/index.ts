@@ -12,7 +12,9 @@ import { catalogCommand } from './commands/catalog.js';
 import { credentialsCommand } from './commands/credentials.js';
 import { hashKeyCommand } from './commands/hash-key.js';
 import { loginCommand } from './commands/login.js';
+import { pinCommand } from './commands/pin.js';
 import { policyCommand } from './commands/policy.js';
+import { scanCommand } from './commands/scan.js';
 import { serveCommand } from './commands/serve.js';
 import { validateCommand } from './commands/validate.js';
 import { USAGE } from './usage.js';
@@ -27,6 +29,8 @@ const COMMANDS = new Map<string, Command>([
   ['bridge', bridgeCommand],
   ['hash-key', hashKeyCommand],
   ['policy', policyCommand],
+  ['pin', pinCommand],
+  ['scan', scanCommand],
   ['login', loginCommand],
   // Its own flags (e.g. --server), so it reads the words after its name itself.
   ['credentials', (_args, argv) => credentialsCommand(argv.slice(1))],

@@ -159,3 +159,9 @@ export function substituteEnv(value: unknown, env: Env, report: Report, segs: Pr
   });
   return failed ? value : result;
 }
+
+/** `value` as YAML text (for files the gateway writes, such as the contract lock). */
+export function toYamlText(value: unknown, header?: string): string {
+  const text = YAML.stringify(value, { lineWidth: 0 });
+  return header ? `${header.replace(/^/gm, '# ')}\n${text}` : text;
+}

@@ -46,7 +46,7 @@ export function resolveConfig(parsed: ParsedConfigFile, key: 'mcpServers' | 'ser
     }
     const settings = gw.servers[name] ?? ServerSettingsSchema.parse({});
     warnings.push(...serverWarnings(name, spec, settings));
-    servers.push(toServerConfig(name, spec, settings, gateway.requestTimeoutMs));
+    servers.push(toServerConfig(name, spec, settings, gateway));
   }
   if (servers.length === 0 && skipped.length === 0) warnings.push('no servers are configured');
   return { file, servers, skipped, gateway, warnings };
@@ -57,16 +57,18 @@ export function defaultGatewaySettings(baseDir: string): GatewaySettings {
   return toSettings(GatewaySchema.parse({}), baseDir, resolveStateDir(DEFAULT_STATE_DIR, baseDir));
 }
 
-function toServerConfig(name: string, spec: ServerSpec, s: ServerSettings, defaultTimeoutMs: number): ServerConfig {
+function toServerConfig(name: string, spec: ServerSpec, s: ServerSettings, gateway: GatewaySettings): ServerConfig {
+  const { mode, onNew, onChanged } = gateway.pinning;
   return {
     name,
     spec,
     prefix: s.prefix ?? name,
-    timeoutMs: s.timeoutMs ?? defaultTimeoutMs,
+    timeoutMs: s.timeoutMs ?? gateway.requestTimeoutMs,
     enabled: s.enabled,
     isolation: s.isolation,
     maxProcesses: s.maxProcesses,
     trustAnnotations: s.trustAnnotations ?? false,
+    pinning: { mode, onNew, onChanged, ...s.pinning },
     forwardMeta: s.forwardMeta ?? [],
     identityHeaders: s.identityHeaders ?? {},
     credentials: s.credentials,
@@ -82,9 +84,16 @@ function toSettings(gw: ParsedGateway, baseDir: string, stateDir: string): Gatew
     ...rest,
     policies: gw.policies === false ? false : path.resolve(baseDir, gw.policies),
     audit,
+    pinning: { ...gw.pinning, lock: path.resolve(baseDir, gw.pinning.lock) },
+    validateArguments: gw.validateArguments ?? defaultValidation(gw.pinning.mode),
     profiles: resolveProfiles(gw.profiles, gw.path),
     ...(credentials ? { credentials: resolveCredentials(credentials, baseDir, stateDir) } : {}),
   };
+}
+
+/** Arguments are validated as strictly as contracts are pinned, unless said otherwise. */
+function defaultValidation(mode: 'off' | 'warn' | 'enforce'): 'off' | 'warn' | 'enforce' {
+  return mode;
 }
 
 /** The credential store's file, made absolute (default: <stateDir>/credentials.json). */

@@ -44,6 +44,8 @@ export type ErrorCode =
   | 'URL_ELICITATION_REQUIRED'
   | 'SIGN_IN_REQUIRED'
   | 'TOO_MANY_SESSIONS'
+  | 'TOOL_QUARANTINED'
+  | 'ARGUMENTS_INVALID'
   | 'CONFIG_INVALID';
 
 const jsonRpcCodeOf: Record<ErrorCode, number> = {
@@ -67,6 +69,10 @@ const jsonRpcCodeOf: Record<ErrorCode, number> = {
   SIGN_IN_REQUIRED: -32012,
   /** A new session refused: its principal (HTTP 429) or the gateway (HTTP 503) is at its session cap. */
   TOO_MANY_SESSIONS: -32007,
+  /** A tool, prompt or template whose contract is not approved (new, drifted or poisoned): held back by the contract guard. */
+  TOOL_QUARANTINED: -32013,
+  /** Call arguments that do not match the tool's (approved) input schema. */
+  ARGUMENTS_INVALID: JsonRpc.INVALID_PARAMS,
   CONFIG_INVALID: JsonRpc.INTERNAL_ERROR,
 };
 
@@ -101,6 +107,20 @@ export const methodNotFound = (method: string) => new GatewayError('METHOD_NOT_F
 export const invalidCursor = () => new GatewayError('INVALID_CURSOR', 'Invalid pagination cursor');
 export const upstreamUnavailable = (server: string, reason: string) =>
   new GatewayError('UPSTREAM_UNAVAILABLE', `Upstream '${server}' is unavailable: ${reason}`, { server, reason });
+export const toolQuarantined = (data: { server: string; kind: string; name: string; exposed: string; reason: string; drifted: string[] }) =>
+  new GatewayError('TOOL_QUARANTINED', `${data.exposed} is quarantined: its contract is ${QUARANTINE_WORDS[data.reason] ?? data.reason}`, data);
+const QUARANTINE_WORDS: Record<string, string> = {
+  new: 'not in the lock (not approved yet)',
+  changed: 'not the approved one',
+  widened: 'wider than the approved one',
+  poisoned: 'flagged by the lint',
+};
+export const argumentsInvalid = (data: { server: string; tool: string; problems: { path: string; message: string }[] }) =>
+  new GatewayError(
+    'ARGUMENTS_INVALID',
+    `Invalid arguments for ${data.tool}: ${data.problems.map((p) => `${p.path || '(arguments)'} ${p.message}`).join('; ')}`,
+    data,
+  );
 export const upstreamTimeout = (server: string, timeoutMs: number) =>
   new GatewayError('UPSTREAM_TIMEOUT', `Upstream '${server}' did not answer within ${timeoutMs} ms`, {
     server,

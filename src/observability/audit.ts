@@ -35,11 +35,23 @@ export interface AuditRecord {
   error?: string;
   latencyMs: number;
   args?: unknown;
+  /** With contracts checked: the contract the call was decided on (status, live hash, approved hash). */
+  contract?: { status: string; hash?: string; approvedHash?: string; drifted?: string[] };
+  /** Argument problems that "warn" validation let through. */
+  argumentProblems?: { path: string; message: string }[];
+}
+
+/** A record that is not about one request (a contract drift, a lint finding): its own `type`. */
+export interface AuditEvent {
+  type: string;
+  time: string;
+  [field: string]: unknown;
 }
 
 export interface AuditSink {
   readonly includeArgs: boolean;
   write(record: AuditRecord): void;
+  writeEvent(event: AuditEvent): void;
   close(): Promise<void>;
 }
 
@@ -50,6 +62,9 @@ export function createAuditSink(settings: { file: string; includeArgs: boolean }
     includeArgs: settings.includeArgs,
     write(record) {
       out(`${JSON.stringify({ type: 'audit', ...record })}\n`);
+    },
+    writeEvent(event) {
+      out(`${JSON.stringify(event)}\n`);
     },
     close: () => sink?.close() ?? Promise.resolve(),
   };

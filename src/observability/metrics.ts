@@ -1,12 +1,13 @@
 /**
  * Every Prometheus metric Switchboard exports, composed from one file per
- * topic under metrics/ (calls, policy, limits, sessions, upstreams), with
+ * topic under metrics/ (calls, policy, limits, sessions, upstreams, contracts), with
  * labels kept bounded by metrics/labels.ts. This is the only import of
  * prom-client: the topic files define their instruments through the narrow
  * interfaces of metrics/instruments.ts, implemented here.
  */
 import client from 'prom-client';
 import { callMetrics } from './metrics/calls.js';
+import { contractMetrics } from './metrics/contracts.js';
 import type { Instruments } from './metrics/instruments.js';
 import { labelFolding } from './metrics/labels.js';
 import { limitMetrics } from './metrics/limits.js';
@@ -29,6 +30,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
     ...limitMetrics(make, fold, options.sources),
     ...sessionMetrics(make, options.sources),
     ...upstreamMetrics(make, fold, options.sources),
+    ...contractMetrics(make, fold, options.sources),
     render: () => registry.metrics(),
   };
 }

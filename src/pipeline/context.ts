@@ -7,6 +7,7 @@ import type { RoutedMethod } from '../core/json-rpc.js';
 import type { Principal } from '../core/principal.js';
 import type { Decision, DecisionInput } from '../policy/types.js';
 import type { CallTrace } from '../observability/trace.js';
+import type { Verdict } from '../contracts/verdict.js';
 import type { View } from './view.js';
 import type { CallOrigin, Upstream } from '../upstream/server.js';
 
@@ -28,8 +29,10 @@ export interface Target {
   original: string;
   /** What kind of item the name or URI denotes. */
   kind: 'tool' | 'prompt' | 'resource';
-  /** The tool's annotations as its server declared them. */
+  /** The tool's annotations a decision may rely on: the approved ones when contracts are pinned. */
   annotations?: Record<string, unknown>;
+  /** The contract verdict (pinning or the lint on): what the audit record and argument validation use. */
+  contract?: Verdict;
 }
 
 /** Who is looking, through which endpoint: what a list or a search is filtered for. */
@@ -64,6 +67,8 @@ export interface CallContext {
   target?: Target;
   /** The params exactly as they go upstream (original name, canonical URI, filtered _meta): what policy and the audit see. */
   forwarded?: Record<string, unknown>;
+  /** Argument problems found in "warn" validation (the call went on). */
+  argumentProblems?: { path: string; message: string }[];
   decisionInput?: DecisionInput;
   decision?: Decision;
   /** The connection the request went out on (shared, or the session's own). */

@@ -18,6 +18,7 @@ import { measure } from './measure.js';
 import { rateLimit, type LimitSource } from './rate-limit.js';
 import { record } from './record.js';
 import { resolveRoute } from './resolve-route.js';
+import { validateArguments } from './validate-arguments.js';
 import { endTrace, startTrace } from './trace.js';
 import type { Tracer } from '../observability/trace.js';
 
@@ -49,6 +50,8 @@ export function pipelineParts(deps: PipelineDeps): PipelineParts {
       // First: an unknown name gets the spec's error before anything else
       // runs, and policy needs the real server, original name and annotations.
       resolveRoute(deps.catalog),
+      // Before policy: a rule over args may rely on the (approved) input schema.
+      validateArguments(deps.catalog, (server, outcome) => deps.metrics.argumentsInvalid(server, outcome)),
       // Before the rate limit: a denied call must not spend tokens.
       authorize(deps.policy),
       rateLimit(deps.policy, deps.limits, (server) => deps.metrics.rateLimited(server)),

@@ -7,7 +7,8 @@
  * decide on, gets the spec's error and touches nothing.
  */
 import type { Catalog } from '../catalog/catalog.js';
-import { unknownPrompt, unknownResource, unknownTool, upstreamUnavailable, GatewayError } from '../core/errors.js';
+import type { Quarantined } from '../catalog/catalog.js';
+import { toolQuarantined, unknownPrompt, unknownResource, unknownTool, upstreamUnavailable, GatewayError } from '../core/errors.js';
 import type { Stage } from './chain.js';
 import type { View } from './view.js';
 import type { CallContext, Target } from './context.js';
@@ -37,8 +38,9 @@ export function resolve(catalog: Catalog, ctx: Pick<CallContext, 'method' | 'par
         if (perCaller) return { ...perCaller, exposed: name, kind: 'tool' };
         throw notListed(catalog, name, unknownTool);
       }
-      const annotations = routed.item.annotations as Record<string, unknown> | undefined;
-      return { upstream: routed.upstream, exposed: name, original: routed.original, kind: 'tool', annotations };
+      // Decisions rely on approved annotations only (the live ones when contracts are not checked).
+      const annotations = routed.contract?.annotations ?? (routed.item.annotations as Record<string, unknown> | undefined);
+      return { upstream: routed.upstream, exposed: name, original: routed.original, kind: 'tool', annotations, contract: routed.contract };
     }
     case 'prompts/get': {
       const name = stringParam(params.name, 'name');
@@ -48,7 +50,7 @@ export function resolve(catalog: Catalog, ctx: Pick<CallContext, 'method' | 'par
         if (perCaller) return { ...perCaller, exposed: name, kind: 'prompt' };
         throw notListed(catalog, name, unknownPrompt);
       }
-      return { upstream: routed.upstream, exposed: name, original: routed.original, kind: 'prompt' };
+      return { upstream: routed.upstream, exposed: name, original: routed.original, kind: 'prompt', contract: routed.contract };
     }
     case 'resources/read':
     case 'resources/subscribe':
@@ -84,6 +86,8 @@ function outsideView(target: Target): GatewayError {
  * that is down, say so (the caller may retry); otherwise it is unknown.
  */
 function notListed(catalog: Catalog, name: string, unknown: (name: string) => GatewayError): GatewayError {
+  const held = catalog.quarantined(name);
+  if (held) return quarantined(held);
   const owner = catalog.serverOfName(name);
   if (owner && owner.state !== 'ready' && owner.state !== 'disabled') return upstreamUnavailable(owner.name, owner.errorClass ?? owner.state);
   return unknown(name);
@@ -107,10 +111,22 @@ function resolveCompletion(catalog: Catalog, ref: unknown): Target {
   throw new GatewayError('INVALID_PARAMS', 'completion/complete needs a ref of type ref/prompt or ref/resource', { field: 'ref.type' });
 }
 
-/** A resource URI's route in canonical form; a URI that cannot be canonicalised is refused (-32602), not passed. */
+/**
+ * A resource URI's route in canonical form; a URI that cannot be canonicalised is refused (-32602), not passed,
+ * and one that only a quarantined template describes is refused as quarantined.
+ */
 function resourceRoute(catalog: Catalog, uri: string): Omit<Target, 'kind'> {
   const routed = catalog.resolveResource(uri);
   if (!routed) throw unknownResource(uri);
   if ('invalid' in routed) throw new GatewayError('INVALID_PARAMS', `Invalid resource URI: ${routed.invalid}`, { uri, reason: routed.invalid });
+  const held = catalog.quarantinedTemplateFor(routed.upstream, routed.original);
+  if (held) throw quarantined(held);
   return routed;
+}
+
+/** TOOL_QUARANTINED with what the client and the operator need: which entry, why, and which fields drifted. */
+function quarantined(held: Quarantined): GatewayError {
+  const { verdict } = held;
+  const reason = verdict.quarantine?.reason ?? 'new';
+  return toolQuarantined({ server: verdict.server, kind: verdict.kind, name: verdict.name, exposed: held.exposed, reason, drifted: verdict.drifted });
 }

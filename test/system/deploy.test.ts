@@ -55,7 +55,9 @@ describe('deploy/', () => {
       groups: { rules: { alert: string; expr: string }[] }[];
     };
     const rules = doc.groups.flatMap((g) => g.rules);
-    expect(rules.map((r) => r.alert)).toEqual(expect.arrayContaining(['SwitchboardUpstreamDown', 'SwitchboardErrorRatioHigh', 'SwitchboardLatencyHigh']));
+    expect(rules.map((r) => r.alert)).toEqual(
+      expect.arrayContaining(['SwitchboardUpstreamDown', 'SwitchboardErrorRatioHigh', 'SwitchboardLatencyHigh', 'SwitchboardToolQuarantined']),
+    );
     for (const rule of rules) for (const name of metricNames(rule.expr)) expect(exported.has(name) || PROCESS.test(name), `${rule.alert}: ${name}`).toBe(true);
   });
 

@@ -10,6 +10,8 @@ import { ConfigError } from '../../core/errors.js';
 import { createPolicyEngine, knownNames } from '../../app/policy-runtime.js';
 import { ANONYMOUS } from '../../core/principal.js';
 import { principalFromInput, type PrincipalInput } from '../../core/principal-input.js';
+import { explainArguments, explainContract } from '../../contracts/explain.js';
+import { readLock } from '../../contracts/lock.js';
 import { loadPolicyTests, runPolicyTests } from '../../policy/tests-runner.js';
 import type { DecisionInput, Principal } from '../../policy/types.js';
 import type { ParsedArgs } from '../args.js';
@@ -46,21 +48,36 @@ function policyExplain(config: LoadedConfig, args: ParsedArgs): number {
   const principal = args.flags.principal ? readPrincipal(stringFlag(args, 'principal')!, config.gateway.auth.jwt?.issuer) : ANONYMOUS;
   const callArgs = args.flags.args ? (readJson(stringFlag(args, 'args')!) as Record<string, unknown>) : {};
   const { server, tool } = splitExposed(config, call);
+  // The contract steps come first, as in the pipeline: a quarantined tool or invalid arguments never reach policy.
+  const lock = server.pinning.mode === 'off' ? undefined : readLock(config.gateway.pinning.lock);
+  const contract = explainContract(lock, server.pinning, server.name, tool);
+  const argumentsStep = explainArguments(lock, server.name, tool, callArgs, config.gateway.validateArguments);
   const engine = createPolicyEngine(config);
   const input: DecisionInput = {
     principal,
     method: 'tools/call',
     server: { name: server.name, transport: server.spec.type },
-    tool: { name: tool, annotations: {} },
+    tool: { name: tool, annotations: contract.annotations ?? {} },
     args: callArgs,
     request: { time: new Date(), transport: 'explain', sessionId: 'explain' },
   };
   const decision = engine.decide(input, { explain: true });
   const limits = engine.rateLimitsFor(input);
-  process.stdout.write(
-    `${JSON.stringify({ input: { ...input, request: { ...input.request, time: input.request.time.toISOString() } }, decision, rateLimits: limits }, null, 2)}\n`,
-  );
-  process.stderr.write(`${decision.allowed ? 'ALLOW' : 'DENY'}${decision.ruleId ? ` by ${decision.ruleId}` : ' (default)'}: ${decision.reason}\n`);
+  const explained = {
+    input: { ...input, request: { ...input.request, time: input.request.time.toISOString() } },
+    contract,
+    arguments: argumentsStep,
+    decision,
+    rateLimits: limits,
+  };
+  process.stdout.write(`${JSON.stringify(explained, null, 2)}\n`);
+  if (contract.quarantined)
+    process.stderr.write(
+      `QUARANTINED: ${call} is not in the lock (${config.gateway.pinning.lock}); approve it with \`switchboard pin approve ${server.name}${config.gateway.separator}${tool}\`\n`,
+    );
+  else if (argumentsStep.refused)
+    process.stderr.write(`INVALID ARGUMENTS: ${argumentsStep.problems.map((p) => `${p.path || '(arguments)'} ${p.message}`).join('; ')}\n`);
+  else process.stderr.write(`${decision.allowed ? 'ALLOW' : 'DENY'}${decision.ruleId ? ` by ${decision.ruleId}` : ' (default)'}: ${decision.reason}\n`);
   return 0;
 }
 

@@ -3,6 +3,7 @@
  * strict object: a typo here must be caught, not silently ignored.
  */
 import { z } from 'zod';
+import { PinningSchema, ScanSchema, ValidateArgumentsSchema, type ContractSettings } from './contracts.js';
 import { AuthSchema, PrincipalSchema, type AuthSettings, type PrincipalSpec } from './auth.js';
 import { HttpUrl, PositiveMs, SEPARATOR_PATTERN, SERVER_NAME_PATTERN, StringList } from './primitives.js';
 import { ProfileSchema, type ProfileSettings } from './profiles.js';
@@ -137,6 +138,9 @@ export const GatewaySchema = z
       .default({})
       .describe('Curated endpoints: each profile is served at its own path with its own view of the catalog.'),
     logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+    pinning: PinningSchema.prefault({}),
+    scan: ScanSchema.prefault({}),
+    validateArguments: ValidateArgumentsSchema,
     tracing: z
       .strictObject({
         enabled: z.boolean().default(false),
@@ -184,10 +188,15 @@ export interface GatewaySettings {
   /** Present when configured; the file store's path is absolute. */
   credentials?: { key: string; store: { type: 'file'; path: string } | { type: 'redis'; url: string; prefix: string } };
   publicUrl?: string;
+  /** Contract pinning (lock path absolute), the poisoning lint, argument validation (default resolved). */
+  pinning: ContractSettings['pinning'];
+  scan: ContractSettings['scan'];
+  validateArguments: ContractSettings['validateArguments'];
 }
 
 // Compile-time guard: the schema's output fits the public settings type.
-type ParsedGateway = Omit<z.output<typeof GatewaySchema>, 'servers' | 'profiles' | 'credentials'> & {
+type ParsedGateway = Omit<z.output<typeof GatewaySchema>, 'servers' | 'profiles' | 'credentials' | 'validateArguments'> & {
+  validateArguments: ContractSettings['validateArguments'];
   profiles: Record<string, ProfileSettings>;
   credentials?: GatewaySettings['credentials'];
 };

@@ -4,6 +4,7 @@
  * `ServerConfig` an entry and its settings are loaded into.
  */
 import { z } from 'zod';
+import { PinningOverrideSchema, type ServerPinning } from './contracts.js';
 import { HttpUrl, NAME_RULE, PositiveMs } from './primitives.js';
 import type { ServerSpec } from './servers.js';
 
@@ -21,6 +22,7 @@ export const ServerSettingsSchema = z.strictObject({
     .describe('stdio only: "shared" (one child for all sessions) or "session" (one child per session).'),
   maxProcesses: z.int().positive().default(50).describe('Bound on children with isolation "session".'),
   trustAnnotations: z.boolean().optional().describe("Trust this server's tool annotations (e.g. readOnlyHint)."),
+  pinning: PinningOverrideSchema.optional(),
   forwardMeta: z
     .array(z.string().min(1))
     .optional()
@@ -74,6 +76,8 @@ export interface ServerConfig {
   isolation: 'shared' | 'session';
   maxProcesses: number;
   trustAnnotations: boolean;
+  /** gateway.pinning with this server's override applied. */
+  pinning: ServerPinning;
   /** Client `_meta` keys forwarded besides the protocol's own (exact keys, or `ns/*`). */
   forwardMeta: string[];
   /** Headers carrying the caller's identity to an HTTP upstream: header name → principal field. */

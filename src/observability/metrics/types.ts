@@ -19,6 +19,8 @@ export interface MetricsSources {
   catalogCounts: () => Record<string, Record<string, number>>;
   /** Whether the shared rate-limit store is reachable; not given with the in-memory store. */
   rateLimitStoreUp?: () => boolean;
+  /** Entries the contract guard holds back now, per server; not given when contracts are not checked. */
+  quarantined?: () => Record<string, number>;
 }
 
 export interface MetricsOptions {
@@ -56,5 +58,11 @@ export interface Metrics {
   sessionEvicted(reason: 'principal' | 'gateway'): void;
   /** An idle session's child process (isolation "session") stopped at maxProcesses so another session could have one. */
   processReclaimed(server: string): void;
+  /** A contract first seen differing from the lock: new, changed, or in the lock and no longer served. */
+  contractDrift(server: string, kind: 'new' | 'changed' | 'removed'): void;
+  /** A poisoning-lint finding, counted once. */
+  contractFinding(server: string, detector: string, severity: string): void;
+  /** Tool arguments that did not match the input schema: refused (enforce) or let through (warn). */
+  argumentsInvalid(server: string, outcome: 'refused' | 'warned'): void;
   render(): Promise<string>;
 }

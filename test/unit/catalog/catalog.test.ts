@@ -15,6 +15,7 @@ function upstream(name: string, lists: Partial<UpstreamLists>, prefix = name, st
     isolation: 'shared',
     maxProcesses: 1,
     trustAnnotations: false,
+    pinning: { mode: 'off', onNew: 'quarantine', onChanged: 'quarantine' },
     forwardMeta: [],
     identityHeaders: {},
     credentials: 'static',

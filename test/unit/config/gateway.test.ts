@@ -33,8 +33,15 @@ describe('parseConfig: gateway', () => {
       audit: { file: '-', includeArgs: false },
       profiles: {},
       logLevel: 'info',
+      pinning: { mode: 'off', lock: path.resolve('switchboard.lock'), onNew: 'quarantine', onChanged: 'quarantine' },
+      scan: { mode: 'off', severity: 'high' },
+      validateArguments: 'off',
     });
-    const elsewhere = { ...cfg.gateway, policies: path.resolve('/etc/sb', 'policies') };
+    const elsewhere = {
+      ...cfg.gateway,
+      policies: path.resolve('/etc/sb', 'policies'),
+      pinning: { ...cfg.gateway.pinning, lock: path.resolve('/etc/sb', 'switchboard.lock') },
+    };
     expect(defaultGatewaySettings('/etc/sb')).toEqual(elsewhere);
   });
 

@@ -107,6 +107,8 @@ describe('GatewaySchema', () => {
       audit: { file: '-', includeArgs: false },
       profiles: {},
       logLevel: 'info',
+      pinning: { mode: 'off', lock: './switchboard.lock', onNew: 'quarantine', onChanged: 'quarantine' },
+      scan: { mode: 'off', severity: 'high' },
     });
   });
 
@@ -142,6 +144,7 @@ describe('issue helpers', () => {
       'isolation',
       'maxProcesses',
       'trustAnnotations',
+      'pinning',
       'forwardMeta',
       'identityHeaders',
       'credentials',

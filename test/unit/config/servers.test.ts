@@ -137,6 +137,7 @@ describe('parseConfig: servers', () => {
       isolation: 'shared',
       maxProcesses: 50,
       trustAnnotations: false,
+      pinning: { mode: 'off', onNew: 'quarantine', onChanged: 'quarantine' },
       forwardMeta: [],
       identityHeaders: {},
       credentials: 'static',

@@ -30,6 +30,7 @@ export function upstream(name: string, lists: Partial<UpstreamLists> = {}, opts:
     isolation: 'shared',
     maxProcesses: 1,
     trustAnnotations: false,
+    pinning: { mode: 'off', onNew: 'quarantine', onChanged: 'quarantine' },
     forwardMeta: opts.forwardMeta ?? [],
     identityHeaders: {},
     credentials: opts.credentials ?? 'static',

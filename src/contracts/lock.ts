@@ -1,0 +1,117 @@
+/**
+ * Reading and writing `switchboard.lock`. A lock that cannot be read, does not
+ * match its schema, or holds an entry whose hash is not its contract's (a hand
+ * edit) is a `ConfigError` naming the file, the entry and the fix: the
+ * gateway never pins against a lock it cannot trust.
+ */
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigError, type ConfigIssue } from '../core/errors.js';
+import { formatPath, mapIssue, issueCollector } from '../config/issues.js';
+import { parseJsonText, parseYamlText, toYamlText } from '../config/raw.js';
+import { hashFields, type ContractKind } from './contract.js';
+import { LOCKFILE_VERSION, LockSchema, type Lock, type LockEntry } from './lock-schema.js';
+
+export type { Lock, LockEntry } from './lock-schema.js';
+
+const SECTION: Record<ContractKind, 'tools' | 'prompts' | 'resourceTemplates'> = {
+  tool: 'tools',
+  prompt: 'prompts',
+  resourceTemplate: 'resourceTemplates',
+};
+
+const HEADER = `Approved tool, prompt and resource-template contracts (switchboard pin).
+Review changes to this file like code; update it with \`switchboard pin approve\`.`;
+
+export function emptyLock(): Lock {
+  return { lockfileVersion: LOCKFILE_VERSION, servers: {} };
+}
+
+/** The approved entry for one server's item, if the lock has it. */
+export function lockedEntry(lock: Lock, server: string, kind: ContractKind, name: string): LockEntry | undefined {
+  const section = lock.servers[server]?.[SECTION[kind]];
+  return section && Object.hasOwn(section, name) ? section[name] : undefined;
+}
+
+/** Every entry of a server in the lock, with its kind and name. */
+export function lockedEntries(lock: Lock, server: string): { kind: ContractKind; name: string; entry: LockEntry }[] {
+  const s = lock.servers[server];
+  if (!s) return [];
+  return (Object.keys(SECTION) as ContractKind[]).flatMap((kind) => Object.entries(s[SECTION[kind]]).map(([name, entry]) => ({ kind, name, entry })));
+}
+
+/** A copy of `lock` with one entry set (`entry` given) or removed. */
+export function withEntry(lock: Lock, server: string, kind: ContractKind, name: string, entry: LockEntry | undefined): Lock {
+  const servers = { ...lock.servers };
+  const current = servers[server] ?? { tools: {}, prompts: {}, resourceTemplates: {} };
+  const section = { ...current[SECTION[kind]] };
+  if (entry) section[name] = entry;
+  else delete section[name];
+  servers[server] = { ...current, [SECTION[kind]]: section };
+  return { ...lock, servers };
+}
+
+/** Reads and checks `file`; a missing file is `undefined` (the caller decides whether that is an error). */
+export function readLock(file: string): Lock | undefined {
+  if (!existsSync(file)) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw lockError(file, '', `cannot read the lock (${(err as NodeJS.ErrnoException).code ?? String(err)})`, 'check the path and its permissions');
+  }
+  const raw = isJson(file) ? parseJsonText(text, file) : parseYamlText(text, file);
+  const parsed = LockSchema.safeParse(raw);
+  if (!parsed.success) {
+    const { issues, add } = issueCollector(file);
+    for (const issue of parsed.error.issues) mapIssue(issue, [], raw, add);
+    throw new ConfigError(issues);
+  }
+  const tampered = tamperedEntries(file, parsed.data);
+  if (tampered.length > 0) throw new ConfigError(tampered);
+  return parsed.data;
+}
+
+/** Writes the lock whole (a temporary file renamed over it, so a reader never sees half a lock), sorted for stable diffs. */
+export function writeLock(file: string, lock: Lock): void {
+  const sorted = sortLock(lock);
+  const text = isJson(file) ? `${JSON.stringify(sorted, null, 2)}\n` : toYamlText(sorted, HEADER);
+  const temporary = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  writeFileSync(temporary, text);
+  renameSync(temporary, file);
+}
+
+function tamperedEntries(file: string, lock: Lock): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  for (const [server, s] of Object.entries(lock.servers)) {
+    for (const section of ['tools', 'prompts', 'resourceTemplates'] as const) {
+      for (const [name, entry] of Object.entries(s[section])) {
+        if (hashFields(entry.contract) === entry.hash) continue;
+        issues.push({
+          file,
+          path: formatPath(['servers', server, section, name, 'hash']),
+          message: "the hash is not the hash of this entry's contract (the lock was edited by hand)",
+          fix: 'rewrite the lock from the live servers with `switchboard pin` and review the diff',
+        });
+      }
+    }
+  }
+  return issues;
+}
+
+function sortLock(lock: Lock): Lock {
+  const sortKeys = <T>(record: Record<string, T>) => Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  const servers = Object.fromEntries(
+    Object.entries(sortKeys(lock.servers)).map(([name, s]) => [
+      name,
+      { tools: sortKeys(s.tools), prompts: sortKeys(s.prompts), resourceTemplates: sortKeys(s.resourceTemplates) },
+    ]),
+  );
+  return { lockfileVersion: lock.lockfileVersion, servers };
+}
+
+function lockError(file: string, at: string, message: string, fix: string): ConfigError {
+  return new ConfigError([{ file, path: at, message, fix }]);
+}
+
+const isJson = (file: string) => /\.json$/i.test(file);
