@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { Catalog } from '../catalog/catalog.js';
 import type { LoadedConfig } from '../config/schema/index.js';
 import { ConfigError } from '../core/errors.js';
-import { ContractGuard, type ContractEvent } from '../contracts/guard.js';
+import { ContractGuard, type ContractEvent, type ContractReview } from '../contracts/guard.js';
 import { readLock, type Lock } from '../contracts/lock.js';
 import type { AuditSink } from '../observability/audit.js';
 import type { Logger } from '../observability/log.js';
@@ -144,4 +144,9 @@ export function quarantinedByServer(catalog: Catalog): Record<string, number> {
   const out: Record<string, number> = {};
   for (const q of catalog.quarantinedEntries()) out[q.upstream.name] = (out[q.upstream.name] ?? 0) + 1;
   return out;
+}
+
+/** How one caller's lists of a server that acts as each caller are judged. */
+export function personalContracts(guard: ContractGuard): (upstream: Upstream, lists: Upstream['lists']) => ContractReview {
+  return (upstream, lists) => guard.judgeAlone([{ server: upstream.name, pinning: upstream.config.pinning, lists }]);
 }

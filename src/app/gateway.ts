@@ -17,7 +17,7 @@ import type { Logger } from '../observability/log.js';
 import { PolicyRuntime } from './policy-runtime.js';
 import { readinessOf } from './readiness.js';
 import { ConfigRuntime } from './config-runtime.js';
-import { ContractRuntime, contractsChanged, quarantinedByServer } from './contract-runtime.js';
+import { ContractRuntime, contractsChanged, personalContracts, quarantinedByServer } from './contract-runtime.js';
 import { buildPipeline } from '../pipeline/index.js';
 import { scopeShortfall } from '../pipeline/preflight.js';
 import { Upstream } from '../upstream/server.js';
@@ -112,6 +112,7 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
         separator: settings.separator,
         hasCredential: (principal: string, server: ServerConfig) => hasCallerCredential(callers, principal, server),
         log,
+        ...(contracts.guard ? { contracts: personalContracts(contracts.guard) } : {}),
       }
     : undefined;
   const hub: Hub = new Hub({

@@ -197,6 +197,8 @@ export class Catalog {
     const split = splitUri(uri, this.prefixesLower);
     if (split) {
       const upstream = this.byPrefix.get(split.prefix)!;
+      // A disabled server serves nothing: its URIs are unknown, like its names.
+      if (upstream.state === 'disabled') return undefined;
       const inner = canonicalUri(split.uri);
       if (!inner.ok) return { invalid: inner.reason };
       return { upstream, original: inner.uri, exposed: exposeUri(upstream.config.prefix, inner.uri) };
@@ -218,10 +220,14 @@ export class Catalog {
    * caller, so the name is routed by its prefix alone (the upstream says
    * whether this caller has such a tool).
    */
-  resolvePerCaller(name: string): { upstream: Upstream; original: string } | undefined {
+  resolvePerCaller(name: string, kind: 'tool' | 'prompt'): { upstream: Upstream; original: string; contract?: Verdict } | undefined {
     const owner = this.serverOfName(name);
     if (!owner?.perCaller || owner.state !== 'ready') return undefined;
-    return { upstream: owner, original: name.slice(owner.config.prefix.length + this.separator.length) };
+    const original = name.slice(owner.config.prefix.length + this.separator.length);
+    // `prefix__` alone names nothing: unknown, not a call with an empty name.
+    if (original === '') return undefined;
+    const contract = this.guard?.approvedOnly(owner.name, owner.config.pinning, kind, original);
+    return { upstream: owner, original, ...(contract ? { contract } : {}) };
   }
 
   /** The server whose prefix an exposed tool or prompt name carries, ready or not. */

@@ -104,6 +104,33 @@ export class ContractGuard {
   }
 
   review(served: readonly ServedEntries[]): ContractReview {
+    const review = this.judge(served);
+    this.report(review.all(), review.removed);
+    return review;
+  }
+
+  /**
+   * Verdicts on lists served to one caller (a server that acts as each
+   * caller): judged like the shared catalog, without reporting (a drift is
+   * reported once, when the shared review or another caller's listing sees it).
+   */
+  judgeAlone(served: readonly ServedEntries[]): ContractReview {
+    return this.judge(served);
+  }
+
+  /**
+   * A call by name to a server that acts as each caller, whose live contract
+   * is the caller's to list: decided on the lock alone. Approved: served with
+   * the approved annotations and schema; not in the lock: as `onNew` says.
+   */
+  approvedOnly(server: string, pinning: ServerPinning, kind: ContractKind, name: string): Verdict | undefined {
+    if (pinning.mode === 'off') return undefined;
+    const approved = this.lock && lockedEntry(this.lock, server, kind, name);
+    const contract: Contract = { kind, server, name, fields: approved?.contract ?? {} };
+    return judge(contract, approved?.hash ?? '', approved, [], { pinning, scan: { mode: 'off', severity: 'high' } });
+  }
+
+  private judge(served: readonly ServedEntries[]): ContractReview {
     const contracts = served.flatMap((s) => this.contractsOf(s));
     const findings = this.settings.scan.mode === 'off' ? [] : scanContracts(contracts.map((c) => c.contract));
     const findingsOf = groupFindings(findings);
@@ -116,9 +143,7 @@ export class ContractGuard {
       const verdict = judge(contract, hash, approved, own, { pinning, scan: this.settings.scan });
       verdicts.set(keyOf(contract.server, contract.kind, contract.name), verdict);
     }
-    const removed = this.removedEntries(served, verdicts);
-    this.report([...verdicts.values()], removed);
-    return new ContractReview(verdicts, removed);
+    return new ContractReview(verdicts, this.removedEntries(served, verdicts));
   }
 
   /** The check for a tool's arguments, or undefined when validation is off or there is no schema. */

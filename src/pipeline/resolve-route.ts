@@ -34,8 +34,8 @@ export function resolve(catalog: Catalog, ctx: Pick<CallContext, 'method' | 'par
       const name = stringParam(params.name, 'name');
       const routed = catalog.resolveTool(name);
       if (!routed) {
-        const perCaller = catalog.resolvePerCaller(name);
-        if (perCaller) return { ...perCaller, exposed: name, kind: 'tool' };
+        const perCaller = catalog.resolvePerCaller(name, 'tool');
+        if (perCaller) return perCallerTarget(perCaller, name, 'tool');
         throw notListed(catalog, name, unknownTool);
       }
       // Decisions rely on approved annotations only (the live ones when contracts are not checked).
@@ -46,8 +46,8 @@ export function resolve(catalog: Catalog, ctx: Pick<CallContext, 'method' | 'par
       const name = stringParam(params.name, 'name');
       const routed = catalog.resolvePrompt(name);
       if (!routed) {
-        const perCaller = catalog.resolvePerCaller(name);
-        if (perCaller) return { ...perCaller, exposed: name, kind: 'prompt' };
+        const perCaller = catalog.resolvePerCaller(name, 'prompt');
+        if (perCaller) return perCallerTarget(perCaller, name, 'prompt');
         throw notListed(catalog, name, unknownPrompt);
       }
       return { upstream: routed.upstream, exposed: name, original: routed.original, kind: 'prompt', contract: routed.contract };
@@ -61,6 +61,16 @@ export function resolve(catalog: Catalog, ctx: Pick<CallContext, 'method' | 'par
     case 'completion/complete':
       return resolveCompletion(catalog, params.ref);
   }
+}
+
+/**
+ * A server that acts as each caller: its contract is the caller's to list, so
+ * a call by name is decided on the lock (see ContractGuard.approvedOnly).
+ */
+function perCallerTarget(perCaller: NonNullable<ReturnType<Catalog['resolvePerCaller']>>, exposed: string, kind: 'tool' | 'prompt'): Target {
+  const { upstream, original, contract } = perCaller;
+  if (contract?.quarantine) throw quarantined({ upstream, exposed, verdict: contract });
+  return { upstream, original, exposed, kind, ...(contract ? { contract, annotations: contract.annotations } : {}) };
 }
 
 /** Whether the endpoint's view shows the item a target names. */

@@ -7,6 +7,7 @@
  * these lists, are bounded and idle ones are closed (see upstream/pool.ts).
  */
 import type { Routed } from '../catalog/catalog.js';
+import type { ContractReview } from '../contracts/guard.js';
 import { exposeName, exposeUri } from '../catalog/names.js';
 import type { Logger } from '../observability/log.js';
 import type { ViewKind } from '../pipeline/view.js';
@@ -20,6 +21,8 @@ export interface PersonalCatalogDeps {
   /** Whether the caller holds a credential for the server (without contacting the upstream). */
   hasCredential: (principal: string, server: Upstream['config']) => Promise<boolean>;
   log: Logger;
+  /** Judges one caller's lists against the lock and the lint (absent: contracts are not checked). */
+  contracts?: (upstream: Upstream, lists: Upstream['lists']) => ContractReview;
 }
 
 export async function personalEntries(deps: PersonalCatalogDeps, kind: ViewKind, principal: string): Promise<Routed<object>[]> {
@@ -37,7 +40,8 @@ async function entriesOf(deps: PersonalCatalogDeps, shared: Upstream, kind: View
       pending = deps.pool.callerConnection(shared, principal);
     }
     const connection = await pending;
-    return rename(connection.lists[kind] as object[], kind, shared, deps.separator);
+    const entries = rename(connection.lists[kind] as object[], kind, shared, deps.separator);
+    return deps.contracts ? approvedOnly(entries, kind, deps.contracts(shared, connection.lists)) : entries;
   } catch (err) {
     deps.log.debug('personal catalog unavailable', { server: shared.name, error: err instanceof Error ? err.message : String(err) });
     return [];
@@ -54,5 +58,17 @@ function rename(items: object[], kind: ViewKind, upstream: Upstream, separator: 
     if ((kind === 'tools' || kind === 'prompts') && typeof i.name === 'string')
       return [{ upstream, original: i.name, item: { ...item, name: exposeName(prefix, i.name, separator) } }];
     return [];
+  });
+}
+
+const CONTRACT_KIND = { tools: 'tool', prompts: 'prompt', resourceTemplates: 'resourceTemplate' } as const;
+
+/** The caller's entries without those the contract guard holds back; each with its verdict. */
+function approvedOnly(entries: Routed<object>[], kind: ViewKind, review: ContractReview): Routed<object>[] {
+  if (kind === 'resources') return entries;
+  return entries.flatMap((entry) => {
+    const verdict = review.verdict(entry.upstream.name, CONTRACT_KIND[kind], entry.original);
+    if (verdict?.quarantine) return [];
+    return [verdict ? { ...entry, contract: verdict } : entry];
   });
 }

@@ -5,12 +5,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Catalog } from '../../../src/catalog/catalog.js';
+import { hashFields } from '../../../src/contracts/contract.js';
+import { ContractGuard } from '../../../src/contracts/guard.js';
+import { emptyLock, withEntry } from '../../../src/contracts/lock.js';
 import type { ProfileSettings } from '../../../src/config/schema/index.js';
 import { GatewayError } from '../../../src/core/errors.js';
 import type { CallContext, RoutedMethod } from '../../../src/pipeline/context.js';
 import { resolve, resolveRoute } from '../../../src/pipeline/resolve-route.js';
 import { createView } from '../../../src/pipeline/view.js';
-import { context, fleet, tool, upstream } from './helpers.js';
+import { context, fleet, template, tool, upstream } from './helpers.js';
 
 const { github, fs, slack, catalog } = fleet();
 const stage = resolveRoute(catalog);
@@ -125,6 +128,32 @@ describe('resolve-route: servers that act as each caller', () => {
     });
   });
 
+  it('the prefix alone names nothing: unknown, never forwarded with an empty name', () => {
+    expect(refusal('tools/call', { name: 'notion__' }, {}, c).code).toBe('UNKNOWN_TOOL');
+  });
+
+  describe('with pinning on, a call by name is decided on the lock', () => {
+    const pinned = upstream('notion', {}, { credentials: 'user-oauth', transport: 'http' });
+    pinned.config.pinning = { mode: 'enforce', onNew: 'quarantine', onChanged: 'quarantine' };
+    const approved = { name: 'search_pages', inputSchema: { type: 'object' }, annotations: { readOnlyHint: true } };
+    const lock = withEntry(emptyLock(), 'notion', 'tool', 'search_pages', { hash: hashFields(approved), contract: approved });
+    const guard = new ContractGuard({ scan: { mode: 'off', severity: 'high' }, validateArguments: 'enforce' }, lock, () => {});
+    const pc = new Catalog([pinned], '__', guard);
+
+    it('an approved tool is routed with its approved annotations', () => {
+      const ctx = context('tools/call', { name: 'notion__search_pages', arguments: {} });
+      resolveRoute(pc).run(ctx);
+      expect(ctx.target?.annotations).toEqual({ readOnlyHint: true });
+      expect(ctx.target?.contract?.status).toBe('pinned');
+    });
+
+    it('a tool the lock does not have is quarantined, not forwarded', () => {
+      const err = refusal('tools/call', { name: 'notion__delete_everything' }, {}, pc);
+      expect(err.code).toBe('TOOL_QUARANTINED');
+      expect(err.data).toMatchObject({ server: 'notion', name: 'delete_everything', reason: 'new' });
+    });
+  });
+
   it('a per-caller server that is down answers UPSTREAM_UNAVAILABLE', () => {
     const down = upstream('linear', {}, { credentials: 'token-exchange', transport: 'http', state: 'down' });
     const err = refusal('tools/call', { name: 'linear__issue' }, {}, new Catalog([down], '__'));
@@ -177,6 +206,12 @@ describe('resolve-route: resources', () => {
     expect(err.code).toBe('INVALID_PARAMS');
     expect(err.data).toMatchObject({ uri: 'github+urn:a/../b' });
     expect(String(err.data.reason)).toMatch(/segment/);
+  });
+
+  it("a disabled server's URIs are unknown, like its names", () => {
+    const off = upstream('vault', { resourceTemplates: [template('secret://{name}')] }, { state: 'disabled' });
+    const err = refusal('resources/read', { uri: 'vault+secret://db' }, {}, new Catalog([off, github], '__'));
+    expect(err.code).toBe('UNKNOWN_RESOURCE');
   });
 
   it('a relative URI is refused', () => {
