@@ -11,7 +11,7 @@ import type { Catalog } from '../catalog/catalog.js';
 import type { LoadedConfig } from '../config/schema/index.js';
 import { ConfigError } from '../core/errors.js';
 import { ContractGuard, type ContractEvent, type ContractReview } from '../contracts/guard.js';
-import { readLock, type Lock } from '../contracts/lock.js';
+import { countEntries, readLock, type Lock } from '../contracts/lock.js';
 import type { AuditSink } from '../observability/audit.js';
 import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -54,10 +54,7 @@ export class ContractRuntime {
   }
 
   get pinnedEntries(): number {
-    return Object.values(this.lock?.servers ?? {}).reduce(
-      (n, s) => n + Object.keys(s.tools).length + Object.keys(s.prompts).length + Object.keys(s.resourceTemplates).length,
-      0,
-    );
+    return this.lock ? countEntries(this.lock) : 0;
   }
 
   get lockFile(): string | undefined {

@@ -33,6 +33,14 @@ export function lockedEntry(lock: Lock, server: string, kind: ContractKind, name
   return section && Object.hasOwn(section, name) ? section[name] : undefined;
 }
 
+/** How many entries the lock approves, over every server and kind. */
+export function countEntries(lock: Lock): number {
+  return Object.values(lock.servers).reduce(
+    (n, s) => n + Object.keys(s.tools).length + Object.keys(s.prompts).length + Object.keys(s.resourceTemplates).length,
+    0,
+  );
+}
+
 /** Every entry of a server in the lock, with its kind and name. */
 export function lockedEntries(lock: Lock, server: string): { kind: ContractKind; name: string; entry: LockEntry }[] {
   const s = lock.servers[server];

@@ -1,7 +1,7 @@
 /**
  * `switchboard catalog [--json] [--profile NAME]`: starts the upstreams, waits
  * for them, and prints every tool, prompt and resource with its exposed and
- * original name (stdout), then stops.
+ * original name (stdout), and what the contract guard holds back (stderr), then stops.
  */
 import { createGateway } from '../../app/gateway.js';
 import type { LogLevel } from '../../config/schema/index.js';
@@ -15,12 +15,21 @@ import { SETTLE_MS } from './serve.js';
 export async function catalogCommand(args: ParsedArgs): Promise<number> {
   const config = loadConfigFromFlag(args.flags.config);
   const log = createLogger({ level: (args.flags['log-level'] as LogLevel | undefined) ?? 'error', pretty: true });
-  const gateway = createGateway(config, log);
+  // It serves no one: nothing it sees is audit evidence (drift is printed below instead).
+  const gateway = createGateway(config, log, { auditWrite: () => {} });
   gateway.start();
   await gateway.settled(SETTLE_MS);
   const view = profileView(config, args);
   const entries = gateway.catalog.entries().filter((e) => inProfile(gateway, view, e));
   const states = Object.fromEntries(gateway.upstreams.map((u) => [u.name, { state: u.state, error: u.lastError }]));
+  const quarantined = gateway.catalog.quarantinedEntries().map(({ exposed, verdict: v }) => ({
+    kind: v.kind,
+    server: v.server,
+    exposed,
+    original: v.name,
+    reason: v.quarantine?.reason,
+    drifted: v.drifted,
+  }));
   await gateway.stop();
   if (view.profile !== undefined && !entries.some((e) => e.kind === 'tool')) {
     process.stderr.write(
@@ -29,10 +38,14 @@ export async function catalogCommand(args: ParsedArgs): Promise<number> {
     return 1;
   }
   if (args.flags.json) {
-    process.stdout.write(`${JSON.stringify({ upstreams: states, items: entries }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ upstreams: states, items: entries, quarantined }, null, 2)}\n`);
   } else {
     const rows = entries.map((e) => [e.kind, e.server, e.exposed, e.original, e.readOnly ? 'yes' : '']);
     process.stdout.write(table(['KIND', 'SERVER', 'EXPOSED', 'ORIGINAL', 'READ-ONLY-HINT'], rows));
+    for (const q of quarantined)
+      process.stderr.write(
+        `quarantined: ${q.kind} ${q.exposed} (${q.reason}${q.drifted.length ? `: ${q.drifted.join(', ')}` : ''}); see \`switchboard pin diff\`\n`,
+      );
     for (const [name, s] of Object.entries(states)) if (s.state !== 'ready') process.stderr.write(`${name}: ${s.state}${s.error ? ` (${s.error})` : ''}\n`);
   }
   return 0;

@@ -1,5 +1,6 @@
-/** `switchboard validate`: loads the configuration and its policies, and says what it found (exit 1 if invalid). */
+/** `switchboard validate`: loads the configuration, its policies and its contract lock, and says what it found (exit 1 if invalid). */
 import { createPolicyEngine } from '../../app/policy-runtime.js';
+import { countEntries, readLock } from '../../contracts/lock.js';
 import type { ParsedArgs } from '../args.js';
 import { loadConfigFromFlag } from '../config-file.js';
 
@@ -10,6 +11,15 @@ export function validateCommand(args: ParsedArgs): number {
   const enabled = config.servers.filter((s) => s.enabled);
   process.stderr.write(`${config.file}: valid (${enabled.length} server(s) enabled, ${config.skipped.length} skipped)\n`);
   process.stderr.write(`${config.gateway.policies || 'no policy directory'}: ${policy.ruleIds.length} rule(s)\n`);
+  if (config.gateway.pinning.mode !== 'off' || config.servers.some((s) => s.pinning.mode !== 'off')) {
+    // The lock is part of the configuration when pinning is on: a hand-edited or broken lock fails validation.
+    const lock = readLock(config.gateway.pinning.lock);
+    if (lock) process.stderr.write(`${config.gateway.pinning.lock}: ${countEntries(lock)} pinned contract(s)\n`);
+    else
+      process.stderr.write(
+        `warning: pinning is on but ${config.gateway.pinning.lock} does not exist: nothing is approved\n  fix: run \`switchboard pin\` and commit the lock\n`,
+      );
+  }
   for (const warning of config.warnings) process.stderr.write(`warning: ${warning}\n`);
   for (const w of policy.warnings) process.stderr.write(`warning: ${w.file} ${w.path}: ${w.message}${w.fix ? `\n  fix: ${w.fix}` : ''}\n`);
   return 0;
