@@ -25,6 +25,9 @@ export function merge<T extends object>(
   gate?: Gate,
 ): Table<T> {
   const table: Table<T> = new Map();
+  // A quarantined entry keeps its name: a call to it is refused as
+  // quarantined, never routed to another server's entry of the same name.
+  const held = new Map<string, string>();
   for (const upstream of upstreams) {
     for (const item of itemsOf(upstream)) {
       const original = nameOf(item);
@@ -34,15 +37,18 @@ export function merge<T extends object>(
         conflicts.push({ kind, name: exposed, winner: '', hidden: [upstream.name], reason: 'invalid-name' });
         continue;
       }
-      const existing = table.get(exposed);
-      if (existing) {
+      const winner = table.get(exposed)?.upstream.name ?? held.get(exposed);
+      if (winner !== undefined) {
         const known = conflicts.find((c) => c.kind === kind && c.name === exposed && c.reason === 'collision');
         if (known) known.hidden.push(upstream.name);
-        else conflicts.push({ kind, name: exposed, winner: existing.upstream.name, hidden: [upstream.name], reason: 'collision' });
+        else conflicts.push({ kind, name: exposed, winner, hidden: [upstream.name], reason: 'collision' });
         continue;
       }
       const verdict = gate?.(upstream, original, exposed);
-      if (verdict === HELD) continue;
+      if (verdict === HELD) {
+        held.set(exposed, upstream.name);
+        continue;
+      }
       table.set(exposed, { upstream, original, item: { ...item, [field]: exposed }, ...(verdict ? { contract: verdict } : {}) });
     }
   }

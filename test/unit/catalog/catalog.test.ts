@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Tool } from '@modelcontextprotocol/client';
 import { Catalog } from '../../../src/catalog/catalog.js';
+import { hashFields } from '../../../src/contracts/contract.js';
+import { ContractGuard } from '../../../src/contracts/guard.js';
+import { emptyLock, withEntry } from '../../../src/contracts/lock.js';
 import type { ServerConfig } from '../../../src/config/schema/index.js';
 import { silentLogger } from '../../../src/observability/log.js';
 import { Upstream, type UpstreamLists } from '../../../src/upstream/server.js';
@@ -96,5 +99,24 @@ describe('Catalog', () => {
   it('lists entries with read-only hints for the catalog command', () => {
     const catalog = new Catalog([upstream('a', { tools: [tool('r', { annotations: { readOnlyHint: true } })] })], '__');
     expect(catalog.entries()).toEqual([{ kind: 'tool', server: 'a', exposed: 'a__r', original: 'r', readOnly: true }]);
+  });
+});
+
+describe('Catalog with the contract guard', () => {
+  const enforce = { mode: 'enforce', onNew: 'quarantine', onChanged: 'quarantine' } as const;
+
+  it('a quarantined entry keeps its name: the next server with that name stays hidden, calls are refused, not rerouted', () => {
+    const a = upstream('a', { tools: [tool('x', { description: 'A' })] }, '');
+    const b = upstream('b', { tools: [tool('x', { description: 'B' })] }, '');
+    a.config.pinning = enforce;
+    b.config.pinning = enforce;
+    const approvedB = { name: 'x', description: 'B', inputSchema: { type: 'object' } };
+    // Only b's x is approved; a's (first in config order) is not.
+    const lock = withEntry(emptyLock(), 'b', 'tool', 'x', { hash: hashFields(approvedB), contract: approvedB });
+    const catalog = new Catalog([a, b], '__', new ContractGuard({ scan: { mode: 'off', severity: 'high' }, validateArguments: 'off' }, lock, () => {}));
+    expect(catalog.resolveTool('x')).toBeUndefined();
+    expect(catalog.quarantined('x')?.upstream).toBe(a);
+    expect(catalog.listTools()).toEqual([]);
+    expect(catalog.conflicts).toEqual([{ kind: 'tool', name: 'x', winner: 'a', hidden: ['b'], reason: 'collision' }]);
   });
 });
