@@ -78,6 +78,7 @@ module.exports = {
     oneSite('one-jose-site', 'jose', 'src/auth/jwt.ts'),
     oneSite('one-yaml-site', 'yaml', 'src/config/raw.ts'),
     oneSite('one-ioredis-site', 'ioredis', 'src/infra/redis.ts'),
+    oneSite('one-canonicalize-site', 'canonicalize', 'src/infra/canonical.ts'),
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

@@ -3,7 +3,10 @@
  * compiled once per contract. JSON Schema 2020-12 unless the schema declares
  * an older draft (MCP servers built on zod-to-json-schema still say draft-07);
  * unknown keywords and formats are ignored (`strict: false`), because an
- * upstream's schema is not ours to reject — the lock review is.
+ * upstream's schema is not ours to reject — the lock review is. Ajv's own
+ * console warnings are off: the gateway logs through its logger only.
+ * (Draft-04 schemas are compiled as draft-07; one using draft-04's boolean
+ * exclusiveMaximum does not compile, and its calls are refused.)
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
@@ -48,8 +51,8 @@ export class ArgumentValidators {
 
   private instanceFor(schema: Record<string, unknown>): Ajv | Ajv2020 {
     const declared = typeof schema.$schema === 'string' ? schema.$schema : '';
-    if (/draft-0[4-7]/.test(declared)) return (this.legacy ??= new Ajv({ strict: false, validateSchema: false, allErrors: false }));
-    return (this.modern ??= new Ajv2020({ strict: false, validateSchema: false, allErrors: false }));
+    if (/draft-0[4-7]/.test(declared)) return (this.legacy ??= new Ajv({ strict: false, validateSchema: false, allErrors: false, logger: false }));
+    return (this.modern ??= new Ajv2020({ strict: false, validateSchema: false, allErrors: false, logger: false }));
   }
 }
 

@@ -4,12 +4,7 @@
  * the fields' canonical JSON (JCS, RFC 8785), so key order and whitespace do
  * not change it, and any change of text, schema or annotation does.
  */
-import { createHash } from 'node:crypto';
-import canonicalizeModule from 'canonicalize';
-
-// The package is CommonJS whose module.exports is the function, while its typings
-// declare an ES default export: under NodeNext the default import is that function.
-const canonicalize = canonicalizeModule as unknown as (input: unknown) => string | undefined;
+import { canonicalHash } from '../infra/canonical.js';
 
 export type ContractKind = 'tool' | 'prompt' | 'resourceTemplate';
 
@@ -46,8 +41,5 @@ export function contractOf(kind: ContractKind, server: string, item: Record<stri
 
 /** `sha256:<hex>` over the canonical JSON of the covered fields. */
 export function hashFields(fields: Record<string, unknown>): string {
-  const canonical = canonicalize(fields);
-  return `sha256:${createHash('sha256')
-    .update(canonical ?? '')
-    .digest('hex')}`;
+  return canonicalHash(fields);
 }

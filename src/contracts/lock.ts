@@ -10,7 +10,7 @@ import { ConfigError, type ConfigIssue } from '../core/errors.js';
 import { formatPath, mapIssue, issueCollector } from '../config/issues.js';
 import { parseJsonText, parseYamlText, toYamlText } from '../config/raw.js';
 import { hashFields, type ContractKind } from './contract.js';
-import { LOCKFILE_VERSION, LockSchema, type Lock, type LockEntry } from './lock-schema.js';
+import { LOCKFILE_VERSION, LockSchema, type Lock, type LockEntry, type ServerLock } from './lock-schema.js';
 
 export type { Lock, LockEntry } from './lock-schema.js';
 
@@ -29,7 +29,7 @@ export function emptyLock(): Lock {
 
 /** The approved entry for one server's item, if the lock has it. */
 export function lockedEntry(lock: Lock, server: string, kind: ContractKind, name: string): LockEntry | undefined {
-  const section = lock.servers[server]?.[SECTION[kind]];
+  const section = serverLock(lock, server)?.[SECTION[kind]];
   return section && Object.hasOwn(section, name) ? section[name] : undefined;
 }
 
@@ -43,20 +43,26 @@ export function countEntries(lock: Lock): number {
 
 /** Every entry of a server in the lock, with its kind and name. */
 export function lockedEntries(lock: Lock, server: string): { kind: ContractKind; name: string; entry: LockEntry }[] {
-  const s = lock.servers[server];
+  const s = serverLock(lock, server);
   if (!s) return [];
   return (Object.keys(SECTION) as ContractKind[]).flatMap((kind) => Object.entries(s[SECTION[kind]]).map(([name, entry]) => ({ kind, name, entry })));
 }
 
 /** A copy of `lock` with one entry set (`entry` given) or removed. */
 export function withEntry(lock: Lock, server: string, kind: ContractKind, name: string, entry: LockEntry | undefined): Lock {
-  const servers = { ...lock.servers };
-  const current = servers[server] ?? { tools: {}, prompts: {}, resourceTemplates: {} };
-  const section = { ...current[SECTION[kind]] };
-  if (entry) section[name] = entry;
-  else delete section[name];
-  servers[server] = { ...current, [SECTION[kind]]: section };
+  // Entries are copied as own data properties (Object.fromEntries), never assigned:
+  // a tool named "__proto__" or a server named "constructor" is a name like any other.
+  const current = serverLock(lock, server) ?? { tools: {}, prompts: {}, resourceTemplates: {} };
+  const others = Object.entries(current[SECTION[kind]]).filter(([key]) => key !== name);
+  const section = Object.fromEntries(entry ? [...others, [name, entry]] : others);
+  const updated = { ...current, [SECTION[kind]]: section };
+  const servers = Object.fromEntries([...Object.entries(lock.servers).filter(([key]) => key !== server), [server, updated]]);
   return { ...lock, servers };
+}
+
+/** A server's part of the lock: own entries only (a server may be named "constructor"). */
+function serverLock(lock: Lock, server: string): ServerLock | undefined {
+  return Object.hasOwn(lock.servers, server) ? lock.servers[server] : undefined;
 }
 
 /** Reads and checks `file`; a missing file is `undefined` (the caller decides whether that is an error). */
@@ -75,9 +81,10 @@ export function readLock(file: string): Lock | undefined {
     for (const issue of parsed.error.issues) mapIssue(issue, [], raw, add);
     throw new ConfigError(issues);
   }
-  const tampered = tamperedEntries(file, parsed.data);
+  const lock = ownKeysOf(raw as Lock, parsed.data);
+  const tampered = tamperedEntries(file, lock);
   if (tampered.length > 0) throw new ConfigError(tampered);
-  return parsed.data;
+  return lock;
 }
 
 /** Writes the lock whole (a temporary file renamed over it, so a reader never sees half a lock), sorted for stable diffs. */
@@ -105,6 +112,23 @@ function tamperedEntries(file: string, lock: Lock): ConfigIssue[] {
     }
   }
   return issues;
+}
+
+/**
+ * The validated lock with the file's own keys: zod rebuilds records by
+ * assignment and loses a key such as "__proto__"; the raw value (already
+ * checked to have this shape) keeps it.
+ */
+function ownKeysOf(raw: Lock, parsed: Lock): Lock {
+  const section = (record: Record<string, LockEntry> | undefined) =>
+    Object.fromEntries(Object.entries(record ?? {}).map(([name, e]) => [name, { hash: e.hash, contract: e.contract }]));
+  const servers = Object.fromEntries(
+    Object.entries(raw.servers ?? {}).map(([name, s]) => [
+      name,
+      { tools: section(s.tools), prompts: section(s.prompts), resourceTemplates: section(s.resourceTemplates) },
+    ]),
+  );
+  return { lockfileVersion: parsed.lockfileVersion, servers };
 }
 
 function sortLock(lock: Lock): Lock {

@@ -5,10 +5,7 @@
  * an approved rule may rely on the old shape; when a change cannot be read, it is
  * counted as widening. The walk through nested schemas is in `schema-diff.ts`.
  */
-import canonicalizeModule from 'canonicalize';
-
-// CommonJS module.exports is the function; its typings declare a default export (see contract.ts).
-const canonicalize = canonicalizeModule as unknown as (input: unknown) => string | undefined;
+import { canonicalJson } from '../infra/canonical.js';
 
 export type SchemaChangeKind =
   | 'property-added'
@@ -57,7 +54,7 @@ export function own(record: Record<string, unknown>, key: string): unknown {
 
 /** Equal as canonical JSON, so key order does not count as a change. */
 export function sameJson(a: unknown, b: unknown): boolean {
-  return canonicalize(a) === canonicalize(b);
+  return canonicalJson(a) === canonicalJson(b);
 }
 
 export function joinPath(path: string, segment: string): string {
@@ -108,8 +105,8 @@ export function compareEnum(before: Schema, after: Schema, path: string): Schema
 }
 
 function hasValueOutside(values: unknown[], allowed: unknown[]): boolean {
-  const known = new Set(allowed.map((value) => canonicalize(value)));
-  return values.some((value) => !known.has(canonicalize(value)));
+  const known = new Set(allowed.map((value) => canonicalJson(value)));
+  return values.some((value) => !known.has(canonicalJson(value)));
 }
 
 /** A `const` added only constrains; removed or changed, other values pass. */
