@@ -17,8 +17,16 @@ export type Difference =
   | { change: 'changed'; server: string; kind: ContractKind; name: string; live: LiveEntry; diff: ContractDiff }
   | { change: 'removed'; server: string; kind: ContractKind; name: string };
 
-/** Differences for the servers in `servers` (those whose lists were read); others are not judged. */
-export function compareWithLock(lock: Lock, live: readonly LiveEntry[], servers: readonly string[]): Difference[] {
+/**
+ * Differences for the servers in `servers` (those whose lists were read); others are not judged,
+ * nor locked entries outside `inScope` (a `--profile` looks at part of a server).
+ */
+export function compareWithLock(
+  lock: Lock,
+  live: readonly LiveEntry[],
+  servers: readonly string[],
+  inScope: (server: string, kind: ContractKind, name: string) => boolean = () => true,
+): Difference[] {
   const out: Difference[] = [];
   const seen = new Set<string>();
   for (const entry of live) {
@@ -31,7 +39,7 @@ export function compareWithLock(lock: Lock, live: readonly LiveEntry[], servers:
   }
   for (const server of servers) {
     for (const { kind, name } of lockedEntries(lock, server)) {
-      if (!seen.has(`${server}\u0000${kind}\u0000${name}`)) out.push({ change: 'removed', server, kind, name });
+      if (!seen.has(`${server}\u0000${kind}\u0000${name}`) && inScope(server, kind, name)) out.push({ change: 'removed', server, kind, name });
     }
   }
   return out;

@@ -18,7 +18,15 @@ export function resolveRoute(catalog: Catalog): Stage {
   return {
     name: 'resolve-route',
     run(ctx) {
-      const target = resolve(catalog, ctx);
+      let target: Target;
+      try {
+        target = route(catalog, ctx);
+      } catch (err) {
+        // A held-back entry outside this endpoint's view is unknown here, like any name outside it.
+        if (!(err instanceof HeldBack)) throw err;
+        if (ctx.view && !inView(catalog, ctx.view, err.target)) throw outsideView(err.target);
+        throw quarantined(err.held);
+      }
       if (ctx.view && !inView(catalog, ctx.view, target)) throw outsideView(target);
       ctx.target = target;
       ctx.forwarded = upstreamParams(ctx, target, target.upstream.config.forwardMeta);
@@ -26,8 +34,33 @@ export function resolveRoute(catalog: Catalog): Stage {
   };
 }
 
-/** The upstream and original name behind a routed request's exposed name or URI; throws UNKNOWN_* if none. */
+/** The upstream and original name behind a routed request's exposed name or URI; throws UNKNOWN_* or TOOL_QUARANTINED if none. */
 export function resolve(catalog: Catalog, ctx: Pick<CallContext, 'method' | 'params'>): Target {
+  try {
+    return route(catalog, ctx);
+  } catch (err) {
+    throw err instanceof HeldBack ? quarantined(err.held) : err;
+  }
+}
+
+/**
+ * An entry the contract guard holds back, named by the request: the stage
+ * decides between "unknown" (outside the endpoint's view) and TOOL_QUARANTINED.
+ */
+class HeldBack extends Error {
+  constructor(
+    readonly held: Quarantined,
+    readonly target: Target,
+  ) {
+    super('held back');
+  }
+}
+
+function held(entry: Quarantined, exposed: string, kind: Target['kind']): HeldBack {
+  return new HeldBack(entry, { upstream: entry.upstream, exposed, original: entry.verdict.name, kind });
+}
+
+function route(catalog: Catalog, ctx: Pick<CallContext, 'method' | 'params'>): Target {
   const { params } = ctx;
   switch (ctx.method) {
     case 'tools/call': {
@@ -36,7 +69,7 @@ export function resolve(catalog: Catalog, ctx: Pick<CallContext, 'method' | 'par
       if (!routed) {
         const perCaller = catalog.resolvePerCaller(name, 'tool');
         if (perCaller) return perCallerTarget(perCaller, name, 'tool');
-        throw notListed(catalog, name, unknownTool);
+        throw notListed(catalog, name, unknownTool, 'tool');
       }
       // Decisions rely on approved annotations only (the live ones when contracts are not checked).
       const annotations = routed.contract?.annotations ?? (routed.item.annotations as Record<string, unknown> | undefined);
@@ -48,7 +81,7 @@ export function resolve(catalog: Catalog, ctx: Pick<CallContext, 'method' | 'par
       if (!routed) {
         const perCaller = catalog.resolvePerCaller(name, 'prompt');
         if (perCaller) return perCallerTarget(perCaller, name, 'prompt');
-        throw notListed(catalog, name, unknownPrompt);
+        throw notListed(catalog, name, unknownPrompt, 'prompt');
       }
       return { upstream: routed.upstream, exposed: name, original: routed.original, kind: 'prompt', contract: routed.contract };
     }
@@ -69,7 +102,7 @@ export function resolve(catalog: Catalog, ctx: Pick<CallContext, 'method' | 'par
  */
 function perCallerTarget(perCaller: NonNullable<ReturnType<Catalog['resolvePerCaller']>>, exposed: string, kind: 'tool' | 'prompt'): Target {
   const { upstream, original, contract } = perCaller;
-  if (contract?.quarantine) throw quarantined({ upstream, exposed, verdict: contract });
+  if (contract?.quarantine) throw held({ upstream, exposed, verdict: contract }, exposed, kind);
   return { upstream, original, exposed, kind, ...(contract ? { contract, annotations: contract.annotations } : {}) };
 }
 
@@ -95,9 +128,9 @@ function outsideView(target: Target): GatewayError {
  * A name that is not in the catalog: if it carries the prefix of a server
  * that is down, say so (the caller may retry); otherwise it is unknown.
  */
-function notListed(catalog: Catalog, name: string, unknown: (name: string) => GatewayError): GatewayError {
-  const held = catalog.quarantined(name);
-  if (held) return quarantined(held);
+function notListed(catalog: Catalog, name: string, unknown: (name: string) => GatewayError, kind: 'tool' | 'prompt'): Error {
+  const entry = catalog.quarantined(name);
+  if (entry) return held(entry, name, kind);
   const owner = catalog.serverOfName(name);
   if (owner && owner.state !== 'ready' && owner.state !== 'disabled') return upstreamUnavailable(owner.name, owner.errorClass ?? owner.state);
   return unknown(name);
@@ -109,7 +142,7 @@ function resolveCompletion(catalog: Catalog, ref: unknown): Target {
   if (r.type === 'ref/prompt') {
     const name = stringParam(r.name, 'ref.name');
     const routed = catalog.resolvePrompt(name);
-    if (!routed) throw notListed(catalog, name, unknownPrompt);
+    if (!routed) throw notListed(catalog, name, unknownPrompt, 'prompt');
     return { upstream: routed.upstream, exposed: name, original: routed.original, kind: 'prompt' };
   }
   if (r.type === 'ref/resource') {
@@ -129,8 +162,8 @@ function resourceRoute(catalog: Catalog, uri: string): Omit<Target, 'kind'> {
   const routed = catalog.resolveResource(uri);
   if (!routed) throw unknownResource(uri);
   if ('invalid' in routed) throw new GatewayError('INVALID_PARAMS', `Invalid resource URI: ${routed.invalid}`, { uri, reason: routed.invalid });
-  const held = catalog.quarantinedTemplateFor(routed.upstream, routed.original);
-  if (held) throw quarantined(held);
+  const entry = catalog.quarantinedTemplateFor(routed.upstream, routed.original);
+  if (entry) throw new HeldBack(entry, { ...routed, kind: 'resource' });
   return routed;
 }
 

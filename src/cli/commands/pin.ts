@@ -31,7 +31,7 @@ export async function pinCommand(args: ParsedArgs): Promise<number> {
   reportUnread(live);
   if (sub === 'approve') return approveTarget(config, file, live, args.positionals[1]!);
   const lock = readLock(file) ?? emptyLock();
-  const differences = compareWithLock(lock, live.contracts, live.read);
+  const differences = compareWithLock(lock, live.contracts, live.read, live.inView);
   if (sub === 'diff') return printDiff(differences, live);
   if (args.flags.check) return check(differences, live, args.flags.json === true);
   writeLock(file, approve(lock, differences));
@@ -74,7 +74,9 @@ function approveTarget(config: LoadedConfig, file: string, live: LiveServers, ta
   const { server, name } = splitTarget(config, target);
   if (!server) return fail(`no server in the config matches "${target}"`, 'use a server name from mcpServers, or <server>__<name>');
   if (!live.read.includes(server)) return fail(`server "${server}" could not be read`, 'start it (or check `switchboard catalog`) and approve again');
-  const differences = compareWithLock(lock, live.contracts, [server]).filter((d) => d.server === server && (name === undefined || d.name === name));
+  const differences = compareWithLock(lock, live.contracts, [server], live.inView).filter(
+    (d) => d.server === server && (name === undefined || d.name === name),
+  );
   if (name !== undefined && differences.length === 0) {
     const known = live.contracts.some((c) => c.contract.server === server && c.contract.name === name);
     if (!known) return fail(`server "${server}" serves nothing named "${name}"`, 'check the name with `switchboard pin diff`');
