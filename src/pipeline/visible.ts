@@ -12,11 +12,16 @@ import type { SessionInfo } from './context.js';
 
 export type ListKind = 'tools' | 'prompts' | 'resources' | 'resourceTemplates';
 
+/**
+ * A list entry is decided as its list method: the engine decides it as the
+ * request that would use it, and a rule naming either method (`methods:
+ * [tools/list]` hides tools without refusing calls) applies.
+ */
 const METHOD_OF: Record<ListKind, string> = {
-  tools: 'tools/call',
-  prompts: 'prompts/get',
-  resources: 'resources/read',
-  resourceTemplates: 'resources/read',
+  tools: 'tools/list',
+  prompts: 'prompts/list',
+  resources: 'resources/list',
+  resourceTemplates: 'resources/templates/list',
 };
 
 export function visible<T extends object>(

@@ -34,14 +34,14 @@ function recording() {
 }
 
 describe('visible', () => {
-  it('asks about each tool as a tools/call of its original name and annotations, in listing mode', () => {
+  it('asks about each tool as a tools/list entry of its original name and annotations, in listing mode', () => {
     const { asked, maker } = recording();
     const shown = visible('tools', catalog.routedTools(), who, maker);
     expect(shown.map((t) => t.name)).toEqual(['github__create_issue', 'github__list_issues', 'read_file']);
     expect(asked.map((a) => a.options)).toEqual([{ listing: true }, { listing: true }, { listing: true }]);
     expect(asked[0]!.input).toEqual({
       principal: who.principal,
-      method: 'tools/call',
+      method: 'tools/list',
       server: { name: 'github', transport: 'stdio' },
       tool: { name: 'create_issue', annotations: { readOnlyHint: false, destructiveHint: false } },
       request: { time: NOW, transport: 'streamable-http', sessionId: 'sess-1' },
@@ -50,17 +50,36 @@ describe('visible', () => {
     expect(asked.every((a) => a.input.args === undefined)).toBe(true);
   });
 
-  it('asks about prompts as prompts/get and resources and templates as resources/read of the original URI', () => {
+  it('asks about prompts, resources and templates as entries of their list method, with the original name or URI', () => {
     const { asked, maker } = recording();
     visible('prompts', catalog.routedPrompts(), who, maker);
     visible('resources', catalog.routedResources(), who, maker);
     visible('resourceTemplates', catalog.routedResourceTemplates(), who, maker);
     expect(asked.map((a) => [a.input.method, a.input.prompt?.name ?? a.input.resource?.uri])).toEqual([
-      ['prompts/get', 'triage'],
-      ['resources/read', 'repo://octo/hello'],
-      ['resources/read', 'repo://{owner}/{name}'],
-      ['resources/read', 'file:///{path}'],
+      ['prompts/list', 'triage'],
+      ['resources/list', 'repo://octo/hello'],
+      ['resources/templates/list', 'repo://{owner}/{name}'],
+      ['resources/templates/list', 'file:///{path}'],
     ]);
+  });
+
+  it('a rule on the list method hides an entry without refusing the call, as policies/README.md says', () => {
+    const engine = engineOf('rules: [ { id: unlisted, match: { servers: [github], tools: [create_issue], methods: [tools/list] }, effect: deny } ]');
+    expect(visible('tools', catalog.routedTools(), who, engine).map((t) => t.name)).toEqual(['github__list_issues', 'read_file']);
+    const call = {
+      principal: who.principal,
+      method: 'tools/call',
+      server: { name: 'github', transport: 'stdio' as const },
+      tool: { name: 'create_issue' },
+      args: {},
+      request: { time: NOW, transport: 'stdio', sessionId: 's' },
+    };
+    expect(engine.decide(call).allowed).toBe(true);
+  });
+
+  it('a rule on the use method hides the entry too', () => {
+    const engine = engineOf('rules: [ { id: no-call, match: { servers: [github], tools: [create_issue], methods: [tools/call] }, effect: deny } ]');
+    expect(visible('tools', catalog.routedTools(), who, engine).map((t) => t.name)).toEqual(['github__list_issues', 'read_file']);
   });
 
   it("carries the session's profile", () => {
