@@ -4,6 +4,7 @@
 //
 //   bench/policy.mjs   the cost of one policy decision (in-process, no I/O)
 //   bench/contracts.mjs  the added cost of a pinned, validated tool call (in-process)
+//   bench/audit.mjs    the added cost of sealing an audit record into the hash chain (in-process)
 //   bench/e2e.mjs      tools/call throughput and latency direct vs through the
 //                      gateway (HTTP and stdio upstreams, with and without
 //                      policies), against supergateway and mcp-proxy, session
@@ -19,6 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runDisclosureBench } from './disclosure.mjs';
+import { runAuditBench } from './audit.mjs';
 import { runContractsBench } from './contracts.mjs';
 import { runPolicyBench } from './policy.mjs';
 import { runRateLimitStoreBench } from './rate-limit-store.mjs';
@@ -48,6 +50,7 @@ const results = {
   startedAt: new Date(started).toISOString(),
   policy: runPolicyBench(),
   contracts: runContractsBench(),
+  audit: runAuditBench(),
   rateLimitStore: await runRateLimitStoreBench(),
   // Large catalogs first: it is quick, and the end-to-end part may use the whole time budget.
   disclosure: process.env.BENCH_ONLY === 'policy' ? undefined : await runDisclosureBench(),
@@ -87,6 +90,11 @@ function verdicts(r) {
       target: `policy decision, 100 rules on one server ≤ ${p.targetUs} µs`,
       value: `${p.hundredRulesOneServerPerCallUs.toFixed(2)} µs`,
       met: p.hundredRulesOneServerPerCallUs <= p.targetUs,
+    },
+    {
+      target: `chained audit record ≤ +${r.audit.targetUs} µs over a plain JSON line`,
+      value: `+${r.audit.addedUs.toFixed(2)} µs`,
+      met: r.audit.addedUs <= r.audit.targetUs,
     },
     {
       target: `pinned tool: pin check + argument validation ≤ +${r.contracts.targetUs} µs over the unpinned path`,
@@ -188,6 +196,11 @@ function print(r) {
   say('tool contracts (in-process, bench/contracts.mjs)                        µs per call');
   say(`  resolve-route + validate-arguments, unpinned                         ${c.unpinnedPerCallUs.toFixed(2)}`);
   say(`  the same, pinned (enforce) and validated against the approved schema ${c.pinnedPerCallUs.toFixed(2)}   (+${c.addedUs.toFixed(2)})`);
+  const a = r.audit;
+  say();
+  say('audit record (in-process, bench/audit.mjs)                             µs per record');
+  say(`  plain JSON line                                                      ${a.plainPerCallUs.toFixed(2)}`);
+  say(`  sealed into the hash chain (JCS order, SHA-256)                      ${a.chainedPerCallUs.toFixed(2)}   (+${a.addedUs.toFixed(2)})`);
   const rl = r.rateLimitStore;
   say();
   say('rate-limit decisions per second (bench/rate-limit-store.mjs)          memory      redis   redis/memory');

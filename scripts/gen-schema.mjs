@@ -16,6 +16,7 @@ const JOBS = [
   { source: 'src/config/schema/index.ts', exportName: 'configJsonSchema', target: 'schema/switchboard.schema.json' },
   { source: 'src/policy/schema.ts', exportName: 'policyJsonSchema', target: 'schema/policy.schema.json' },
   { source: 'src/contracts/lock-schema.ts', exportName: 'lockJsonSchema', target: 'schema/switchboard-lock.schema.json' },
+  { source: 'src/observability/audit/record.ts', exportName: 'auditJsonSchema', target: 'schema/audit-record.schema.json' },
 ];
 // Inside the project so that `zod` resolves from node_modules.
 const cacheDir = path.join(root, 'node_modules/.cache/switchboard');

@@ -4,6 +4,7 @@
  * (http-server.ts) and upstream events (upstream-events.ts) have rooms of
  * their own; this file only builds the parts and hands them to each other.
  */
+import { hostname } from 'node:os';
 import { stdioPrincipal as stdioPrincipalOf, type Principal } from '../core/principal.js';
 import { Catalog } from '../catalog/catalog.js';
 import type { LoadedConfig, ServerConfig } from '../config/schema/index.js';
@@ -65,7 +66,12 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
   const { gateway: settings } = config;
   // Policies load first: a broken policy set stops the gateway before anything starts.
   const policy = new PolicyRuntime(config, log, (reason) => metrics.policyReloadRefused(reason));
-  const audit = createAuditSink(settings.audit, options.auditWrite);
+  const audit = createAuditSink(settings.audit, {
+    ...(options.auditWrite ? { write: options.auditWrite } : {}),
+    replica: settings.replicaId ?? hostname(),
+    version: VERSION,
+    onDropped: (records) => metrics.auditDropped(records),
+  });
   const identity = new GatewayIdentity(settings);
   // Upstream OAuth tokens and keep-alive sockets: this gateway's upstreams', no other gateway's.
   const caches = new UpstreamCaches();
@@ -96,13 +102,25 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
       sessions: () => hub.sessions.countBy(),
       connections: () => connectionCounts(upstreams, pool),
       catalogCounts: () => catalog.counts(),
+      auditHealth: () => audit.health(),
       ...(contracts.guard ? { quarantined: () => quarantinedByServer(catalog) } : {}),
       ...(limits.health().type === 'redis' ? { rateLimitStoreUp: () => limits.health().state === 'up' } : {}),
     },
   });
   const tracer = settings.tracing.enabled ? startTracing(settings.tracing, log) : undefined;
   const pipeline = inflight.track(
-    buildPipeline({ catalog, pool, policy: () => policy.engine, limits: limits.store, audit, metrics, log, tracer, credentials: callers }),
+    buildPipeline({
+      catalog,
+      pool,
+      policy: () => policy.engine,
+      policyVersion: () => policy.version,
+      limits: limits.store,
+      audit,
+      metrics,
+      log,
+      tracer,
+      credentials: callers,
+    }),
     () => hub.sessions,
   );
   const personal = upstreams.some((u) => u.perCaller)
@@ -142,7 +160,7 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
     configRuntime,
     stores,
   });
-  const sources = { stopped: () => lifecycle.stopped, config: () => reload.config, rateLimitHealth: () => limits.health() };
+  const sources = { stopped: () => lifecycle.stopped, config: () => reload.config, rateLimitHealth: () => limits.health(), auditHealth: () => audit.health() };
   const readiness = readinessOf({ ...sources, upstreams, catalog, hub, pool, policy, contracts });
 
   return {

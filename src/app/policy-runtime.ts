@@ -11,7 +11,10 @@
  * removed a file on purpose confirms with SIGHUP (or a restart); a set meant
  * to have no rules says so with a file of `rules: []`.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { LoadedConfig } from '../config/schema/index.js';
+import { canonicalHash } from '../infra/canonical.js';
 import { ConfigError } from '../core/errors.js';
 import type { Logger } from '../observability/log.js';
 import { PolicyEngine } from '../policy/engine.js';
@@ -35,6 +38,8 @@ export class PolicyRuntime {
   generation = 0;
   /** Set while a refused reload leaves the policy in force behind its files. */
   stale?: StalePolicy;
+  /** SHA-256 over the policy files in force (names and contents): what every audit record names. */
+  version = '';
 
   /** Loads the policy once; a broken policy set throws, so the gateway never starts half-configured. */
   constructor(
@@ -44,6 +49,7 @@ export class PolicyRuntime {
   ) {
     this.trigger = new ReloadTrigger((why) => this.reload(why), log);
     this.current = this.load();
+    this.version = versionOf(this.current.files);
     this.logWarnings();
   }
 
@@ -81,6 +87,7 @@ export class PolicyRuntime {
       return this.refuse('lost-files', why, lost, { fix: 'if the files were removed on purpose, send SIGHUP (or restart) to apply the smaller set' });
     }
     this.current = next;
+    this.version = versionOf(next.files);
     this.generation++;
     this.stale = undefined;
     this.log.info('policies reloaded', { why, dir: this.dir, rules: next.ruleIds.length, ...(lost.length > 0 ? { removedFiles: lost } : {}) });
@@ -141,4 +148,17 @@ export function createPolicyEngine(config: LoadedConfig): PolicyEngine {
     // gateway.servers.<name>.trustAnnotations says what a policy file's trustAnnotations says.
     trustedServers: config.servers.filter((s) => s.trustAnnotations).map((s) => s.name),
   });
+}
+
+/** The policy set's version: a hash over its files' names and contents (a file unreadable now counts as empty). */
+function versionOf(files: readonly string[]): string {
+  return canonicalHash(
+    files.map((file) => {
+      try {
+        return [path.basename(file), readFileSync(file, 'utf8')];
+      } catch {
+        return [path.basename(file), ''];
+      }
+    }),
+  );
 }

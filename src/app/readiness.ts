@@ -5,6 +5,7 @@
  * quote a crashed child's stderr or name hosts, go to the log.
  */
 import type { Catalog } from '../catalog/catalog.js';
+import type { AuditHealth } from '../observability/audit.js';
 import type { LoadedConfig } from '../config/schema/index.js';
 import type { Hub } from '../session/hub.js';
 import type { Upstream } from '../upstream/server.js';
@@ -22,6 +23,8 @@ export interface ReadinessSources {
   policy: PolicyRuntime;
   contracts: ContractRuntime;
   rateLimitHealth: () => { error?: string };
+  /** Whether the audit sink keeps up and can write (its error as a class only). */
+  auditHealth: () => AuditHealth;
 }
 
 export function readinessOf(s: ReadinessSources): () => { ready: boolean; body: unknown } {
@@ -38,6 +41,8 @@ export function readinessOf(s: ReadinessSources): () => { ready: boolean; body: 
         upstreams: Object.fromEntries(upstreams.map((u) => [u.name, upstreamState(u, counts[u.name])])),
         skipped: config.skipped,
         rateLimitStore: stateOnly(s.rateLimitHealth()),
+        // A sink that falls behind or cannot write holds records back: counted, and written as a gap later.
+        audit: s.auditHealth(),
         ready: enabled.filter((u) => u.state === 'ready').length,
         total: enabled.length,
         sessions: s.hub.sessions.countBy(),

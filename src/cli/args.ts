@@ -7,9 +7,9 @@
 import { tokenize, type ArgvToken } from './argv.js';
 
 /** Words whose flags are read here; any other word is left to its command (`credentials`) or is unknown. */
-const COMMANDS = new Set(['serve', 'validate', 'catalog', 'bridge', 'policy', 'hash-key', 'login', 'pin', 'scan']);
+const COMMANDS = new Set(['serve', 'validate', 'catalog', 'bridge', 'policy', 'hash-key', 'login', 'pin', 'scan', 'audit']);
 const BOOLEAN = new Set(['stdio', 'json', 'help', 'check']);
-const VALUED = ['config', 'host', 'port', 'log-level', 'profile', 'principal', 'call', 'args'];
+const VALUED = ['config', 'host', 'port', 'log-level', 'profile', 'principal', 'call', 'args', 'policies', 'min-coverage', 'public-key'];
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'];
 
 export interface ParsedArgs {

@@ -7,6 +7,7 @@
  */
 import { ConfigError } from '../core/errors.js';
 import { parseArgs, type ParsedArgs } from './args.js';
+import { auditCommand } from './commands/audit.js';
 import { bridgeCommand } from './commands/bridge.js';
 import { catalogCommand } from './commands/catalog.js';
 import { credentialsCommand } from './commands/credentials.js';
@@ -31,6 +32,7 @@ const COMMANDS = new Map<string, Command>([
   ['policy', policyCommand],
   ['pin', pinCommand],
   ['scan', scanCommand],
+  ['audit', auditCommand],
   ['login', loginCommand],
   // Its own flags (e.g. --server), so it reads the words after its name itself.
   ['credentials', (_args, argv) => credentialsCommand(argv.slice(1))],

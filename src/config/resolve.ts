@@ -79,7 +79,11 @@ function toServerConfig(name: string, spec: ServerSpec, s: ServerSettings, gatew
 
 function toSettings(gw: ParsedGateway, baseDir: string, stateDir: string): GatewaySettings {
   const { servers: _perServer, stateDir: _stateDir, credentials, ...rest } = gw;
-  const audit = { ...gw.audit, file: gw.audit.file === '-' ? '-' : path.resolve(baseDir, gw.audit.file) };
+  const audit = {
+    ...gw.audit,
+    file: gw.audit.file === '-' ? '-' : path.resolve(baseDir, gw.audit.file),
+    ...(gw.audit.signingKey ? { signingKey: path.resolve(baseDir, gw.audit.signingKey) } : {}),
+  };
   return {
     ...rest,
     policies: gw.policies === false ? false : path.resolve(baseDir, gw.policies),

@@ -30,7 +30,8 @@ export type ContractEvent =
       name: string;
       drifted: string[];
       widening: string[];
-      hash?: string;
+      /** The live contract's hash (named so as not to be an audit line's own "hash"). */
+      contractHash?: string;
       approvedHash?: string;
       /** What the gateway does about it. */
       action: 'quarantined' | 'served' | 'gone';
@@ -230,7 +231,7 @@ function driftEvent(v: Verdict): ContractEvent {
     name: v.name,
     drifted: v.drifted,
     widening: v.widening,
-    hash: v.hash,
+    contractHash: v.hash,
     ...(v.approvedHash ? { approvedHash: v.approvedHash } : {}),
     action: v.quarantine ? 'quarantined' : 'served',
   };

@@ -1,45 +1,21 @@
 /**
- * The audit trail: one JSON line per decision, to a file or stderr. It says
- * who did what, which rule decided and how it ended; argument values only
- * when `audit.includeArgs` is on, and never credentials.
+ * The audit trail: one record per decision and per contract event, each a
+ * JSON line sealed into a per-writer hash chain (audit/chain.ts), to a file
+ * that rotates, or to stderr. It says who did what, which rule decided and
+ * how it ended; argument values only when `audit.includeArgs` is on (without
+ * the `audit.redact` paths), their digest always, and never credentials.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { ConfigError } from '../core/errors.js';
+import { AuditChain, writerId } from './audit/chain.js';
+import type { AuditRecord } from './audit/record.js';
+import { redact } from './audit/redact.js';
+import { ChainedSink, type AuditHealth } from './audit/sink.js';
+import { signerFromPem, type Signer } from './audit/signing.js';
+import { fileTarget, stderrTarget, type Rotation } from './audit/target.js';
 
-export interface AuditRecord {
-  time: string;
-  /** The same id the request's log lines carry. */
-  requestId?: string;
-  /** The W3C trace this request belongs to, when tracing is on. */
-  traceId?: string;
-  /** For servers that act as the caller: which kind of credential the call used, and the identity it carries upstream (never the token). */
-  credential?: 'user-oauth' | 'token-exchange';
-  upstreamSubject?: string;
-  /** Namespaced by credential kind: apikey:<id>, jwt:<issuer>#<sub>, stdio:<id>, anonymous. */
-  principal: string;
-  principalKind: 'apikey' | 'jwt' | 'stdio' | 'anonymous';
-  session: string;
-  transport: string;
-  /** The profile whose endpoint the call came through. */
-  profile?: string;
-  method: string;
-  server?: string;
-  name?: string;
-  original?: string;
-  decision: 'allow' | 'deny' | 'none';
-  ruleId?: string;
-  reason?: string;
-  /** Rule conditions that failed to evaluate on this request (fail closed: a deny or require among them denied). */
-  conditionErrors?: { ruleId: string; error: string }[];
-  code?: string;
-  outcome: 'ok' | 'error' | 'denied';
-  error?: string;
-  latencyMs: number;
-  args?: unknown;
-  /** With contracts checked: the contract the call was decided on (status, live hash, approved hash). */
-  contract?: { status: string; hash?: string; approvedHash?: string; drifted?: string[] };
-  /** Argument problems that "warn" validation let through. */
-  argumentProblems?: { path: string; message: string }[];
-}
+export type { AuditRecord } from './audit/record.js';
+export type { AuditHealth } from './audit/sink.js';
 
 /** A record that is not about one request (a contract drift, a lint finding): its own `type`. */
 export interface AuditEvent {
@@ -48,66 +24,77 @@ export interface AuditEvent {
   [field: string]: unknown;
 }
 
+export interface AuditSettings {
+  /** "-" (stderr) or an absolute path. */
+  file: string;
+  includeArgs: boolean;
+  /** Paths removed from recorded arguments ("password", "auth.token", "items.*.secret"). */
+  redact: string[];
+  rotate?: Rotation;
+  /** Absolute path of an Ed25519 private key (PEM): signed checkpoints. */
+  signingKey?: string;
+  checkpointEvery: number;
+  checkpointMs: number;
+}
+
 export interface AuditSink {
   readonly includeArgs: boolean;
+  /** The arguments as they may be recorded: `audit.redact` paths removed. */
+  recordable(args: unknown): unknown;
   write(record: AuditRecord): void;
   writeEvent(event: AuditEvent): void;
+  health(): AuditHealth;
   close(): Promise<void>;
 }
 
-export function createAuditSink(settings: { file: string; includeArgs: boolean }, write?: (line: string) => void): AuditSink {
-  const sink = write ? undefined : batched(settings.file === '-' ? stderrTarget() : fileTarget(settings.file));
-  const out = write ?? sink!.write;
+export interface AuditOptions {
+  /** Lines go here, one by one, instead of the file (tests; commands that serve no one). */
+  write?: (line: string) => void;
+  /** Names this process's chain: the replica id, else the host name. */
+  replica: string;
+  version: string;
+  onDropped?: (records: number) => void;
+}
+
+export function createAuditSink(settings: AuditSettings, options: AuditOptions): AuditSink {
+  const signer = settings.signingKey ? loadSigner(settings.signingKey) : undefined;
+  const target = options.write ?? (settings.file === '-' ? stderrTarget() : fileTarget(settings.file, settings.rotate));
+  const sink = new ChainedSink(target, {
+    chain: new AuditChain(writerId(options.replica, new Date())),
+    version: options.version,
+    ...(signer ? { signer } : {}),
+    checkpointEvery: settings.checkpointEvery,
+    checkpointMs: settings.checkpointMs,
+    ...(options.onDropped ? { onDropped: options.onDropped } : {}),
+  });
   return {
     includeArgs: settings.includeArgs,
-    write(record) {
-      out(`${JSON.stringify({ type: 'audit', ...record })}\n`);
-    },
-    writeEvent(event) {
-      out(`${JSON.stringify(event)}\n`);
-    },
-    close: () => sink?.close() ?? Promise.resolve(),
+    recordable: (args) => (settings.redact.length > 0 ? redact(args, settings.redact) : args),
+    write: (record) => sink.push(record as unknown as Record<string, unknown>, true),
+    writeEvent: (event) => sink.push(withoutReserved(event)),
+    health: () => sink.health(),
+    close: () => sink.close(),
   };
 }
 
-interface Target {
-  write(text: string): void;
-  close(): Promise<void>;
+function loadSigner(file: string): Signer {
+  try {
+    return signerFromPem(readFileSync(file));
+  } catch (err) {
+    const message = `cannot use audit.signingKey: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+    throw new ConfigError([
+      { file, path: 'gateway.audit.signingKey', message, fix: 'an Ed25519 private key in PEM: openssl genpkey -algorithm ed25519 -out audit-signing.pem' },
+    ]);
+  }
 }
 
-/**
- * The lines of one event-loop turn go out in one write: a write per call
- * (a system call each, to stderr or the file) cost 3–4 % of the gateway's
- * CPU under load (bench/profile.mjs).
- */
-function batched(target: Target): { write(line: string): void; close(): Promise<void> } {
-  let pending: string[] = [];
-  const flush = () => {
-    if (pending.length === 0) return;
-    const text = pending.join('');
-    pending = [];
-    target.write(text);
-  };
-  return {
-    write(line) {
-      if (pending.push(line) === 1) setImmediate(flush);
-    },
-    close() {
-      flush();
-      return target.close();
-    },
-  };
-}
+/** The chain's own keys are the chain's: an event that carries one keeps it under "data" instead. */
+const RESERVED = ['hash', 'signature', 'writer', 'seq', 'prev'];
 
-function stderrTarget(): Target {
-  return { write: (text) => void process.stderr.write(text), close: async () => {} };
-}
-
-/** Appends to the file, 0600, opened on the first line. */
-function fileTarget(path: string): Target {
-  let stream: WriteStream | undefined;
-  return {
-    write: (text) => void (stream ??= createWriteStream(path, { flags: 'a', mode: 0o600 })).write(text),
-    close: () => new Promise((resolve) => (stream ? stream.end(resolve) : resolve())),
-  };
+function withoutReserved(event: AuditEvent): Record<string, unknown> {
+  if (!RESERVED.some((key) => Object.hasOwn(event, key))) return event;
+  const out: Record<string, unknown> = {};
+  const data: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(event)) (RESERVED.includes(key) ? data : out)[key] = value;
+  return { ...out, data };
 }

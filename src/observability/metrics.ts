@@ -1,11 +1,12 @@
 /**
  * Every Prometheus metric Switchboard exports, composed from one file per
- * topic under metrics/ (calls, policy, limits, sessions, upstreams, contracts), with
+ * topic under metrics/ (calls, policy, limits, sessions, upstreams, contracts, audit), with
  * labels kept bounded by metrics/labels.ts. This is the only import of
  * prom-client: the topic files define their instruments through the narrow
  * interfaces of metrics/instruments.ts, implemented here.
  */
 import client from 'prom-client';
+import { auditMetrics } from './metrics/audit.js';
 import { callMetrics } from './metrics/calls.js';
 import { contractMetrics } from './metrics/contracts.js';
 import type { Instruments } from './metrics/instruments.js';
@@ -31,6 +32,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
     ...sessionMetrics(make, options.sources),
     ...upstreamMetrics(make, fold, options.sources),
     ...contractMetrics(make, fold, options.sources),
+    ...auditMetrics(make, options.sources),
     render: () => registry.metrics(),
   };
 }

@@ -3,10 +3,12 @@
  * stops it with POLICY_DENIED or INSUFFICIENT_SCOPE if not. Runs after the
  * route is resolved (policy needs the real server, the original name and the
  * tool's annotations) and before the rate limit (a denied call must not
- * spend tokens).
+ * spend tokens). Shadow rules never change the answer here; they are only
+ * counted.
  */
 import { GatewayError } from '../core/errors.js';
-import type { Decision, DecisionInput } from '../policy/types.js';
+import { wouldAct } from '../policy/shadow.js';
+import type { Decision, DecisionInput, Effect } from '../policy/types.js';
 import type { Stage } from './chain.js';
 import type { CallContext } from './context.js';
 
@@ -14,7 +16,12 @@ export interface DecisionMaker {
   decide(input: DecisionInput, options?: { listing?: boolean }): Decision;
 }
 
-export function authorize(policy: () => DecisionMaker): Stage {
+/**
+ * `onShadow` is told of every shadow rule (`mode: shadow`) that would have
+ * acted on this request, whatever the decision (list entries are decided
+ * elsewhere and never count).
+ */
+export function authorize(policy: () => DecisionMaker, onShadow?: (rule: string, effect: Effect) => void): Stage {
   return {
     name: 'authorize',
     run(ctx) {
@@ -22,6 +29,7 @@ export function authorize(policy: () => DecisionMaker): Stage {
       const decision = policy().decide(input);
       ctx.decision = decision;
       ctx.decisionInput = input;
+      if (decision.shadow && onShadow) for (const r of decision.shadow.rules) if (wouldAct(r)) onShadow(r.ruleId, r.effect);
       if (!decision.allowed) throw denial(decision);
     },
   };

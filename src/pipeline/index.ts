@@ -27,6 +27,8 @@ export interface PipelineDeps {
   pool: ConnectionPool;
   /** The policy in force now; hot reload swaps it between requests. */
   policy: () => DecisionMaker & LimitSource;
+  /** The version (hash) of the policy set in force, for the audit record. */
+  policyVersion: () => string;
   limits: RateLimitStore;
   audit: AuditSink;
   metrics: Metrics;
@@ -53,7 +55,7 @@ export function pipelineParts(deps: PipelineDeps): PipelineParts {
       // Before policy: a rule over args may rely on the (approved) input schema.
       validateArguments(deps.catalog, (server, outcome) => deps.metrics.argumentsInvalid(server, outcome)),
       // Before the rate limit: a denied call must not spend tokens.
-      authorize(deps.policy),
+      authorize(deps.policy, (rule, effect) => deps.metrics.policyShadowDecision(rule, effect)),
       rateLimit(deps.policy, deps.limits, (server) => deps.metrics.rateLimited(server)),
       // Last before sending: a caller who must first connect their own account is asked to now.
       checkCredentials(deps.credentials),
@@ -61,7 +63,7 @@ export function pipelineParts(deps: PipelineDeps): PipelineParts {
     // Always last, like a router filter: the only stage that talks upstream.
     terminal: forward(deps.pool),
     // Runs in finally, for refused and failed requests too.
-    finish: [record(deps.log, deps.audit), measure(deps.metrics), ...(deps.tracer ? [endTrace()] : [])],
+    finish: [record(deps.log, deps.audit, deps.policyVersion), measure(deps.metrics), ...(deps.tracer ? [endTrace()] : [])],
     onFinisherError: (finisher, err) => deps.log.error('a finisher failed; the answer stands', { finisher, error: (err as Error | undefined)?.message }),
   };
 }

@@ -4,16 +4,17 @@
  * when `audit.includeArgs` is on; credentials never do.
  */
 import { GatewayError } from '../core/errors.js';
+import { canonicalHash, canonicalValue } from '../infra/canonical.js';
 import type { AuditRecord, AuditSink } from '../observability/audit.js';
 import type { Logger } from '../observability/log.js';
 import type { Finisher } from './chain.js';
 import type { CallContext } from './context.js';
 
-export function record(log: Logger, audit: AuditSink): Finisher {
+export function record(log: Logger, audit: AuditSink, policyVersion: () => string): Finisher {
   return {
     name: 'record',
     run(ctx) {
-      const entry = auditRecord(ctx, audit.includeArgs);
+      const entry = auditRecord(ctx, audit, policyVersion());
       audit.write(entry);
       if (log.level === 'debug') {
         log.debug('request', {
@@ -30,44 +31,71 @@ export function record(log: Logger, audit: AuditSink): Finisher {
   };
 }
 
-function auditRecord(ctx: CallContext, includeArgs: boolean): AuditRecord {
+/**
+ * The record, its keys written in code-unit order with the chain's fields in
+ * place: then JSON.stringify gives its JCS form as it is, and sealing it
+ * into the hash chain costs one hash, not a canonicalisation (bench/audit.mjs).
+ * Nested values that come from outside (annotations, arguments) are put in
+ * canonical form. A key out of order is still hashed correctly, only slower.
+ */
+function auditRecord(ctx: CallContext, audit: AuditSink, policyVersion: string): AuditRecord {
   const error = ctx.error;
   const code = error instanceof GatewayError ? error.code : undefined;
   const refused = code === 'POLICY_DENIED' || code === 'INSUFFICIENT_SCOPE' || code === 'RATE_LIMITED' || code === 'TOOL_QUARANTINED';
   const decisionData = error instanceof GatewayError ? error.data : undefined;
+  const quarantined = code === 'TOOL_QUARANTINED' ? decisionData : undefined;
   const errors = conditionErrors(ctx);
+  const at = where(ctx, quarantined);
+  const args = ctx.forwarded?.arguments;
+  const shadow = ctx.decision?.shadow;
   return {
-    time: new Date().toISOString(),
-    requestId: ctx.requestId,
-    ...(ctx.trace ? { traceId: ctx.trace.traceId } : {}),
-    principal: ctx.principal.id,
-    principalKind: ctx.principal.kind,
-    session: ctx.session.id,
-    transport: ctx.session.transport,
-    ...(ctx.session.profile ? { profile: ctx.session.profile } : {}),
-    method: ctx.method,
-    ...where(ctx, code === 'TOOL_QUARANTINED' ? decisionData : undefined),
-    // 'none': stopped before policy was asked (an unknown name, say).
-    decision: refused ? 'deny' : ctx.decision ? 'allow' : 'none',
-    ruleId: (decisionData?.ruleId as string | undefined) ?? ctx.decision?.ruleId,
-    reason:
-      (code === 'TOOL_QUARANTINED' ? `quarantined: ${String(decisionData?.reason)}` : (decisionData?.reason as string | undefined)) ?? ctx.decision?.reason,
+    ...(ctx.decisionInput?.tool ? { annotations: canonicalValue(ctx.decisionInput.tool.annotations ?? {}) as Record<string, unknown> } : {}),
+    // The arguments as forwarded (validated, exactly what the upstream got), never the raw params:
+    // the values only when allowed and without the redacted paths, their digest always.
+    ...(args !== undefined && audit.includeArgs ? { args: canonicalValue(audit.recordable(args)) } : {}),
+    ...(args !== undefined ? { argsDigest: canonicalHash(args) } : {}),
+    ...(ctx.argumentProblems ? { argumentProblems: ctx.argumentProblems.map((p) => ({ message: p.message, path: p.path })) } : {}),
+    code,
     // Conditions that could not be evaluated (each denied if it was a deny or require).
     ...(errors.length > 0 ? { conditionErrors: errors } : {}),
-    code,
-    outcome: error === undefined ? 'ok' : refused ? 'denied' : 'error',
+    ...contractOf(ctx, quarantined),
+    ...(ctx.credential ? { credential: ctx.credential.kind } : {}),
+    // 'none': stopped before policy was asked (an unknown name, say).
+    decision: refused ? 'deny' : ctx.decision ? 'allow' : 'none',
     error: error === undefined || refused ? undefined : error instanceof Error ? error.message : String(error),
-    ...(ctx.credential ? { credential: ctx.credential.kind, ...(ctx.credential.subject ? { upstreamSubject: ctx.credential.subject } : {}) } : {}),
+    // The decision input, normalised: enough to decide the request again (`switchboard audit replay`).
+    groups: ctx.principal.groups,
     latencyMs: Math.round((performance.now() - ctx.startedAt) * 1000) / 1000,
-    ...contractOf(ctx, code === 'TOOL_QUARANTINED' ? decisionData : undefined),
-    ...(ctx.argumentProblems ? { argumentProblems: ctx.argumentProblems } : {}),
-    // The arguments as forwarded (validated, exactly what the upstream got), never the raw params.
-    ...(includeArgs ? { args: ctx.forwarded?.arguments } : {}),
+    method: ctx.method,
+    name: at.name,
+    original: at.original,
+    outcome: error === undefined ? 'ok' : refused ? 'denied' : 'error',
+    policyVersion,
+    prev: null,
+    principal: ctx.principal.id,
+    principalKind: ctx.principal.kind,
+    ...(ctx.session.profile ? { profile: ctx.session.profile } : {}),
+    reason: (quarantined ? `quarantined: ${String(quarantined.reason)}` : (decisionData?.reason as string | undefined)) ?? ctx.decision?.reason,
+    requestId: ctx.requestId,
+    ruleId: (decisionData?.ruleId as string | undefined) ?? ctx.decision?.ruleId,
+    ...(ctx.decision && ctx.decision.trace.length > 0 ? { rules: [...new Set(ctx.decision.trace.map((t) => t.ruleId))] } : {}),
+    scopes: ctx.principal.scopes,
+    seq: 0,
+    server: at.server,
+    session: ctx.session.id,
+    // What shadow rules would have done (their explain trace is not kept).
+    ...(shadow ? { shadow: canonicalValue({ rules: shadow.rules, ...(shadow.would ? { would: shadow.would } : {}) }) as AuditRecord['shadow'] } : {}),
+    time: new Date().toISOString(),
+    ...(ctx.trace ? { traceId: ctx.trace.traceId } : {}),
+    transport: ctx.session.transport,
+    type: 'audit',
+    ...(ctx.credential?.subject ? { upstreamSubject: ctx.credential.subject } : {}),
+    writer: '',
   };
 }
 
-function conditionErrors(ctx: CallContext): { ruleId: string; error: string }[] {
-  return (ctx.decision?.trace ?? []).filter((t) => t.outcome === 'condition-error').map((t) => ({ ruleId: t.ruleId, error: t.detail ?? '' }));
+function conditionErrors(ctx: CallContext): { error: string; ruleId: string }[] {
+  return (ctx.decision?.trace ?? []).filter((t) => t.outcome === 'condition-error').map((t) => ({ error: t.detail ?? '', ruleId: t.ruleId }));
 }
 
 /** Server and names: the resolved target, or for a quarantined entry (never resolved) what its refusal names. */
@@ -78,8 +106,8 @@ function where(ctx: CallContext, quarantined: Record<string, unknown> | undefine
 
 /** The contract the request was decided on (when contracts are checked), or the drift that held it back. */
 function contractOf(ctx: CallContext, quarantined: Record<string, unknown> | undefined): Pick<AuditRecord, 'contract'> {
-  if (quarantined) return { contract: { status: 'quarantined', drifted: quarantined.drifted as string[] } };
+  if (quarantined) return { contract: { drifted: quarantined.drifted as string[], status: 'quarantined' } };
   const verdict = ctx.target?.contract;
   if (!verdict) return {};
-  return { contract: { status: verdict.status, hash: verdict.hash, ...(verdict.approvedHash ? { approvedHash: verdict.approvedHash } : {}) } };
+  return { contract: { ...(verdict.approvedHash ? { approvedHash: verdict.approvedHash } : {}), hash: verdict.hash, status: verdict.status } };
 }

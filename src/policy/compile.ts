@@ -79,13 +79,14 @@ function compileRule(raw: RuleInput, segs: Segs, file: string, add: Add): Compil
   const rateLimit = compileLimits(raw.rateLimit, [...segs, 'rateLimit'], add);
   if (!ok || !rateLimit) return undefined;
   const rule: CompiledRule = { id: raw.id, file, effect: raw.effect, match: compileMatch(raw.match), scopes: raw.scopes ?? [], rateLimit };
+  if (raw.mode === 'shadow') rule.shadow = true;
   if (raw.description !== undefined) rule.description = raw.description;
   if (when) rule.when = when;
   if (condition) rule.condition = condition;
   return rule;
 }
 
-/** The checks zod cannot express per field: which keys go with which effect, reserved ids. */
+/** The checks zod cannot express per field: which keys go with which effect or mode, reserved ids. */
 function checkRuleShape(raw: RuleInput, segs: Segs, add: Add): boolean {
   let ok = true;
   const report: Add = (s, m, f) => {
@@ -102,6 +103,9 @@ function checkRuleShape(raw: RuleInput, segs: Segs, add: Add): boolean {
       report([...segs, key], `"${key}" applies only to "effect: require" (this rule is "${raw.effect}")`, fix);
     }
   }
+  // A shadow rule is never enforced, so it could not spend tokens without enforcing something.
+  if (raw.mode === 'shadow' && raw.rateLimit !== undefined)
+    report([...segs, 'rateLimit'], 'a shadow rule (mode: shadow) has no rate limit: it is never enforced', 'remove "rateLimit", or set "mode: enforce"');
   return ok;
 }
 

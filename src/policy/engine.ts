@@ -4,10 +4,13 @@
  * applicable require must hold; then any allow; otherwise the default (the
  * server's `mode`, else the gateway's `defaultEffect`). A list entry is
  * decided as the request that would use it, so a caller never sees what it
- * may not use. Pure and synchronous: no I/O, no clock.
+ * may not use. Shadow rules (`mode: shadow`) never take part in it; what
+ * they would have done is reported beside it (`decision.shadow`, shadow.ts).
+ * Pure and synchronous: no I/O, no clock.
  */
-import { appliesTo, Evaluation, KIND_OF, targets, USE_METHOD, type Kind, type Outcome } from './evaluation.js';
+import { appliesTo, Evaluation, KIND_OF, partition, targets, USE_METHOD, type Candidates, type Kind, type Outcome } from './evaluation.js';
 import { readOnlyDenial } from './read-only.js';
+import { shadowDecision, shadowOutcomes, ShadowRules, wouldAct } from './shadow.js';
 import type { CompiledRateLimit, CompiledRule, Decision, DecisionInput, PolicySet, RateLimitSpec } from './types.js';
 
 export interface EngineOptions {
@@ -16,30 +19,32 @@ export interface EngineOptions {
   trustedServers?: readonly string[];
 }
 
-interface Candidates {
-  deny: CompiledRule[];
-  require: CompiledRule[];
-  allow: CompiledRule[];
-}
-
 /** Bounds the per-(server, method) index; method names come from clients. */
 const MAX_INDEX_ENTRIES = 4096;
 
 export class PolicyEngine {
   /** Every id a decision or a rate limit can carry: rules (incl. allowTools/denyTools) and the deciding settings. */
   readonly ruleIds: string[];
+  /** The rules that decide: every rule but the shadow ones. */
+  private readonly enforced: CompiledRule[];
   private readonly all: Candidates;
   private readonly index = new Map<string, Candidates>();
   private readonly trusted: ReadonlySet<string>;
   private readonly limited: CompiledRule[];
+  /** Undefined without shadow rules: a decision then costs exactly what it did before they existed. */
+  private readonly shadow: ShadowRules | undefined;
 
   constructor(
     private readonly set: PolicySet,
     private readonly options: EngineOptions,
   ) {
-    this.all = partition(set.rules);
+    this.enforced = set.rules.filter((r) => !r.shadow);
+    this.all = partition(this.enforced);
     this.trusted = new Set(options.trustedServers ?? []);
-    this.limited = set.rules.filter((r) => r.rateLimit.length > 0);
+    // Shadow rules spend no tokens (load refuses a rateLimit on one; this keeps it so for any set).
+    this.limited = this.enforced.filter((r) => r.rateLimit.length > 0);
+    this.shadow = ShadowRules.of(set.rules);
+    // Shadow rules included: their ids are metrics labels too.
     this.ruleIds = [...set.rules.map((r) => r.id), ...settingIds(set)];
   }
 
@@ -61,6 +66,13 @@ export class PolicyEngine {
     const ev = new Evaluation(input, method, kind, listing, options.explain ?? false);
     const methods = method === input.method ? [method] : [method, input.method];
     const pool = ev.explain ? this.all : this.candidates(input.server.name, methods, kind);
+    const decision = this.run(ev, pool, methods);
+    return this.shadow === undefined ? decision : this.withShadow(this.shadow, decision, ev, methods);
+  }
+
+  /** The decision over `pool` (every rule when explaining, else those that can apply to this server and method). */
+  private run(ev: Evaluation, pool: Candidates, methods: readonly string[]): Decision {
+    const { input, kind } = ev;
     const scoped = (rule: CompiledRule): boolean => {
       const ok = (!ev.explain || appliesTo(rule, input.server.name, methods, kind)) && targets(rule, kind, input);
       if (!ok) ev.note(rule, 'not-matched');
@@ -79,6 +91,26 @@ export class PolicyEngine {
     const required = this.requirePhase(ev, pool.require, scoped);
     const allowed = this.allowPhase(ev, pool.allow, scoped);
     return denied ?? required ?? allowed ?? this.defaultDecision(ev);
+  }
+
+  /**
+   * Adds `decision.shadow`: the shadow rules that would act, and, when one
+   * would, the decision with them enforced (same semantics, same CEL context).
+   * Explaining, that decision is always made, for its trace.
+   */
+  private withShadow(shadow: ShadowRules, decision: Decision, ev: Evaluation, methods: readonly string[]): Decision {
+    const { input, kind, explain } = ev;
+    const server = input.server.name;
+    const pool = explain ? shadow.all : shadow.candidates(server, methods, kind);
+    const rules = shadowOutcomes(ev, pool.shadow, (r) => (!explain || appliesTo(r, server, methods, kind)) && targets(r, kind, input));
+    if (!explain && !rules.some(wouldAct)) {
+      decision.shadow = { rules };
+      return decision;
+    }
+    const fork = ev.fork();
+    const would = this.run(fork, pool.combined, methods);
+    decision.shadow = shadowDecision(decision, rules, would, explain ? fork.trace.filter((t) => shadow.ids.has(t.ruleId)) : undefined);
+    return decision;
   }
 
   /**
@@ -122,7 +154,7 @@ export class PolicyEngine {
     let found = this.index.get(key);
     if (found) return found;
     if (this.index.size >= MAX_INDEX_ENTRIES) this.index.clear();
-    found = partition(this.set.rules.filter((r) => appliesTo(r, server, methods, kind)));
+    found = partition(this.enforced.filter((r) => appliesTo(r, server, methods, kind)));
     this.index.set(key, found);
     return found;
   }
@@ -247,14 +279,6 @@ function useMethodOf(input: DecisionInput): string | undefined {
 }
 
 const about = (rule: CompiledRule): string => (rule.description ? `: ${rule.description}` : '');
-
-function partition(rules: CompiledRule[]): Candidates {
-  return {
-    deny: rules.filter((r) => r.effect === 'deny'),
-    require: rules.filter((r) => r.effect === 'require'),
-    allow: rules.filter((r) => r.effect === 'allow'),
-  };
-}
 
 /** Ids of the settings that can decide: read-only servers and groups, allowlist servers, server rate limits. */
 function settingIds(set: PolicySet): string[] {

@@ -27,6 +27,21 @@ export const KIND_OF: Readonly<Record<string, Kind>> = {
   'resources/unsubscribe': 'resource',
 };
 
+/** A set of rules by effect, each in file order: what one decision phase goes through. */
+export interface Candidates {
+  deny: CompiledRule[];
+  require: CompiledRule[];
+  allow: CompiledRule[];
+}
+
+export function partition(rules: readonly CompiledRule[]): Candidates {
+  return {
+    deny: rules.filter((r) => r.effect === 'deny'),
+    require: rules.filter((r) => r.effect === 'require'),
+    allow: rules.filter((r) => r.effect === 'allow'),
+  };
+}
+
 /** `unknown`: the condition reads `args` and we are listing, so it cannot be decided. */
 export type Outcome = true | false | 'unknown' | { error: string };
 
@@ -68,6 +83,13 @@ export class Evaluation {
     readonly listing: boolean,
     readonly explain: boolean,
   ) {}
+
+  /** Another decision about the same request (with the shadow rules enforced), sharing the CEL context and nothing else. */
+  fork(): Evaluation {
+    const ev = new Evaluation(this.input, this.method, this.kind, this.listing, this.explain);
+    ev.ctx = this.ctx;
+    return ev;
+  }
 
   /** Evaluates a bool condition; run-time errors are outcomes, not exceptions. */
   test(expr: CompiledExpr): Outcome {

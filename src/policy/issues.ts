@@ -40,6 +40,8 @@ function describe(v: unknown): string {
   return typeof v === 'number' || typeof v === 'boolean' ? String(v) : `a ${typeof v}`;
 }
 
+const expectsObject = (i: z.core.$ZodIssue): boolean => i.code === 'invalid_type' && i.expected === 'object';
+
 const TYPE_NAMES: Record<string, string> = { record: 'object (a mapping)', int: 'integer', array: 'list' };
 
 /** One zod issue → issues; `root` is the schema that was parsed (for known keys). */
@@ -72,8 +74,15 @@ export function mapZodIssue(issue: z.core.$ZodIssue, data: unknown, add: Add, ro
     }
     case 'invalid_format':
       return add(segs, issue.message.replace(/^Invalid string: /, ''), `rename "${String(value)}"`);
-    case 'invalid_union':
-      return add(segs, `expected a name or an object, got ${describe(value)}`, 'see policies/README.md for the shape');
+    case 'invalid_union': {
+      // The one branch of the value's own kind (a name or an object) says best what is wrong inside it.
+      const fits = issue.errors.filter((branch) =>
+        branch.every((i) => i.path.length > 0 || (isObj(value) ? i.code === 'unrecognized_keys' : !expectsObject(i))),
+      );
+      if (fits.length === 1) for (const sub of fits[0]!) mapZodIssue({ ...sub, path: [...segs, ...sub.path] } as z.core.$ZodIssue, data, add, root);
+      else add(segs, `expected a name or an object, got ${describe(value)}`, 'see policies/README.md for the shape');
+      return;
+    }
   }
   add(segs, issue.message, 'see policies/README.md and schema/policy.schema.json');
 }

@@ -47,7 +47,11 @@ export const RuleSchema = z.strictObject({
   effect: z.enum(['allow', 'deny', 'require']),
   scopes: z.array(z.string().min(1)).min(1).optional().describe('require: all must be in principal.scopes.'),
   condition: Cel('bool').optional().describe('require: must be true.'),
-  rateLimit: RateLimits.optional().describe('Limits that apply when the rule matches and the request is allowed.'),
+  rateLimit: RateLimits.optional().describe('Limits that apply when the rule matches and the request is allowed (not on a shadow rule).'),
+  mode: z
+    .enum(['enforce', 'shadow'])
+    .optional()
+    .describe('enforce (default): the rule decides. shadow: evaluated on every request and reported (audit, metrics, explain), never enforced.'),
 });
 
 export const ServerPolicySchema = z.strictObject({
@@ -97,6 +101,14 @@ const TestRequestSchema = z.strictObject({
   profile: z.string().optional(),
 });
 
+const TestEffect = z.enum(['allow', 'deny']);
+
+const ExpectationSchema = z.strictObject({
+  effect: TestEffect,
+  ruleId: z.string().min(1).optional(),
+  code: z.enum(['POLICY_DENIED', 'INSUFFICIENT_SCOPE']).optional(),
+});
+
 export const PolicyTestsFileSchema = z
   .strictObject({
     description: z.string().optional(),
@@ -105,10 +117,11 @@ export const PolicyTestsFileSchema = z
         name: z.string().min(1),
         principal: TestPrincipalSchema.optional(),
         request: TestRequestSchema,
-        expect: z.strictObject({
-          effect: z.enum(['allow', 'deny']),
-          ruleId: z.string().min(1).optional(),
-          code: z.enum(['POLICY_DENIED', 'INSUFFICIENT_SCOPE']).optional(),
+        expect: ExpectationSchema.extend({
+          shadow: z
+            .union([TestEffect, ExpectationSchema])
+            .optional()
+            .describe('The decision with the shadow rules enforced (mode: shadow): an effect, or { effect, ruleId, code }.'),
         }),
       }),
     ),

@@ -1,8 +1,9 @@
 /**
  * Policy tests (cel-go's policy `tests.yaml`, simplified): `*.tests.yaml`
  * beside the policy files holds named cases, each a principal and a request
- * with the expected effect (and optionally rule id and code). Run by the unit
- * tests and by `switchboard policy test`.
+ * with the expected effect (and optionally rule id and code, and the
+ * decision with the shadow rules enforced). Run by the unit tests and by
+ * `switchboard policy test`.
  */
 import path from 'node:path';
 import { ANONYMOUS } from '../core/principal.js';
@@ -14,10 +15,15 @@ import { isPolicyTestsFile, listDir, parseYaml, readText, type KnownNames } from
 import { PolicyTestsFileSchema, type PolicyTestsFile } from './schema.js';
 import type { DecisionInput, Principal } from './types.js';
 
-export interface PolicyTestExpectation {
+export interface PolicyTestOutcome {
   effect: 'allow' | 'deny';
   ruleId?: string;
   code?: string;
+}
+
+export interface PolicyTestExpectation extends PolicyTestOutcome {
+  /** The decision with the shadow rules (`mode: shadow`) enforced; `shadow: deny` in a file is `{ effect: deny }`. */
+  shadow?: PolicyTestOutcome;
 }
 
 export interface PolicyTestCase {
@@ -41,7 +47,8 @@ export interface PolicyTestResult {
   name: string;
   passed: boolean;
   expected: PolicyTestExpectation;
-  actual: { effect: 'allow' | 'deny'; ruleId?: string; code?: string; reason: string };
+  /** `shadow`: when the case expects one or the set has shadow rules; `shadowRules` then lists those that matched. */
+  actual: PolicyTestOutcome & { reason: string; shadow?: PolicyTestOutcome; shadowRules?: string[] };
   /** One line per expectation that did not hold; empty when passed. */
   diff: string[];
 }
@@ -109,7 +116,9 @@ function toCase(raw: RawCase, i: number, add: Add): PolicyTestCase {
   const who = principalFromInput(raw.principal ?? {});
   if (!who.ok) add(['cases', i, 'principal', who.key], who.message, who.fix);
   // A case with a broken principal is reported above and never runs.
-  const c: PolicyTestCase = { name: raw.name, principal: who.ok ? who.principal : ANONYMOUS, request, expect: raw.expect };
+  const { shadow, ...expect } = raw.expect;
+  const c: PolicyTestCase = { name: raw.name, principal: who.ok ? who.principal : ANONYMOUS, request, expect };
+  if (shadow !== undefined) c.expect.shadow = typeof shadow === 'string' ? { effect: shadow } : shadow;
   if (r.listing) c.listing = true;
   return c;
 }
@@ -124,6 +133,10 @@ export function runPolicyTests(engine: PolicyEngine, suites: readonly PolicyTest
       if (decision.ruleId !== undefined) actual.ruleId = decision.ruleId;
       if (decision.code !== undefined) actual.code = decision.code;
       if (decision.conditionError !== undefined) actual.reason += ` (condition error: ${decision.conditionError})`;
+      if (decision.shadow || c.expect.shadow) {
+        actual.shadow = outcomeOf(decision.shadow?.would ?? decision);
+        actual.shadowRules = (decision.shadow?.rules ?? []).map((r) => (r.detail ? `${r.ruleId} (${r.outcome}: ${r.detail})` : `${r.ruleId} (${r.outcome})`));
+      }
       const diff = diffOf(c.expect, actual);
       const server = c.request.server.name;
       if (known && !known.servers.has(server))
@@ -134,12 +147,28 @@ export function runPolicyTests(engine: PolicyEngine, suites: readonly PolicyTest
   return results;
 }
 
+function outcomeOf(d: { allowed: boolean; ruleId?: string; code?: string }): PolicyTestOutcome {
+  const o: PolicyTestOutcome = { effect: d.allowed ? 'allow' : 'deny' };
+  if (d.ruleId !== undefined) o.ruleId = d.ruleId;
+  if (d.code !== undefined) o.code = d.code;
+  return o;
+}
+
 function diffOf(expected: PolicyTestExpectation, actual: PolicyTestResult['actual']): string[] {
+  const diff = diffOutcome('', expected, actual);
+  if (diff.length > 0) diff.push(`reason: ${actual.reason}`);
+  if (expected.shadow && actual.shadow) {
+    const shadow = diffOutcome('shadow.', expected.shadow, actual.shadow);
+    if (shadow.length > 0) diff.push(...shadow, `shadow rules: ${actual.shadowRules?.join(', ') || 'none'}`);
+  }
+  return diff;
+}
+
+function diffOutcome(prefix: string, expected: PolicyTestOutcome, actual: PolicyTestOutcome): string[] {
   const show = (v: string | undefined) => (v === undefined ? 'none' : JSON.stringify(v));
   const diff: string[] = [];
   for (const key of ['effect', 'ruleId', 'code'] as const) {
-    if (expected[key] !== undefined && expected[key] !== actual[key]) diff.push(`${key}: expected ${show(expected[key])}, got ${show(actual[key])}`);
+    if (expected[key] !== undefined && expected[key] !== actual[key]) diff.push(`${prefix}${key}: expected ${show(expected[key])}, got ${show(actual[key])}`);
   }
-  if (diff.length > 0) diff.push(`reason: ${actual.reason}`);
   return diff;
 }

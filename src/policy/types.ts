@@ -45,6 +45,31 @@ export interface Decision {
   conditionError?: string;
   /** Every rule looked at with `explain`; otherwise only the entries that decided or failed. */
   trace: RuleTrace[];
+  /** Only when the policy set has shadow rules (`mode: shadow`): what they would have done. Never affects `allowed`. */
+  shadow?: ShadowDecision;
+}
+
+/** A shadow rule that would have acted on this request (or could not be evaluated on it). */
+export interface ShadowRuleOutcome {
+  ruleId: string;
+  effect: Effect;
+  /**
+   * `matched`: a deny or allow whose `when` held, a require that applies and does not hold.
+   * `condition-error`: its `when` (or `condition`) failed to evaluate; a deny or require would then deny.
+   */
+  outcome: 'matched' | 'condition-error';
+  /** Missing scopes, a false condition, or the evaluation error. */
+  detail?: string;
+}
+
+/** What the decision would have been with the shadow rules enforced. */
+export interface ShadowDecision {
+  /** The shadow rules that matched (in file order); empty when none did. */
+  rules: ShadowRuleOutcome[];
+  /** Only when enforcing the shadow rules would change the decision (its effect, code or deciding rule). */
+  would?: { allowed: boolean; ruleId?: string; code?: 'POLICY_DENIED' | 'INSUFFICIENT_SCOPE' };
+  /** With `explain` only: every shadow rule looked at, with its outcome, as in `trace`. */
+  trace?: RuleTrace[];
 }
 
 export interface RateLimitSpec {
@@ -95,6 +120,8 @@ export interface CompiledRule {
   /** `require` only: must evaluate to true. */
   condition?: CompiledExpr;
   rateLimit: CompiledRateLimit[];
+  /** `mode: shadow`: evaluated and reported (`Decision.shadow`), never enforced; no rate limit. */
+  shadow?: boolean;
 }
 
 export interface ServerPolicy {

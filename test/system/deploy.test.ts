@@ -56,7 +56,13 @@ describe('deploy/', () => {
     };
     const rules = doc.groups.flatMap((g) => g.rules);
     expect(rules.map((r) => r.alert)).toEqual(
-      expect.arrayContaining(['SwitchboardUpstreamDown', 'SwitchboardErrorRatioHigh', 'SwitchboardLatencyHigh', 'SwitchboardToolQuarantined']),
+      expect.arrayContaining([
+        'SwitchboardUpstreamDown',
+        'SwitchboardErrorRatioHigh',
+        'SwitchboardLatencyHigh',
+        'SwitchboardToolQuarantined',
+        'SwitchboardAuditSinkDown',
+      ]),
     );
     for (const rule of rules) for (const name of metricNames(rule.expr)) expect(exported.has(name) || PROCESS.test(name), `${rule.alert}: ${name}`).toBe(true);
   });

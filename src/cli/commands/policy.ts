@@ -12,18 +12,37 @@ import { ANONYMOUS } from '../../core/principal.js';
 import { principalFromInput, type PrincipalInput } from '../../core/principal-input.js';
 import { explainArguments, explainContract } from '../../contracts/explain.js';
 import { readLock } from '../../contracts/lock.js';
+import { coveragePercent } from '../../policy/coverage.js';
 import { loadPolicyTests, runPolicyTests } from '../../policy/tests-runner.js';
 import type { DecisionInput, Principal } from '../../policy/types.js';
 import type { ParsedArgs } from '../args.js';
 import { loadConfigFromFlag } from '../config-file.js';
 import { USAGE } from '../usage.js';
+import { coverageReport, policyCoverage } from './policy-coverage.js';
+import { SETTLE_MS } from './serve.js';
 
-export function policyCommand(args: ParsedArgs): number {
+export async function policyCommand(args: ParsedArgs): Promise<number> {
   const sub = args.positionals[0];
-  if (sub === 'test') return policyTest(loadConfigFromFlag(args.flags.config));
+  if (sub === 'test') return policyTestWithCoverage(loadConfigFromFlag(args.flags.config), args);
   if (sub === 'explain') return policyExplain(loadConfigFromFlag(args.flags.config), args);
-  process.stderr.write(`switchboard policy: expected 'test' or 'explain'\n\n${USAGE}\n`);
+  if (sub === 'coverage') return policyCoverage(loadConfigFromFlag(args.flags.config), args);
+  process.stderr.write(`switchboard policy: expected 'test', 'explain' or 'coverage'\n\n${USAGE}\n`);
   return 2;
+}
+
+/** `policy test [--min-coverage N]`: the cases, then (if asked) the share of catalog entries some rule matches. */
+async function policyTestWithCoverage(config: LoadedConfig, args: ParsedArgs): Promise<number> {
+  const min = stringFlag(args, 'min-coverage');
+  const threshold = min === undefined ? undefined : Number(min);
+  if (threshold !== undefined && !(threshold >= 0 && threshold <= 100)) throw usage(`--min-coverage must be a percentage from 0 to 100 (got '${min}')`);
+  const failed = policyTest(config);
+  if (threshold === undefined) return failed;
+  const percent = coveragePercent(await coverageReport(config, [], { settleMs: SETTLE_MS }));
+  const below = percent < threshold;
+  process.stdout.write(
+    `coverage: ${percent.toFixed(1)}% of catalog entries matched by a rule (minimum ${threshold}%)${below ? ': too low; see `switchboard policy coverage`' : ''}\n`,
+  );
+  return failed || (below ? 1 : 0);
 }
 
 /** Runs every policies/*.tests.yaml; exit 1 if a case fails or there is none. */
@@ -61,13 +80,15 @@ function policyExplain(config: LoadedConfig, args: ParsedArgs): number {
     args: callArgs,
     request: { time: new Date(), transport: 'explain', sessionId: 'explain' },
   };
-  const decision = engine.decide(input, { explain: true });
+  const { shadow, ...decision } = engine.decide(input, { explain: true });
   const limits = engine.rateLimitsFor(input);
   const explained = {
     input: { ...input, request: { ...input.request, time: input.request.time.toISOString() } },
     contract,
     arguments: argumentsStep,
     decision,
+    // Apart from the decision: shadow rules (mode: shadow) decide nothing.
+    ...(shadow ? { shadow } : {}),
     rateLimits: limits,
   };
   process.stdout.write(`${JSON.stringify(explained, null, 2)}\n`);
@@ -77,7 +98,13 @@ function policyExplain(config: LoadedConfig, args: ParsedArgs): number {
     );
   else if (argumentsStep.refused)
     process.stderr.write(`INVALID ARGUMENTS: ${argumentsStep.problems.map((p) => `${p.path || '(arguments)'} ${p.message}`).join('; ')}\n`);
-  else process.stderr.write(`${decision.allowed ? 'ALLOW' : 'DENY'}${decision.ruleId ? ` by ${decision.ruleId}` : ' (default)'}: ${decision.reason}\n`);
+  else {
+    process.stderr.write(`${decision.allowed ? 'ALLOW' : 'DENY'}${decision.ruleId ? ` by ${decision.ruleId}` : ' (default)'}: ${decision.reason}\n`);
+    const would = shadow?.would;
+    if (would) process.stderr.write(`SHADOW: would ${would.allowed ? 'ALLOW' : 'DENY'}${would.ruleId ? ` by ${would.ruleId}` : ' (default)'}\n`);
+    else if (shadow && shadow.rules.length > 0)
+      process.stderr.write(`SHADOW: no change (${shadow.rules.map((r) => `${r.ruleId}: ${r.outcome}`).join(', ')})\n`);
+  }
   return 0;
 }
 

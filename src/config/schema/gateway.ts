@@ -3,6 +3,7 @@
  * strict object: a typo here must be caught, not silently ignored.
  */
 import { z } from 'zod';
+import type { AuditSettings } from '../../observability/audit.js';
 import { PinningSchema, ScanSchema, ValidateArgumentsSchema, type ContractSettings } from './contracts.js';
 import { AuthSchema, PrincipalSchema, type AuthSettings, type PrincipalSpec } from './auth.js';
 import { HttpUrl, PositiveMs, SEPARATOR_PATTERN, SERVER_NAME_PATTERN, StringList } from './primitives.js';
@@ -105,7 +106,28 @@ export const GatewaySchema = z
     audit: z
       .strictObject({
         file: z.string().min(1).default('-').describe('"-" for stderr, else a path relative to the config file.'),
-        includeArgs: z.boolean().default(false),
+        includeArgs: z.boolean().default(false).describe('Record call arguments (as forwarded); their SHA-256 digest is recorded always.'),
+        redact: z
+          .array(z.string().regex(/^[^.]+(\.[^.]+)*$/, { error: 'a path is dot-separated keys, "*" for any: "password", "auth.token", "items.*.secret"' }))
+          .default([])
+          .describe('Argument paths replaced by "[redacted]" in recorded arguments.'),
+        rotate: z
+          .strictObject({
+            maxBytes: z.int().positive().optional().describe('Rotate when the file would grow past this size.'),
+            maxAgeMs: PositiveMs.optional().describe('Rotate when the file is older than this.'),
+            keep: z.int().min(1).default(10).describe('Rotated files kept (<file>.<UTC time>); older ones are deleted.'),
+          })
+          .optional()
+          .describe('File only: rotation by size or age. The hash chain continues across files.'),
+        signingKey: z
+          .string()
+          .min(1)
+          .optional()
+          .describe(
+            'An Ed25519 private key (PEM file, relative to the config file): signed checkpoints prove the chain and, at shutdown, that nothing was cut off the end.',
+          ),
+        checkpointEvery: z.int().positive().default(1000).describe('With signingKey: a signed checkpoint after this many lines.'),
+        checkpointMs: PositiveMs.default(60000).describe('With signingKey: a signed checkpoint at least this often while lines are written.'),
       })
       .prefault({}),
     credentials: z
@@ -180,8 +202,8 @@ export interface GatewaySettings {
   auth: AuthSettings;
   stdioPrincipal: PrincipalSpec;
   metrics: { enabled: boolean; port?: number; host?: string; sha256?: string };
-  /** "-" (stderr) or an absolute path. */
-  audit: { file: string; includeArgs: boolean };
+  /** file: "-" (stderr) or an absolute path; signingKey absolute. */
+  audit: AuditSettings;
   profiles: Record<string, ProfileSettings>;
   logLevel: LogLevel;
   tracing: { enabled: boolean; serviceName: string };

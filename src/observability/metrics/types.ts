@@ -19,6 +19,8 @@ export interface MetricsSources {
   catalogCounts: () => Record<string, Record<string, number>>;
   /** Whether the shared rate-limit store is reachable; not given with the in-memory store. */
   rateLimitStoreUp?: () => boolean;
+  /** The audit sink: whether it keeps up (ok), how much it holds unwritten. */
+  auditHealth?: () => { state: string; queuedBytes: number };
   /** Entries the contract guard holds back now, per server; not given when contracts are not checked. */
   quarantined?: () => Record<string, number>;
 }
@@ -39,6 +41,8 @@ export interface Metrics {
   policyDecision(effect: 'allow' | 'deny', rule: string | undefined): void;
   /** A rule's condition failed to evaluate on a request (a deny or require then denies: fail closed). */
   policyConditionError(rule: string): void;
+  /** A shadow rule (mode: shadow, never enforced) that would have acted on a routed request; `effect` is the rule's. */
+  policyShadowDecision(rule: string, effect: 'allow' | 'deny' | 'require'): void;
   /** A policy reload refused (the last good set stays in force): invalid, no files left, or files lost. */
   policyReloadRefused(reason: 'invalid' | 'no-files' | 'lost-files'): void;
   rateLimited(server: string): void;
@@ -64,5 +68,7 @@ export interface Metrics {
   contractFinding(server: string, detector: string, severity: string): void;
   /** Tool arguments that did not match the input schema: refused (enforce) or let through (warn). */
   argumentsInvalid(server: string, outcome: 'refused' | 'warned'): void;
+  /** Audit records the sink could not write (it fell behind or failed); each also in an audit-gap line. */
+  auditDropped(records: number): void;
   render(): Promise<string>;
 }

@@ -113,7 +113,7 @@ describe('ContractGuard events', () => {
         name: 'write_file',
         drifted: [],
         widening: [],
-        hash: hashFields(contractOf('tool', 'fs', writeFile())!.fields),
+        contractHash: hashFields(contractOf('tool', 'fs', writeFile())!.fields),
         action: 'served',
       },
     ]);
@@ -135,7 +135,7 @@ describe('ContractGuard events', () => {
         drifted: ['description'],
         widening: [],
         approvedHash: lock.servers.fs?.tools.write_file?.hash,
-        hash: hashFields(contractOf('tool', 'fs', reworded)!.fields),
+        contractHash: hashFields(contractOf('tool', 'fs', reworded)!.fields),
         action: 'quarantined',
       }),
     ]);

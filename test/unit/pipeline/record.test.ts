@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { GatewayError, unknownTool } from '../../../src/core/errors.js';
+import { canonicalHash } from '../../../src/infra/canonical.js';
 import { createAuditSink, type AuditRecord } from '../../../src/observability/audit.js';
 import { createLogger, silentLogger, type Logger } from '../../../src/observability/log.js';
 import { authorize } from '../../../src/pipeline/authorize.js';
@@ -18,14 +19,15 @@ const { catalog } = fleet();
 /** Runs record over `ctx` with an audit sink that keeps its records. */
 function audited(ctx: CallContext, includeArgs: boolean, log: Logger = silentLogger): AuditRecord {
   const lines: string[] = [];
-  record(
-    log,
-    createAuditSink({ file: '-', includeArgs }, (line) => lines.push(line)),
-  ).run(ctx);
-  expect(lines).toHaveLength(1);
-  expect(lines[0]!.endsWith('\n')).toBe(true);
-  const { type, ...rest } = JSON.parse(lines[0]!) as AuditRecord & { type: string };
+  const settings = { file: '-', includeArgs, redact: [], checkpointEvery: 1000, checkpointMs: 60_000 };
+  const sink = createAuditSink(settings, { write: (line) => void lines.push(line), replica: 'test', version: '0' });
+  record(log, sink, () => 'sha256:policy').run(ctx);
+  // The chain opens with its audit-start line; the request's record follows.
+  expect(lines).toHaveLength(2);
+  expect(lines[1]!.endsWith('\n')).toBe(true);
+  const { type, writer: _writer, seq, prev: _prev, hash: _hash, ...rest } = JSON.parse(lines[1]!) as AuditRecord & Record<string, unknown>;
   expect(type).toBe('audit');
+  expect(seq).toBe(1);
   return rest as AuditRecord;
 }
 
@@ -208,5 +210,53 @@ describe('record: who and how', () => {
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0]!)).toMatchObject({ level: 'debug', msg: 'request', method: 'tools/call', server: 'fs', name: 'read_file', outcome: 'ok' });
     expect(lines[0]).not.toContain('hunter2');
+  });
+});
+
+describe('record: the chained line', () => {
+  /** The raw line, and its JSON without hash: what the chain hashed. */
+  function line(ctx: CallContext, includeArgs: boolean): { text: string; body: Record<string, unknown>; hash: string } {
+    const lines: string[] = [];
+    const settings = { file: '-', includeArgs, redact: ['token'], checkpointEvery: 1000, checkpointMs: 60_000 };
+    record(silentLogger, createAuditSink(settings, { write: (l) => void lines.push(l), replica: 'test', version: '0' }), () => 'sha256:policy').run(ctx);
+    const { hash, ...body } = JSON.parse(lines[1]!) as Record<string, unknown>;
+    return { text: lines[1]!, body, hash: hash as string };
+  }
+
+  it('is built in canonical order: its hash is the JCS hash of the line without "hash", with outside objects in any key order', () => {
+    const ctx = through(
+      'tools/call',
+      { name: 'github__create_issue', arguments: { z: 1, a: { y: [{ b: 2, a: 1 }], x: 'é' }, token: 's3cret' } },
+      'rules: [ { id: ok, match: { tools: [create_issue] }, effect: allow } ]',
+    );
+    for (const includeArgs of [false, true]) {
+      const { body, hash } = line(ctx, includeArgs);
+      expect(hash).toBe(canonicalHash(body));
+      expect(body).toMatchObject({ seq: 1, writer: expect.stringMatching(/^test@/), prev: expect.stringMatching(/^sha256:/) });
+    }
+  });
+
+  it('holds the digest of the arguments as forwarded always, and the values only with includeArgs, redacted', () => {
+    const args = { path: '/srv/a', token: 's3cret' };
+    const ctx = through('tools/call', { name: 'github__create_issue', arguments: args });
+    const without = line(ctx, false).body;
+    expect(without.argsDigest).toBe(canonicalHash(args));
+    expect(without.args).toBeUndefined();
+    const withArgs = line(ctx, true).body;
+    expect(withArgs.args).toEqual({ path: '/srv/a', token: '[redacted]' });
+    expect(withArgs.argsDigest).toBe(canonicalHash(args));
+  });
+
+  it('holds the decision input a replay needs: groups, scopes, annotations, the rules and the policy version', () => {
+    const ctx = through('tools/call', { name: 'github__list_issues', arguments: {} }, 'rules: [ { id: ok, match: { tools: ["list_*"] }, effect: allow } ]', {
+      principal: principal({ groups: ['eng'], scopes: ['repo'] }),
+    });
+    expect(line(ctx, false).body).toMatchObject({
+      groups: ['eng'],
+      scopes: ['repo'],
+      annotations: { readOnlyHint: true },
+      rules: ['ok'],
+      policyVersion: 'sha256:policy',
+    });
   });
 });
