@@ -94,6 +94,13 @@ describe('a shadow deny on a live gateway', () => {
     expect(shadowCount(text, 'add-needs-math', 'require') ?? 0).toBe(0);
     // The enforced decision is the default allow: no deny was counted for the shadow rule.
     expect(text).not.toMatch(/switchboard_policy_decisions_total\{[^}]*rule="echo-going-away"/);
+    // The audit record says what happened (allow) and what the shadow rule would have done.
+    const record = gw.audit.filter((r) => r.type === 'audit' && r.name === 'ks__echo').at(-1);
+    expect(record).toMatchObject({
+      decision: 'allow',
+      outcome: 'ok',
+      shadow: { rules: [{ ruleId: 'echo-going-away', effect: 'deny', outcome: 'matched' }], would: { allowed: false, ruleId: 'echo-going-away' } },
+    });
   });
 
   it('a shadow require that does not hold is counted too; the call succeeds', async () => {

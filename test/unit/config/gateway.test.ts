@@ -30,7 +30,7 @@ describe('parseConfig: gateway', () => {
       auth: { apiKeys: [] },
       stdioPrincipal: { id: 'local', scopes: [], groups: [] },
       metrics: { enabled: true },
-      audit: { file: '-', includeArgs: false },
+      audit: { file: '-', includeArgs: false, redact: [], checkpointEvery: 1000, checkpointMs: 60000 },
       profiles: {},
       logLevel: 'info',
       pinning: { mode: 'off', lock: path.resolve('switchboard.lock'), onNew: 'quarantine', onChanged: 'quarantine' },

@@ -104,7 +104,7 @@ describe('GatewaySchema', () => {
       auth: { apiKeys: [] },
       stdioPrincipal: { id: 'local', scopes: [], groups: [] },
       metrics: { enabled: true },
-      audit: { file: '-', includeArgs: false },
+      audit: { file: '-', includeArgs: false, redact: [], checkpointEvery: 1000, checkpointMs: 60000 },
       profiles: {},
       logLevel: 'info',
       pinning: { mode: 'off', lock: './switchboard.lock', onNew: 'quarantine', onChanged: 'quarantine' },
@@ -116,7 +116,7 @@ describe('GatewaySchema', () => {
     const g = GatewaySchema.parse({ listen: { port: 0 }, servers: { a: {} }, audit: { includeArgs: true } });
     expect(g.listen).toEqual({ host: '127.0.0.1', port: 0 });
     expect(g.servers.a).toEqual({ enabled: true, isolation: 'shared', maxProcesses: 50, credentials: 'static' });
-    expect(g.audit).toEqual({ file: '-', includeArgs: true });
+    expect(g.audit).toEqual({ file: '-', includeArgs: true, redact: [], checkpointEvery: 1000, checkpointMs: 60000 });
   });
 
   it('rejects unknown keys at every level it owns', () => {
