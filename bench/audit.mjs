@@ -3,6 +3,7 @@
 // line, in-process (no I/O); medians of several rounds. The record is built
 // as pipeline/record.ts builds it (canonical key order, chain fields in place).
 import { performance } from 'node:perf_hooks';
+import { isCanonical } from '../dist/infra/canonical.js';
 import { AuditChain } from '../dist/observability/audit/chain.js';
 
 const ROUNDS = 5;
@@ -51,7 +52,8 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 export function runAuditBench() {
   const chain = new AuditChain('bench@2026-01-01T00:00:00.000Z');
   const plain = (r) => `${JSON.stringify(r)}\n`;
-  const chained = (r) => chain.sealInPlace(r).line;
+  // As pipeline/record.ts does: the nested values from outside are checked, then the record sealed in place.
+  const chained = (r) => chain.sealInPlace(r, isCanonical(r.annotations) && isCanonical(r.args) && isCanonical(r.shadow)).line;
   measure(plain);
   measure(chained);
   const rounds = { plain: [], chained: [] };

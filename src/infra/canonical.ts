@@ -83,8 +83,24 @@ export function canonicalValue(value: unknown): unknown {
 const INDEX_KEY = /^(?:0|[1-9]\d*)$/;
 const MAX_DEPTH = 64;
 
+/**
+ * Whether JSON.stringify of a record whose nested values are known to be
+ * canonical is its JCS form: its own keys in code-unit order, none
+ * integer-like (one pass over the top level only).
+ */
+export function topLevelInOrder(record: Record<string, unknown>): boolean {
+  let previous: string | undefined;
+  for (const key in record) {
+    const first = key.charCodeAt(0);
+    if (first >= 48 && first <= 57 && INDEX_KEY.test(key)) return false;
+    if (previous !== undefined && !(previous < key)) return false;
+    previous = key;
+  }
+  return true;
+}
+
 /** Whether JSON.stringify(value) is already its JCS form: plain data, every object's keys in code-unit order, no integer-like key. */
-function isCanonical(value: unknown, depth: number): boolean {
+export function isCanonical(value: unknown, depth = 0): boolean {
   if (typeof value === 'number') return Number.isFinite(value);
   if (typeof value !== 'object' || value === null) return typeof value !== 'bigint';
   if (depth > MAX_DEPTH) return false;

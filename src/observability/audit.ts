@@ -41,7 +41,8 @@ export interface AuditSink {
   readonly includeArgs: boolean;
   /** The arguments as they may be recorded: `audit.redact` paths removed. */
   recordable(args: unknown): unknown;
-  write(record: AuditRecord): void;
+  /** `nestedCanonical`: the builder put the record's nested values in JCS form and checked them (the fast path). */
+  write(record: AuditRecord, nestedCanonical?: boolean): void;
   writeEvent(event: AuditEvent): void;
   health(): AuditHealth;
   close(): Promise<void>;
@@ -70,7 +71,7 @@ export function createAuditSink(settings: AuditSettings, options: AuditOptions):
   return {
     includeArgs: settings.includeArgs,
     recordable: (args) => (settings.redact.length > 0 ? redact(args, settings.redact) : args),
-    write: (record) => sink.push(record as unknown as Record<string, unknown>, true),
+    write: (record, nestedCanonical = false) => sink.push(record as unknown as Record<string, unknown>, true, nestedCanonical),
     writeEvent: (event) => sink.push(withoutReserved(event)),
     health: () => sink.health(),
     close: () => sink.close(),

@@ -4,7 +4,7 @@
  * when `audit.includeArgs` is on; credentials never do.
  */
 import { GatewayError } from '../core/errors.js';
-import { canonicalHash, canonicalValue } from '../infra/canonical.js';
+import { canonicalHash, canonicalValue, isCanonical } from '../infra/canonical.js';
 import type { AuditRecord, AuditSink } from '../observability/audit.js';
 import type { Logger } from '../observability/log.js';
 import type { Finisher } from './chain.js';
@@ -15,7 +15,7 @@ export function record(log: Logger, audit: AuditSink, policyVersion: () => strin
     name: 'record',
     run(ctx) {
       const entry = auditRecord(ctx, audit, policyVersion());
-      audit.write(entry);
+      audit.write(entry, nestedCanonical(entry));
       if (log.level === 'debug') {
         log.debug('request', {
           session: entry.session,
@@ -92,6 +92,13 @@ function auditRecord(ctx: CallContext, audit: AuditSink, policyVersion: string):
     ...(ctx.credential?.subject ? { upstreamSubject: ctx.credential.subject } : {}),
     writer: '',
   };
+}
+
+/** Whether the values that came from outside (annotations, arguments, shadow outcomes) are in JCS form: the chain's fast path. */
+function nestedCanonical(entry: AuditRecord): boolean {
+  return (
+    isCanonical(entry.annotations) && isCanonical(entry.args) && isCanonical(entry.shadow) && isCanonical(entry.argumentProblems) && isCanonical(entry.contract)
+  );
 }
 
 function conditionErrors(ctx: CallContext): { error: string; ruleId: string }[] {

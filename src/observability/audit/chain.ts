@@ -6,7 +6,7 @@
  * replica id (or host) and the moment it started.
  */
 import { hash as digest } from 'node:crypto';
-import { fastCanonicalJson, mergeSorted } from '../../infra/canonical.js';
+import { fastCanonicalJson, mergeSorted, topLevelInOrder } from '../../infra/canonical.js';
 
 const RESERVED = ['hash', 'signature'] as const;
 
@@ -37,13 +37,15 @@ export class AuditChain {
    * Seals a record with the chain's fields already in place (the audit record
    * of a request): they are filled in. Built in canonical order, its JSON text
    * is its JCS form and this costs one check and one hash; otherwise it is
-   * canonicalised like any other line.
+   * canonicalised like any other line. `nestedCanonical`: the builder has
+   * checked its nested values (then only the top level is checked here).
    */
-  sealInPlace(record: { prev: string | null; seq: number; writer: string }): Sealed {
+  sealInPlace(record: { prev: string | null; seq: number; writer: string }, nestedCanonical = false): Sealed {
     record.prev = this.prev;
     record.seq = this.seq;
     record.writer = this.writer;
-    return this.finish(fastCanonicalJson(record));
+    const flat = nestedCanonical && topLevelInOrder(record as unknown as Record<string, unknown>);
+    return this.finish(flat ? JSON.stringify(record) : fastCanonicalJson(record));
   }
 
   private finish(canonical: string, unhashed?: (hash: string) => Record<string, string>): Sealed {

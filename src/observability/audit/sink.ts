@@ -28,7 +28,9 @@ export interface AuditHealth {
 
 interface Pending {
   record: Record<string, unknown>;
+  /** Built in canonical order with the chain's fields in place; `nested`: its nested values checked too. */
   inPlace: boolean;
+  nested?: boolean;
 }
 
 export interface ChainedSinkOptions {
@@ -64,9 +66,9 @@ export class ChainedSink {
   }
 
   /** `inPlace`: the record is built in canonical order with the chain's fields in place (see AuditChain.sealInPlace). */
-  push(record: Record<string, unknown>, inPlace = false): void {
+  push(record: Record<string, unknown>, inPlace = false, nested = false): void {
     if (this.closed) return;
-    const pending = { record, inPlace };
+    const pending = { record, inPlace, nested };
     if (typeof this.target === 'function') return this.emit([pending]);
     if (this.batch.push(pending) === 1 && !this.scheduled) {
       this.scheduled = true;
@@ -115,12 +117,12 @@ export class ChainedSink {
       lines.push(
         chain.seal({ type: 'audit-gap', time: new Date().toISOString(), dropped: this.missing, reason: 'the sink fell behind or could not write' }).line,
       );
-    for (const { record, inPlace } of records) {
+    for (const { record, inPlace, nested } of records) {
       if (record.type === 'audit-checkpoint') {
         lines.push(this.sealCheckpoint(record));
         continue;
       }
-      lines.push((inPlace ? chain.sealInPlace(record as { prev: string | null; seq: number; writer: string }) : chain.seal(record)).line);
+      lines.push((inPlace ? chain.sealInPlace(record as { prev: string | null; seq: number; writer: string }, nested) : chain.seal(record)).line);
       if (this.options.signer && ++this.sinceCheckpoint >= this.options.checkpointEvery) lines.push(this.sealCheckpoint(this.checkpoint(false)));
     }
     if (typeof this.target === 'function') {
