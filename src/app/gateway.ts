@@ -18,6 +18,7 @@ import type { Logger } from '../observability/log.js';
 import { PolicyRuntime } from './policy-runtime.js';
 import { readinessOf } from './readiness.js';
 import { ConfigRuntime } from './config-runtime.js';
+import { consoleMount } from './console.js';
 import { ContractRuntime, contractsChanged, personalContracts, quarantinedByServer } from './contract-runtime.js';
 import { buildPipeline } from '../pipeline/index.js';
 import { scopeShortfall } from '../pipeline/preflight.js';
@@ -190,6 +191,7 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
           scopeShortfall: (who, message) => scopeShortfall(catalog, policy.engine, who, message),
           draining: () => lifecycle.draining,
           userOAuth: callers.userOAuth && { userOAuth: callers.userOAuth, onRevoked: (principal, server) => pool.dropCaller(principal, server) },
+          ...(settings.console.enabled ? { console: consoleMount({ settings, identity, audit, log, readiness, catalog, version: VERSION }) } : {}),
         },
         host,
         port,

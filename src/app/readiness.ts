@@ -71,6 +71,7 @@ export function readinessOf(s: ReadinessSources): () => { ready: boolean; body: 
 function upstreamState(u: Upstream, counts: Record<string, number> | undefined) {
   return {
     state: u.state,
+    since: new Date(u.stateSince).toISOString(),
     transport: u.config.spec.type,
     wire: u.wire,
     restarts: u.restarts,

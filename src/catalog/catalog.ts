@@ -175,6 +175,18 @@ export class Catalog {
     return this.quarantine.entries();
   }
 
+  /** The held-back entries as rows (for `switchboard catalog` and the console): names and why, never descriptions. */
+  quarantinedRows(): { kind: string; server: string; exposed: string; original: string; reason?: string; drifted: string[] }[] {
+    return this.quarantine.entries().map(({ exposed, verdict: v }) => ({
+      kind: v.kind,
+      server: v.server,
+      exposed,
+      original: v.name,
+      reason: v.quarantine?.reason,
+      drifted: v.drifted,
+    }));
+  }
+
   /** The guard's argument check for a tool's verdict (undefined: nothing to validate). */
   argumentCheck(verdict: Verdict) {
     return this.guard?.argumentCheck(verdict);

@@ -42,6 +42,8 @@ export interface HttpFrontOptions {
   draining?: () => boolean;
   /** Set when some server has credentials "user-oauth": the sign-in pages. */
   userOAuth?: Omit<OAuthRoutesOptions, 'authenticated' | 'log'>;
+  /** Set when gateway.console is enabled: mounts the console's routes (behind the Host and Origin checks). */
+  console?: (app: Express) => void;
   /** Where every SSE stream to a client counts what it drops or closes for a client that stops reading (bounded-stream.ts). */
   streams?: StreamLimits;
   /** Told of each session refused or closed under gateway.limits (metrics). */
@@ -102,6 +104,7 @@ export function createHttpFront(options: HttpFrontOptions): HttpFront {
   }
   // The admission checks in their order (admission.ts); the body is read between authentication and scopes.
   app.use(admit(admission.hostAndOrigin));
+  options.console?.(app);
   const authenticated = authenticate(admission);
   if (options.userOAuth) mountOAuthRoutes(app, { ...options.userOAuth, authenticated, log });
   app.use([...endpoints.flatMap((e) => [e.path, e.ssePath]), '/messages'], authenticated);

@@ -45,6 +45,8 @@ export interface AuditSink {
   write(record: AuditRecord, nestedCanonical?: boolean): void;
   writeEvent(event: AuditEvent): void;
   health(): AuditHealth;
+  /** Every line as it is written, from now on (a listener must not throw); returns the unsubscribe. */
+  subscribe(listener: (line: string) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -74,6 +76,7 @@ export function createAuditSink(settings: AuditSettings, options: AuditOptions):
     write: (record, nestedCanonical = false) => sink.push(record as unknown as Record<string, unknown>, true, nestedCanonical),
     writeEvent: (event) => sink.push(withoutReserved(event)),
     health: () => sink.health(),
+    subscribe: (listener) => sink.subscribe(listener),
     close: () => sink.close(),
   };
 }

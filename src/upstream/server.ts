@@ -54,6 +54,8 @@ interface UpstreamEvents {
 
 export class Upstream extends EventEmitter<UpstreamEvents> {
   state: UpstreamState = 'down';
+  /** When `state` last changed (ms since the epoch): /readyz and the console say since when. */
+  stateSince = Date.now();
   /** The last failure in full, for the log and the operator's CLI; it may hold the child's stderr, so it is never published. */
   lastError?: string;
   /** The last failure as a bounded class: what /readyz and clients are told. */
@@ -259,6 +261,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
 
   private setState(state: UpstreamState, error?: string): void {
     if (this.state === state && state !== 'down') return;
+    if (this.state !== state) this.stateSince = Date.now();
     this.state = state;
     this.emit('state', state, error);
   }

@@ -22,14 +22,7 @@ export async function catalogCommand(args: ParsedArgs): Promise<number> {
   const view = profileView(config, args);
   const entries = gateway.catalog.entries().filter((e) => inProfile(gateway, view, e));
   const states = Object.fromEntries(gateway.upstreams.map((u) => [u.name, { state: u.state, error: u.lastError }]));
-  const quarantined = gateway.catalog.quarantinedEntries().map(({ exposed, verdict: v }) => ({
-    kind: v.kind,
-    server: v.server,
-    exposed,
-    original: v.name,
-    reason: v.quarantine?.reason,
-    drifted: v.drifted,
-  }));
+  const quarantined = gateway.catalog.quarantinedRows();
   await gateway.stop();
   if (view.profile !== undefined && !entries.some((e) => e.kind === 'tool')) {
     process.stderr.write(

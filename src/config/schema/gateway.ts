@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { AuditSettings } from '../../observability/audit.js';
+import { ConsoleSchema, type ConsoleSettings } from './console.js';
 import { PinningSchema, ScanSchema, ValidateArgumentsSchema, type ContractSettings } from './contracts.js';
 import { AuthSchema, PrincipalSchema, type AuthSettings, type PrincipalSpec } from './auth.js';
 import { HttpUrl, PositiveMs, SEPARATOR_PATTERN, SERVER_NAME_PATTERN, StringList } from './primitives.js';
@@ -160,6 +161,7 @@ export const GatewaySchema = z
       .default({})
       .describe('Curated endpoints: each profile is served at its own path with its own view of the catalog.'),
     logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+    console: ConsoleSchema.prefault({}),
     pinning: PinningSchema.prefault({}),
     scan: ScanSchema.prefault({}),
     validateArguments: ValidateArgumentsSchema,
@@ -210,6 +212,7 @@ export interface GatewaySettings {
   /** Present when configured; the file store's path is absolute. */
   credentials?: { key: string; store: { type: 'file'; path: string } | { type: 'redis'; url: string; prefix: string } };
   publicUrl?: string;
+  console: ConsoleSettings;
   /** Contract pinning (lock path absolute), the poisoning lint, argument validation (default resolved). */
   pinning: ContractSettings['pinning'];
   scan: ContractSettings['scan'];

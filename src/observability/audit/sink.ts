@@ -51,6 +51,8 @@ export class ChainedSink {
   private sinceCheckpoint = 0;
   private readonly timer?: NodeJS.Timeout;
   private closed = false;
+  /** Who reads lines as they are written (the console's live stream); each told after the write. */
+  private readonly listeners = new Set<(line: string) => void>();
 
   constructor(
     private readonly target: Target | ((line: string) => void),
@@ -74,6 +76,12 @@ export class ChainedSink {
       this.scheduled = true;
       setImmediate(() => this.flush());
     }
+  }
+
+  /** Lines as they are written, from now on; returns the unsubscribe. */
+  subscribe(listener: (line: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
   }
 
   health(): AuditHealth {
@@ -133,6 +141,7 @@ export class ChainedSink {
       return this.drop(records.length);
     }
     this.missing = 0;
+    for (const listener of this.listeners) for (const line of lines) listener(line);
   }
 
   private drop(records: number): void {

@@ -35,6 +35,12 @@ describe('parseConfig: gateway', () => {
       logLevel: 'info',
       pinning: { mode: 'off', lock: path.resolve('switchboard.lock'), onNew: 'quarantine', onChanged: 'quarantine' },
       scan: { mode: 'off', severity: 'high' },
+      console: {
+        enabled: false,
+        path: '/console',
+        sessionMs: 3600000,
+        roles: { admin: { scopes: ['switchboard.admin'], groups: [] }, viewer: { scopes: ['switchboard.viewer'], groups: [] } },
+      },
       validateArguments: 'off',
     });
     const elsewhere = {

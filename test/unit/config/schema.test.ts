@@ -109,6 +109,12 @@ describe('GatewaySchema', () => {
       logLevel: 'info',
       pinning: { mode: 'off', lock: './switchboard.lock', onNew: 'quarantine', onChanged: 'quarantine' },
       scan: { mode: 'off', severity: 'high' },
+      console: {
+        enabled: false,
+        path: '/console',
+        sessionMs: 3600000,
+        roles: { admin: { scopes: ['switchboard.admin'], groups: [] }, viewer: { scopes: ['switchboard.viewer'], groups: [] } },
+      },
     });
   });
 

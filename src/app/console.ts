@@ -1,0 +1,47 @@
+/**
+ * The console's view of this gateway: what its overview and catalog pages
+ * show, from the parts the gateway already has (readiness, the catalog).
+ */
+import type { Express } from 'express';
+import type { Catalog } from '../catalog/catalog.js';
+import type { GatewaySettings } from '../config/schema/index.js';
+import { mountConsole } from '../console/routes.js';
+import type { AuditSink } from '../observability/audit.js';
+import type { Logger } from '../observability/log.js';
+import type { GatewayIdentity } from './identity.js';
+
+export interface ConsoleParts {
+  settings: GatewaySettings;
+  identity: GatewayIdentity;
+  audit: AuditSink;
+  log: Logger;
+  readiness: () => { ready: boolean; body: unknown };
+  catalog: Catalog;
+  version: string;
+}
+
+export function consoleMount(parts: ConsoleParts): (app: Express) => void {
+  const startedAt = new Date().toISOString();
+  const { settings, catalog } = parts;
+  return (app) =>
+    mountConsole(app, {
+      settings: settings.console,
+      authenticate: parts.identity.authenticate,
+      audit: parts.audit,
+      log: parts.log,
+      secure: (settings.publicUrl ?? '').startsWith('https:'),
+      overview: () => overviewOf(parts.readiness().body as Readiness, parts.version, startedAt),
+      catalog: () => ({ entries: catalog.entries(), quarantined: catalog.quarantinedRows() }),
+    });
+}
+
+interface Readiness {
+  upstreams: Record<string, Record<string, unknown>>;
+  [key: string]: unknown;
+}
+
+/** /readyz's body, with the upstreams as a list (name first) for the page's table. */
+function overviewOf(body: Readiness, version: string, startedAt: string): Record<string, unknown> {
+  const { upstreams, ...rest } = body;
+  return { version, startedAt, ...rest, upstreams: Object.entries(upstreams).map(([name, u]) => ({ name, ...u })) };
+}

@@ -1,0 +1,141 @@
+/**
+ * The console's routes under gateway.console.path: the page and its assets,
+ * sign-in (an API key exchanged once for a session cookie), and the JSON API
+ * the page uses (docs/console.md). Reads need a session; writes need its CSRF
+ * token too. Every response forbids framing and carries a strict CSP.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import type { HttpAuthenticator } from '../auth/http.js';
+import type { ConsoleSettings } from '../config/schema/console.js';
+import type { Principal } from '../core/principal.js';
+import type { AuditSink } from '../observability/audit.js';
+import type { Logger } from '../observability/log.js';
+import { CallStats } from './call-stats.js';
+import { DecisionStreams } from './decisions.js';
+import { roleOf } from './roles.js';
+import { ConsoleSessions, type ConsoleSession } from './sessions.js';
+
+export interface ConsoleDeps {
+  settings: ConsoleSettings;
+  authenticate: HttpAuthenticator;
+  audit: AuditSink;
+  log: Logger;
+  /** The overview's parts that the gateway knows (readiness, versions); the console adds call statistics. */
+  overview: () => Record<string, unknown>;
+  catalog: () => Record<string, unknown>;
+  /** Whether the console is reached over https (the cookie is then Secure). */
+  secure: boolean;
+}
+
+const COOKIE = 'sb_console';
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+/** The page and its assets ship with the package, beside dist/. */
+const ASSETS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../console');
+
+export function mountConsole(app: Express, deps: ConsoleDeps): void {
+  const { settings } = deps;
+  const base = settings.path;
+  const sessions = new ConsoleSessions(settings.sessionMs);
+  const stats = new CallStats();
+  deps.audit.subscribe((line) => stats.record(safeParse(line)));
+  const streams = new DecisionStreams(deps.audit);
+  const router = express.Router();
+  router.use(securityHeaders);
+  router.use(express.json({ limit: 16 * 1024 }));
+
+  const signedIn = (req: Request, res: Response, next: NextFunction) => {
+    const session = sessions.find(cookieOf(req));
+    if (!session) return void res.status(401).json({ error: 'not signed in (or the sign-in expired)' });
+    res.locals.session = session;
+    next();
+  };
+  const withCsrf = (req: Request, res: Response, next: NextFunction) => {
+    if (req.get('x-csrf-token') !== (res.locals.session as ConsoleSession).csrf) return void res.status(403).json({ error: 'missing or wrong X-CSRF-Token' });
+    next();
+  };
+
+  router.post('/api/session', (req, res) => void signIn(req, res, deps, sessions));
+  router.get('/api/session', signedIn, (_req, res) => void res.json(sessionView(res.locals.session as ConsoleSession)));
+  router.delete('/api/session', signedIn, withCsrf, (_req, res) => {
+    const session = res.locals.session as ConsoleSession;
+    sessions.close(session.id);
+    auditAction(deps.audit, session, 'sign-out');
+    res.setHeader('Set-Cookie', cookie(base, '', 0, deps.secure));
+    res.status(204).end();
+  });
+  router.get('/api/overview', signedIn, (_req, res) => void res.json({ ...deps.overview(), calls: stats.summary() }));
+  router.get('/api/catalog', signedIn, (_req, res) => void res.json(deps.catalog()));
+  router.get('/api/decisions', signedIn, (req, res) => streams.serve(req, res));
+  router.use('/assets', express.static(path.join(ASSETS, 'assets'), { maxAge: '1h', index: false }));
+  router.get('/', (_req, res) => {
+    const page = path.join(ASSETS, 'index.html');
+    if (!existsSync(page)) return void res.status(404).json({ error: 'the console page is not installed' });
+    res.setHeader('Cache-Control', 'no-cache');
+    res.sendFile(page);
+  });
+  router.use((_req, res) => void res.status(404).json({ error: 'not found' }));
+  app.use(base, router);
+}
+
+async function signIn(req: Request, res: Response, deps: ConsoleDeps, sessions: ConsoleSessions): Promise<void> {
+  const key = typeof req.body?.apiKey === 'string' ? (req.body.apiKey as string) : '';
+  if (key === '') return void res.status(400).json({ error: 'send { "apiKey": "…" }' });
+  let principal: Principal;
+  try {
+    principal = await deps.authenticate({ 'x-api-key': key });
+  } catch {
+    return void res.status(401).json({ error: 'unknown API key' });
+  }
+  const role = roleOf(principal, deps.settings.roles);
+  if (!role || principal.kind === 'anonymous') {
+    deps.audit.writeEvent({ type: 'console', time: new Date().toISOString(), action: 'sign-in-refused', principal: principal.id });
+    return void res.status(403).json({ error: `${principal.id} has no console role (gateway.console.roles)` });
+  }
+  const session = sessions.open(principal, role);
+  auditAction(deps.audit, session, 'sign-in');
+  res.setHeader('Set-Cookie', cookie(deps.settings.path, session.id, deps.settings.sessionMs, deps.secure));
+  res.json(sessionView(session));
+}
+
+function sessionView(s: ConsoleSession) {
+  return { principal: s.principal.id, role: s.role, csrf: s.csrf, expiresAt: new Date(s.expiresAt).toISOString() };
+}
+
+function auditAction(audit: AuditSink, session: ConsoleSession, action: string): void {
+  audit.writeEvent({ type: 'console', time: new Date().toISOString(), action, principal: session.principal.id, role: session.role });
+}
+
+function cookie(base: string, value: string, maxAgeMs: number, secure: boolean): string {
+  return `${COOKIE}=${value}; Path=${base}; HttpOnly; SameSite=Strict; Max-Age=${Math.floor(maxAgeMs / 1000)}${secure ? '; Secure' : ''}`;
+}
+
+function cookieOf(req: Request): string | undefined {
+  const header = req.get('cookie');
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const [name, ...rest] = part.trim().split('=');
+    if (name === COOKIE) return rest.join('=');
+  }
+  return undefined;
+}
+
+function securityHeaders(_req: Request, res: Response, next: NextFunction): void {
+  res.setHeader('Content-Security-Policy', CSP);
+  res.setHeader('X-Frame-Options', 'DENY');
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('Referrer-Policy', 'no-referrer');
+  next();
+}
+
+function safeParse(line: string): Record<string, unknown> {
+  try {
+    const value = JSON.parse(line) as Record<string, unknown>;
+    return value.type === 'audit' ? value : {};
+  } catch {
+    return {};
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * Console sign-ins: a random session id (the cookie) bound to a principal, a
+ * role, a CSRF token and an expiry. Bounded: the oldest sign-in goes first
+ * when the store is full, and an expired one is gone on its next use.
+ */
+import { randomBytes } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import type { Principal } from '../core/principal.js';
+
+export type ConsoleRole = 'admin' | 'viewer';
+
+export interface ConsoleSession {
+  id: string;
+  principal: Principal;
+  role: ConsoleRole;
+  csrf: string;
+  expiresAt: number;
+}
+
+/** Sign-ins kept at most (each is small; a flood of sign-ins evicts the oldest, never grows memory). */
+const MAX_SESSIONS = 1000;
+
+export class ConsoleSessions {
+  private readonly sessions = new LRUCache<string, ConsoleSession>({ max: MAX_SESSIONS });
+
+  constructor(
+    private readonly lifetimeMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** A new session (a sign-in always gets a fresh id: no fixation). */
+  open(principal: Principal, role: ConsoleRole): ConsoleSession {
+    const session = { id: token(), principal, role, csrf: token(), expiresAt: this.now() + this.lifetimeMs };
+    this.sessions.set(session.id, session);
+    return session;
+  }
+
+  find(id: string | undefined): ConsoleSession | undefined {
+    if (!id) return undefined;
+    const session = this.sessions.get(id);
+    if (!session) return undefined;
+    if (session.expiresAt <= this.now()) {
+      this.sessions.delete(id);
+      return undefined;
+    }
+    return session;
+  }
+
+  close(id: string): void {
+    this.sessions.delete(id);
+  }
+}
+
+function token(): string {
+  return randomBytes(32).toString('base64url');
+}

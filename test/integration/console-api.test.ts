@@ -1,0 +1,132 @@
+/**
+ * The console's JSON API on a real gateway with a real upstream: sign-in with
+ * an API key for a session cookie, roles, CSRF on writes, the security
+ * headers, and a denied call arriving on the live decision stream.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashKey } from '../../src/auth/api-keys.js';
+import { FIXTURES, nodeServer, startGateway, type RunningGateway } from '../helpers/gateway.js';
+
+let gw: RunningGateway;
+let dir: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'switchboard-console-'));
+  writeFileSync(path.join(dir, 'deny.yaml'), 'rules:\n  - id: no-echo\n    match: { servers: [ks], tools: [echo] }\n    effect: deny\n');
+  gw = await startGateway({
+    mcpServers: { ks: nodeServer(path.join(FIXTURES, 'stdio.mjs')) },
+    gateway: {
+      policies: dir,
+      console: { enabled: true },
+      auth: {
+        apiKeys: [
+          { id: 'ops', sha256: hashKey('ops-key'), scopes: ['switchboard.admin'] },
+          { id: 'view', sha256: hashKey('view-key'), scopes: ['switchboard.viewer'] },
+          { id: 'agent', sha256: hashKey('agent-key') },
+        ],
+      },
+    },
+  });
+});
+
+afterAll(async () => {
+  await gw?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function signIn(apiKey: string): Promise<{ status: number; body: Record<string, unknown>; cookie?: string; setCookie?: string }> {
+  const res = await fetch(`${gw.url}/console/api/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ apiKey }),
+  });
+  const setCookie = res.headers.get('set-cookie') ?? undefined;
+  return { status: res.status, body: (await res.json()) as Record<string, unknown>, setCookie, cookie: setCookie?.split(';')[0] };
+}
+
+describe('console sign-in and roles', () => {
+  it('an unknown key is 401; a key without a console role is 403; both are audited or refused without a cookie', async () => {
+    const unknown = await signIn('nope');
+    expect(unknown.status).toBe(401);
+    expect(unknown.setCookie).toBeUndefined();
+    const agent = await signIn('agent-key');
+    expect(agent.status).toBe(403);
+    expect(agent.setCookie).toBeUndefined();
+    expect(gw.audit.some((r) => r.type === 'console' && r.action === 'sign-in-refused' && r.principal === 'apikey:agent')).toBe(true);
+  });
+
+  it('a viewer key gets an HttpOnly, SameSite=Strict cookie scoped to the console, a role and a CSRF token', async () => {
+    const view = await signIn('view-key');
+    expect(view.status).toBe(200);
+    expect(view.body).toMatchObject({ principal: 'apikey:view', role: 'viewer', csrf: expect.any(String) });
+    expect(view.setCookie).toMatch(/^sb_console=[\w-]{40,}; Path=\/console; HttpOnly; SameSite=Strict; Max-Age=3600$/);
+    const again = await signIn('view-key');
+    expect(again.cookie).not.toBe(view.cookie);
+  });
+
+  it('reads need the cookie; the overview lists the upstreams', async () => {
+    expect((await fetch(`${gw.url}/console/api/overview`)).status).toBe(401);
+    const { cookie } = await signIn('ops-key');
+    const res = await fetch(`${gw.url}/console/api/overview`, { headers: { cookie: cookie! } });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { upstreams: { name: string; state: string; since: string }[] };
+    expect(body.upstreams).toEqual([expect.objectContaining({ name: 'ks', state: 'ready', since: expect.any(String) })]);
+    const catalog = (await (await fetch(`${gw.url}/console/api/catalog`, { headers: { cookie: cookie! } })).json()) as { entries: { exposed: string }[] };
+    expect(catalog.entries.map((e) => e.exposed)).toContain('ks__add');
+  });
+
+  it('every answer forbids framing and carries a strict CSP', async () => {
+    const res = await fetch(`${gw.url}/console/api/session`);
+    expect(res.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(res.headers.get('x-frame-options')).toBe('DENY');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+  });
+
+  it('sign-out needs the CSRF token, then the session is gone', async () => {
+    const { cookie, body } = await signIn('ops-key');
+    const without = await fetch(`${gw.url}/console/api/session`, { method: 'DELETE', headers: { cookie: cookie! } });
+    expect(without.status).toBe(403);
+    const wrong = await fetch(`${gw.url}/console/api/session`, { method: 'DELETE', headers: { cookie: cookie!, 'x-csrf-token': 'x' } });
+    expect(wrong.status).toBe(403);
+    const out = await fetch(`${gw.url}/console/api/session`, { method: 'DELETE', headers: { cookie: cookie!, 'x-csrf-token': body.csrf as string } });
+    expect(out.status).toBe(204);
+    expect((await fetch(`${gw.url}/console/api/session`, { headers: { cookie: cookie! } })).status).toBe(401);
+  });
+
+  it('a foreign Origin is refused before the console sees the request', async () => {
+    const res = await fetch(`${gw.url}/console/api/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: 'https://evil.example' },
+      body: JSON.stringify({ apiKey: 'ops-key' }),
+    });
+    expect(res.status).toBe(403);
+  });
+});
+
+describe('the live decision stream', () => {
+  it('a denied call arrives as a record, filtered by effect', async () => {
+    const { cookie } = await signIn('view-key');
+    const abort = new AbortController();
+    const res = await fetch(`${gw.url}/console/api/decisions?effect=deny`, { headers: { cookie: cookie! }, signal: abort.signal });
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    const client = new Client({ name: 'agent', version: '1' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(gw.mcpUrl), { requestInit: { headers: { 'X-API-Key': 'agent-key' } } }));
+    await client.callTool({ name: 'ks__add', arguments: { a: 1, b: 2 } });
+    await expect(client.callTool({ name: 'ks__echo', arguments: { text: 'x' } })).rejects.toThrow();
+    let text = '';
+    while (!text.includes('event: record')) text += decoder.decode((await reader.read()).value);
+    abort.abort();
+    await client.close();
+    const record = JSON.parse(/data: (.*)\n/.exec(text.slice(text.indexOf('event: record')))![1]!) as Record<string, unknown>;
+    expect(record).toMatchObject({ type: 'audit', principal: 'apikey:agent', name: 'ks__echo', decision: 'deny', ruleId: 'no-echo' });
+    // The allowed add was filtered out.
+    expect(text).not.toContain('ks__add');
+  });
+});
