@@ -4,6 +4,10 @@
  */
 import type { Express } from 'express';
 import type { Catalog } from '../catalog/catalog.js';
+import type { LoadedConfig } from '../config/schema/index.js';
+import type { PolicyEngine } from '../policy/engine.js';
+import type { CallerCredentials } from './callers.js';
+import { playground } from './console-playground.js';
 import type { GatewaySettings } from '../config/schema/index.js';
 import { mountConsole } from '../console/routes.js';
 import type { AuditSink } from '../observability/audit.js';
@@ -11,6 +15,10 @@ import type { Logger } from '../observability/log.js';
 import type { GatewayIdentity } from './identity.js';
 
 export interface ConsoleParts {
+  config: () => LoadedConfig;
+  policy: () => PolicyEngine;
+  callers: CallerCredentials;
+  dropCaller: (principal: string, server: string) => void;
   settings: GatewaySettings;
   identity: GatewayIdentity;
   audit: AuditSink;
@@ -32,6 +40,8 @@ export function consoleMount(parts: ConsoleParts): (app: Express) => void {
       secure: (settings.publicUrl ?? '').startsWith('https:'),
       overview: () => overviewOf(parts.readiness().body as Readiness, parts.version, startedAt),
       catalog: () => ({ entries: catalog.entries(), quarantined: catalog.quarantinedRows() }),
+      playground: playground(parts.config, parts.policy) as (body: unknown, recent: readonly string[]) => unknown,
+      ...(parts.callers.store && parts.callers.userOAuth ? { accounts: accountsOf(parts.callers, parts.dropCaller) } : {}),
     });
 }
 
@@ -44,4 +54,16 @@ interface Readiness {
 function overviewOf(body: Readiness, version: string, startedAt: string): Record<string, unknown> {
   const { upstreams, ...rest } = body;
   return { version, startedAt, ...rest, upstreams: Object.entries(upstreams).map(([name, u]) => ({ name, ...u })) };
+}
+
+/** Linked accounts as the console shows them (never a token), and revoking one (its connections go too). */
+function accountsOf(callers: CallerCredentials, dropCaller: (principal: string, server: string) => void) {
+  return {
+    list: (principal?: string) => callers.store!.list(principal),
+    async revoke(principal: string, server: string) {
+      const revoked = await callers.userOAuth!.revoke(principal, server);
+      dropCaller(principal, server);
+      return revoked;
+    },
+  };
 }

@@ -191,7 +191,23 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
           scopeShortfall: (who, message) => scopeShortfall(catalog, policy.engine, who, message),
           draining: () => lifecycle.draining,
           userOAuth: callers.userOAuth && { userOAuth: callers.userOAuth, onRevoked: (principal, server) => pool.dropCaller(principal, server) },
-          ...(settings.console.enabled ? { console: consoleMount({ settings, identity, audit, log, readiness, catalog, version: VERSION }) } : {}),
+          ...(settings.console.enabled
+            ? {
+                console: consoleMount({
+                  settings,
+                  identity,
+                  audit,
+                  log,
+                  readiness,
+                  catalog,
+                  version: VERSION,
+                  config: () => reload.config,
+                  policy: () => policy.engine,
+                  callers,
+                  dropCaller: (p, s) => pool.dropCaller(p, s),
+                }),
+              }
+            : {}),
         },
         host,
         port,

@@ -28,7 +28,17 @@ export interface ConsoleDeps {
   catalog: () => Record<string, unknown>;
   /** Whether the console is reached over https (the cookie is then Secure). */
   secure: boolean;
+  /** The policy playground: a candidate set against a request and the recent decisions; throws PlaygroundInputError-like errors (400). */
+  playground: (body: unknown, recent: readonly string[]) => unknown;
+  /** Users' linked upstream accounts (absent without gateway.credentials): listed without tokens, revoked by an admin. */
+  accounts?: {
+    list(principal?: string): Promise<unknown[]>;
+    revoke(principal: string, server: string): Promise<boolean>;
+  };
 }
+
+/** Recent decisions kept for the playground's replay. */
+const RECENT = 500;
 
 const COOKIE = 'sb_console';
 const CSP =
@@ -41,11 +51,18 @@ export function mountConsole(app: Express, deps: ConsoleDeps): void {
   const base = settings.path;
   const sessions = new ConsoleSessions(settings.sessionMs);
   const stats = new CallStats();
-  deps.audit.subscribe((line) => stats.record(safeParse(line)));
+  const recent: string[] = [];
+  deps.audit.subscribe((line) => {
+    const record = safeParse(line);
+    if (record.type !== 'audit') return;
+    stats.record(record);
+    if (recent.push(line) > RECENT) recent.shift();
+  });
   const streams = new DecisionStreams(deps.audit);
   const router = express.Router();
   router.use(securityHeaders);
-  router.use(express.json({ limit: 16 * 1024 }));
+  // Room for a candidate policy set; nothing else sent here is large.
+  router.use(express.json({ limit: 256 * 1024 }));
 
   const signedIn = (req: Request, res: Response, next: NextFunction) => {
     const session = sessions.find(cookieOf(req));
@@ -70,6 +87,36 @@ export function mountConsole(app: Express, deps: ConsoleDeps): void {
   router.get('/api/overview', signedIn, (_req, res) => void res.json({ ...deps.overview(), calls: stats.summary() }));
   router.get('/api/catalog', signedIn, (_req, res) => void res.json(deps.catalog()));
   router.get('/api/decisions', signedIn, (req, res) => streams.serve(req, res));
+  router.post('/api/playground', signedIn, withCsrf, (req, res) => {
+    try {
+      res.json(deps.playground(req.body, recent));
+    } catch (err) {
+      res.status(400).json({ error: (err as Error).message });
+    }
+  });
+  router.get('/api/accounts', signedIn, async (req, res) => {
+    if (!deps.accounts) return void res.json({ enabled: false, accounts: [] });
+    const principal = typeof req.query.principal === 'string' && req.query.principal !== '' ? req.query.principal : undefined;
+    res.json({ enabled: true, accounts: await deps.accounts.list(principal) });
+  });
+  router.delete('/api/accounts', signedIn, withCsrf, async (req, res) => {
+    const session = res.locals.session as ConsoleSession;
+    if (session.role !== 'admin') return void res.status(403).json({ error: 'only an admin may revoke' });
+    const { principal, server } = (req.body ?? {}) as { principal?: unknown; server?: unknown };
+    if (!deps.accounts || typeof principal !== 'string' || typeof server !== 'string')
+      return void res.status(400).json({ error: 'send { "principal", "server" }' });
+    const revoked = await deps.accounts.revoke(principal, server);
+    deps.audit.writeEvent({
+      type: 'console',
+      time: new Date().toISOString(),
+      action: 'revoke',
+      principal: session.principal.id,
+      subject: principal,
+      server,
+      revoked,
+    });
+    res.status(revoked ? 200 : 404).json({ principal, server, revoked });
+  });
   router.use('/assets', express.static(path.join(ASSETS, 'assets'), { maxAge: '1h', index: false }));
   router.get('/', (_req, res) => {
     const page = path.join(ASSETS, 'index.html');
@@ -133,8 +180,7 @@ function securityHeaders(_req: Request, res: Response, next: NextFunction): void
 
 function safeParse(line: string): Record<string, unknown> {
   try {
-    const value = JSON.parse(line) as Record<string, unknown>;
-    return value.type === 'audit' ? value : {};
+    return JSON.parse(line) as Record<string, unknown>;
   } catch {
     return {};
   }

@@ -130,3 +130,61 @@ describe('the live decision stream', () => {
     expect(text).not.toContain('ks__add');
   });
 });
+
+describe('the policy playground and linked accounts', () => {
+  it('decides a composed request and replays recent decisions under a candidate, applying nothing', async () => {
+    const client = new Client({ name: 'agent', version: '1' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(gw.mcpUrl), { requestInit: { headers: { 'X-API-Key': 'agent-key' } } }));
+    await client.callTool({ name: 'ks__add', arguments: { a: 2, b: 2 } });
+    await client.close();
+    const { cookie, body } = await signIn('ops-key');
+    const candidate = 'rules:\n  - id: no-add\n    match: { servers: [ks], tools: [add] }\n    effect: deny\n';
+    const res = await fetch(`${gw.url}/console/api/playground`, {
+      method: 'POST',
+      headers: { cookie: cookie!, 'x-csrf-token': body.csrf as string, 'content-type': 'application/json' },
+      body: JSON.stringify({ policy: candidate, request: { principal: { id: 'apikey:agent' }, server: 'ks', tool: 'add', args: { a: 1, b: 1 } } }),
+    });
+    expect(res.status).toBe(200);
+    const result = (await res.json()) as {
+      decision: { current: { allowed: boolean }; candidate: { allowed: boolean; ruleId?: string } };
+      recent: { counts: { newlyDenied: number } };
+    };
+    expect(result.decision.current.allowed).toBe(true);
+    expect(result.decision.candidate).toMatchObject({ allowed: false, ruleId: 'no-add' });
+    expect(result.recent.counts.newlyDenied).toBeGreaterThanOrEqual(1);
+    // Nothing was applied: the same call still goes through.
+    const again = new Client({ name: 'agent', version: '1' });
+    await again.connect(new StreamableHTTPClientTransport(new URL(gw.mcpUrl), { requestInit: { headers: { 'X-API-Key': 'agent-key' } } }));
+    await expect(again.callTool({ name: 'ks__add', arguments: { a: 1, b: 1 } })).resolves.toBeDefined();
+    await again.close();
+  });
+
+  it('a candidate that does not load is a 400 naming the problem; without the CSRF token a 403', async () => {
+    const { cookie, body } = await signIn('ops-key');
+    const bad = await fetch(`${gw.url}/console/api/playground`, {
+      method: 'POST',
+      headers: { cookie: cookie!, 'x-csrf-token': body.csrf as string, 'content-type': 'application/json' },
+      body: JSON.stringify({ policy: 'rules:\n  - id: x\n    effect: maybe\n' }),
+    });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).toContain('effect');
+    const noCsrf = await fetch(`${gw.url}/console/api/playground`, {
+      method: 'POST',
+      headers: { cookie: cookie!, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(noCsrf.status).toBe(403);
+  });
+
+  it('a viewer may list accounts but not revoke', async () => {
+    const { cookie, body } = await signIn('view-key');
+    const list = await fetch(`${gw.url}/console/api/accounts`, { headers: { cookie: cookie! } });
+    expect(await list.json()).toEqual({ enabled: false, accounts: [] });
+    const revoke = await fetch(`${gw.url}/console/api/accounts`, {
+      method: 'DELETE',
+      headers: { cookie: cookie!, 'x-csrf-token': body.csrf as string, 'content-type': 'application/json' },
+      body: JSON.stringify({ principal: 'apikey:agent', server: 'ks' }),
+    });
+    expect(revoke.status).toBe(403);
+  });
+});

@@ -11,11 +11,11 @@ import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { knownNames } from '../../app/policy-runtime.js';
-import { exposeName, exposeUri } from '../../catalog/names.js';
 import type { LoadedConfig } from '../../config/schema/index.js';
 import { ConfigError } from '../../core/errors.js';
 import { loadPolicyDir } from '../../policy/load.js';
-import { AuditReplay, type ChangeReport, type ReplayExample, type ReplayReport, type ReplayServer } from '../../policy/replay.js';
+import { replayServers } from '../../app/replay-servers.js';
+import { AuditReplay, type ChangeReport, type ReplayExample, type ReplayReport } from '../../policy/replay.js';
 import type { ParsedArgs } from '../args.js';
 import { loadConfigFromFlag } from '../config-file.js';
 import { USAGE } from '../usage.js';
@@ -58,24 +58,6 @@ async function candidateDir(dir: string): Promise<string> {
     throw new ConfigError([{ file: abs, path: '', message: why, fix: 'give --policies the directory of the candidate policy files' }]);
   }
   return abs;
-}
-
-/** Every configured server (enabled or not): its transport, and how it exposes a prompt and a resource (to tell a completion's ref). */
-function replayServers(config: LoadedConfig): Map<string, ReplayServer> {
-  const sep = config.gateway.separator;
-  return new Map(
-    config.servers.map((s): [string, ReplayServer] => [
-      s.name,
-      {
-        transport: s.spec.type,
-        refKind: (exposed, original) => {
-          const prompt = exposeName(s.prefix, original, sep) === exposed;
-          const resource = exposeUri(s.prefix, original) === exposed;
-          return prompt === resource ? undefined : prompt ? 'prompt' : 'resource';
-        },
-      },
-    ]),
-  );
 }
 
 /** Line by line (audit files may be large); a file that cannot be read is a ConfigError. */
