@@ -9,6 +9,7 @@ import type { PolicyEngine } from '../policy/engine.js';
 import type { CallerCredentials } from './callers.js';
 import { playground } from './console-playground.js';
 import type { GatewaySettings } from '../config/schema/index.js';
+import { OidcSignIn } from '../console/oidc.js';
 import { mountConsole } from '../console/routes.js';
 import type { AuditSink } from '../observability/audit.js';
 import type { Logger } from '../observability/log.js';
@@ -41,6 +42,8 @@ export function consoleMount(parts: ConsoleParts): (app: Express) => void {
       overview: () => overviewOf(parts.readiness().body as Readiness, parts.version, startedAt),
       catalog: () => ({ entries: catalog.entries(), quarantined: catalog.quarantinedRows() }),
       playground: playground(parts.config, parts.policy) as (body: unknown, recent: readonly string[]) => unknown,
+      ...oidcOf(settings),
+      ...(settings.publicUrl ? { publicUrl: settings.publicUrl } : {}),
       ...(parts.callers.store && parts.callers.userOAuth ? { accounts: accountsOf(parts.callers, parts.dropCaller) } : {}),
     });
 }
@@ -65,5 +68,22 @@ function accountsOf(callers: CallerCredentials, dropCaller: (principal: string, 
       dropCaller(principal, server);
       return revoked;
     },
+  };
+}
+
+/** The IdP sign-in, when configured (the config's cross-check guarantees gateway.auth.jwt with it). */
+function oidcOf(settings: GatewaySettings): { oidc?: OidcSignIn } {
+  const oidc = settings.console.oidc;
+  const jwt = settings.auth.jwt;
+  if (!oidc || !jwt) return {};
+  const resource = oidc.resource ?? settings.auth.resource;
+  return {
+    oidc: new OidcSignIn({
+      issuer: jwt.issuer,
+      clientId: oidc.clientId,
+      scopes: oidc.scopes,
+      ...(oidc.clientSecret ? { clientSecret: oidc.clientSecret } : {}),
+      ...(resource ? { resource } : {}),
+    }),
   };
 }

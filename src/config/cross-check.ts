@@ -85,4 +85,11 @@ export function crossCheck(data: Obj, key: 'mcpServers' | 'servers', add: Report
   }
   if (typeof gw.requestTimeoutMs === 'number' && gw.requestTimeoutMs > max)
     add(['gateway', 'requestTimeoutMs'], `exceeds gateway.maxRequestTimeoutMs (${max})`, raiseMax);
+  const consoleOidc = isObj(gw.console) && isObj(gw.console.oidc);
+  if (consoleOidc && !(isObj(gw.auth) && isObj(gw.auth.jwt)))
+    add(
+      ['gateway', 'console', 'oidc'],
+      'signing in to the console through the IdP needs gateway.auth.jwt (its issuer and keys)',
+      'configure gateway.auth.jwt, or remove console.oidc',
+    );
 }

@@ -15,6 +15,7 @@ import type { AuditSink } from '../observability/audit.js';
 import type { Logger } from '../observability/log.js';
 import { CallStats } from './call-stats.js';
 import { DecisionStreams } from './decisions.js';
+import type { OidcSignIn } from './oidc.js';
 import { roleOf } from './roles.js';
 import { ConsoleSessions, type ConsoleSession } from './sessions.js';
 
@@ -31,6 +32,10 @@ export interface ConsoleDeps {
   /** The policy playground: a candidate set against a request and the recent decisions; throws PlaygroundInputError-like errors (400). */
   playground: (body: unknown, recent: readonly string[]) => unknown;
   /** Users' linked upstream accounts (absent without gateway.credentials): listed without tokens, revoked by an admin. */
+  /** Sign-in through the IdP (gateway.console.oidc). */
+  oidc?: OidcSignIn;
+  /** The gateway's public base URL, for the IdP's redirect back (default: the request's own host). */
+  publicUrl?: string;
   accounts?: {
     list(principal?: string): Promise<unknown[]>;
     revoke(principal: string, server: string): Promise<boolean>;
@@ -76,6 +81,7 @@ export function mountConsole(app: Express, deps: ConsoleDeps): void {
   };
 
   router.post('/api/session', (req, res) => void signIn(req, res, deps, sessions));
+  if (deps.oidc) mountOidc(router, deps, deps.oidc, sessions);
   router.get('/api/session', signedIn, (_req, res) => void res.json(sessionView(res.locals.session as ConsoleSession)));
   router.delete('/api/session', signedIn, withCsrf, (_req, res) => {
     const session = res.locals.session as ConsoleSession;
@@ -137,15 +143,48 @@ async function signIn(req: Request, res: Response, deps: ConsoleDeps, sessions: 
   } catch {
     return void res.status(401).json({ error: 'unknown API key' });
   }
+  const session = openSession(principal, deps, sessions, res);
+  if (session) res.json(sessionView(session));
+}
+
+/** A session for a principal with a console role (cookie set, audited); 403 and undefined otherwise. */
+function openSession(principal: Principal, deps: ConsoleDeps, sessions: ConsoleSessions, res: Response): ConsoleSession | undefined {
   const role = roleOf(principal, deps.settings.roles);
   if (!role || principal.kind === 'anonymous') {
     deps.audit.writeEvent({ type: 'console', time: new Date().toISOString(), action: 'sign-in-refused', principal: principal.id });
-    return void res.status(403).json({ error: `${principal.id} has no console role (gateway.console.roles)` });
+    res.status(403).json({ error: `${principal.id} has no console role (gateway.console.roles)` });
+    return undefined;
   }
   const session = sessions.open(principal, role);
   auditAction(deps.audit, session, 'sign-in');
   res.setHeader('Set-Cookie', cookie(deps.settings.path, session.id, deps.settings.sessionMs, deps.secure));
-  res.json(sessionView(session));
+  return session;
+}
+
+/** GET oidc/start sends the browser to the IdP; GET oidc/callback signs in with the access token it brings back. */
+function mountOidc(router: express.Router, deps: ConsoleDeps, oidc: OidcSignIn, sessions: ConsoleSessions): void {
+  const base = deps.settings.path;
+  const redirectUri = (req: Request) => `${deps.publicUrl?.replace(/\/$/, '') ?? `http://${req.get('host')}`}${base}/oidc/callback`;
+  router.get('/oidc/start', async (req, res) => {
+    try {
+      res.redirect(302, await oidc.start(redirectUri(req)));
+    } catch (err) {
+      deps.log.warn('console sign-in through the IdP could not start', { error: (err as Error).message });
+      res.status(502).json({ error: 'the IdP cannot be reached' });
+    }
+  });
+  router.get('/oidc/callback', async (req, res) => {
+    const { code, state } = req.query;
+    if (typeof code !== 'string' || typeof state !== 'string')
+      return void res.status(400).json({ error: 'the IdP sent no code (the sign-in was refused or cancelled)' });
+    let principal: Principal;
+    try {
+      principal = await deps.authenticate({ authorization: `Bearer ${await oidc.finish(code, state)}` });
+    } catch (err) {
+      return void res.status(401).json({ error: (err as Error).message });
+    }
+    if (openSession(principal, deps, sessions, res)) res.redirect(302, `${base}/`);
+  });
 }
 
 function sessionView(s: ConsoleSession) {

@@ -20,6 +20,19 @@ export const ConsoleSchema = z
       .regex(/^\/[A-Za-z0-9/_-]*[A-Za-z0-9_-]$/, { error: 'a path such as "/console"' })
       .default('/console'),
     sessionMs: PositiveMs.default(3_600_000).describe('How long a console sign-in lasts (a new sign-in is needed after).'),
+    oidc: z
+      .strictObject({
+        clientId: z.string().min(1).describe("The console's client id at the organisation's IdP (gateway.auth.jwt.issuer)."),
+        clientSecret: z.string().min(1).optional().describe('For a confidential client; a public client uses PKCE alone.'),
+        scopes: z.array(z.string().min(1)).default(['openid']).describe('Scopes asked for (add the console role scopes, e.g. "switchboard.admin").'),
+        resource: z
+          .string()
+          .url()
+          .optional()
+          .describe('RFC 8707 resource asked for, so the access token is one this gateway accepts (default: gateway.auth.resource).'),
+      })
+      .optional()
+      .describe('Sign-in through the IdP (authorization code + PKCE); needs gateway.auth.jwt. The access token obtained is verified like any bearer token.'),
     roles: z
       .strictObject({
         admin: Role.prefault({ scopes: ['switchboard.admin'] }).describe(
