@@ -3,9 +3,11 @@
  * show, from the parts the gateway already has (readiness, the catalog).
  */
 import type { Express } from 'express';
-import type { Catalog } from '../catalog/catalog.js';
+import type { Catalog, Routed } from '../catalog/catalog.js';
 import type { LoadedConfig } from '../config/schema/index.js';
+import { principalFromInput } from '../core/principal-input.js';
 import type { PolicyEngine } from '../policy/engine.js';
+import { listingInput } from '../pipeline/visible.js';
 import type { CallerCredentials } from './callers.js';
 import { playground } from './console-playground.js';
 import type { GatewaySettings } from '../config/schema/index.js';
@@ -40,7 +42,7 @@ export function consoleMount(parts: ConsoleParts): (app: Express) => void {
       log: parts.log,
       secure: (settings.publicUrl ?? '').startsWith('https:'),
       overview: () => overviewOf(parts.readiness().body as Readiness, parts.version, startedAt),
-      catalog: () => ({ entries: catalog.entries(), quarantined: catalog.quarantinedRows() }),
+      catalog: (query) => catalogFor(catalog, parts.policy(), query),
       playground: playground(parts.config, parts.policy) as (body: unknown, recent: readonly string[]) => unknown,
       ...oidcOf(settings),
       ...(settings.publicUrl ? { publicUrl: settings.publicUrl } : {}),
@@ -86,4 +88,43 @@ function oidcOf(settings: GatewaySettings): { oidc?: OidcSignIn } {
       ...(resource ? { resource } : {}),
     }),
   };
+}
+
+const KINDS = [
+  ['tools', 'routedTools'],
+  ['prompts', 'routedPrompts'],
+  ['resources', 'routedResources'],
+  ['resourceTemplates', 'routedResourceTemplates'],
+] as const;
+
+/**
+ * The catalog, and with `?principal=<id>[&groups=a,b][&scopes=x,y]` whether
+ * that principal sees each entry and which rule says so (the same decision
+ * that filters its lists).
+ */
+function catalogFor(catalog: Catalog, policy: PolicyEngine, query: Record<string, unknown>): Record<string, unknown> {
+  const quarantined = catalog.quarantinedRows();
+  if (typeof query.principal !== 'string' || query.principal === '') return { entries: catalog.entries(), quarantined };
+  const list = (key: string) => (typeof query[key] === 'string' && query[key] !== '' ? (query[key] as string).split(',').map((s) => s.trim()) : []);
+  const who = principalFromInput({ id: query.principal, groups: list('groups'), scopes: list('scopes') });
+  if (!who.ok) throw new Error(`principal: ${who.message}`);
+  const viewer = { principal: who.principal, session: { id: 'console', transport: 'streamable-http' as const, era: 'modern' as const } };
+  const time = new Date();
+  const entries = KINDS.flatMap(([kind, method]) =>
+    (catalog[method]() as Routed<object>[]).map((entry) => {
+      const decision = policy.decide(listingInput(kind, entry, viewer, time), { listing: true, explain: true });
+      const exposed = entry.item as { name?: string; uri?: string; uriTemplate?: string };
+      return {
+        kind,
+        server: entry.upstream.name,
+        exposed: exposed.name ?? exposed.uri ?? exposed.uriTemplate,
+        original: entry.original,
+        visible: decision.allowed,
+        ruleId: decision.ruleId,
+        reason: decision.reason,
+        trace: decision.trace,
+      };
+    }),
+  );
+  return { principal: who.principal.id, entries, quarantined };
 }

@@ -53,6 +53,7 @@ export function readinessOf(s: ReadinessSources): () => { ready: boolean; body: 
           rules: policy.engine.ruleIds.length,
           files: policy.engine.files.length,
           generation: policy.generation,
+          version: policy.version,
           ...(policy.stale ? { stale: policy.stale } : {}),
         },
         ...(s.contracts.guard ? { contracts: contractState(catalog, s.contracts) } : {}),

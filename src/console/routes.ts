@@ -26,7 +26,8 @@ export interface ConsoleDeps {
   log: Logger;
   /** The overview's parts that the gateway knows (readiness, versions); the console adds call statistics. */
   overview: () => Record<string, unknown>;
-  catalog: () => Record<string, unknown>;
+  /** The catalog; with `principal` (an id, groups, scopes in the query), whether that principal sees each entry and why. */
+  catalog: (query: Record<string, unknown>) => Record<string, unknown>;
   /** Whether the console is reached over https (the cookie is then Secure). */
   secure: boolean;
   /** The policy playground: a candidate set against a request and the recent decisions; throws PlaygroundInputError-like errors (400). */
@@ -91,7 +92,13 @@ export function mountConsole(app: Express, deps: ConsoleDeps): void {
     res.status(204).end();
   });
   router.get('/api/overview', signedIn, (_req, res) => void res.json({ ...deps.overview(), calls: stats.summary() }));
-  router.get('/api/catalog', signedIn, (_req, res) => void res.json(deps.catalog()));
+  router.get('/api/catalog', signedIn, (req, res) => {
+    try {
+      res.json(deps.catalog(req.query as Record<string, unknown>));
+    } catch (err) {
+      res.status(400).json({ error: (err as Error).message });
+    }
+  });
   router.get('/api/decisions', signedIn, (req, res) => streams.serve(req, res));
   router.post('/api/playground', signedIn, withCsrf, (req, res) => {
     try {

@@ -34,7 +34,13 @@ export function visible<T extends object>(
   return entries.filter((entry) => policy.decide(listingInput(kind, entry, who, time), { listing: true }).allowed).map((entry) => entry.item);
 }
 
-function listingInput<T extends object>(kind: ListKind, entry: Routed<T>, who: { principal: Principal; session: SessionInfo }, time: Date): DecisionInput {
+/** The decision input for one list entry, as a caller's list is filtered (also what the console explains). */
+export function listingInput<T extends object>(
+  kind: ListKind,
+  entry: Routed<T>,
+  who: { principal: Principal; session: SessionInfo },
+  time: Date,
+): DecisionInput {
   const input: DecisionInput = {
     principal: who.principal,
     method: METHOD_OF[kind],

@@ -188,3 +188,22 @@ describe('the policy playground and linked accounts', () => {
     expect(revoke.status).toBe(403);
   });
 });
+
+describe('the catalog for a principal', () => {
+  it('says which entries a principal sees and which rule decides, as its own lists are filtered', async () => {
+    const { cookie } = await signIn('view-key');
+    const res = await fetch(`${gw.url}/console/api/catalog?principal=apikey:agent`, { headers: { cookie: cookie! } });
+    const body = (await res.json()) as { principal: string; entries: { exposed: string; visible: boolean; ruleId?: string; trace: unknown[] }[] };
+    expect(body.principal).toBe('apikey:agent');
+    const echo = body.entries.find((e) => e.exposed === 'ks__echo')!;
+    expect(echo).toMatchObject({ visible: false, ruleId: 'no-echo' });
+    expect(echo.trace.length).toBeGreaterThan(0);
+    expect(body.entries.find((e) => e.exposed === 'ks__add')).toMatchObject({ visible: true });
+  });
+
+  it('a principal id that is not namespaced is a 400 naming the problem', async () => {
+    const { cookie } = await signIn('view-key');
+    const res = await fetch(`${gw.url}/console/api/catalog?principal=nobody`, { headers: { cookie: cookie! } });
+    expect(res.status).toBe(400);
+  });
+});
