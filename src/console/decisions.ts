@@ -24,7 +24,8 @@ export class DecisionStreams {
 
   constructor(private readonly audit: AuditSink) {}
 
-  serve(req: Request, res: Response): void {
+  /** `live`: whether the page's sign-in still holds; checked for every line and heartbeat, the stream ends when it does not. */
+  serve(req: Request, res: Response, live: () => boolean): void {
     if (this.open >= MAX_STREAMS) return void res.status(429).json({ error: `at most ${MAX_STREAMS} live streams at once` });
     const filter = filterOf(req.query);
     this.open++;
@@ -32,6 +33,7 @@ export class DecisionStreams {
     res.write(': live audit records\n\n');
     let dropped = 0;
     const unsubscribe = this.audit.subscribe((line) => {
+      if (!live()) return void res.end();
       const record = parse(line);
       if (!record || !matches(record, filter)) return;
       if (res.writableLength > MAX_BUFFERED) return void dropped++;
@@ -41,7 +43,7 @@ export class DecisionStreams {
       }
       res.write(`event: record\ndata: ${line.trimEnd()}\n\n`);
     });
-    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
+    const heartbeat = setInterval(() => (live() ? res.write(': keep-alive\n\n') : res.end()), HEARTBEAT_MS);
     heartbeat.unref();
     res.on('close', () => {
       clearInterval(heartbeat);

@@ -83,7 +83,12 @@ export function mountConsole(app: Express, deps: ConsoleDeps): void {
 
   router.post('/api/session', (req, res) => void signIn(req, res, deps, sessions));
   if (deps.oidc) mountOidc(router, deps, deps.oidc, sessions);
-  router.get('/api/session', signedIn, (_req, res) => void res.json(sessionView(res.locals.session as ConsoleSession)));
+  router.get('/api/session', (req, res) => {
+    const session = sessions.find(cookieOf(req));
+    // Not signed in: the page learns which sign-ins it may offer.
+    if (!session) return void res.status(401).json({ error: 'not signed in (or the sign-in expired)', oidc: deps.oidc !== undefined });
+    res.json(sessionView(session));
+  });
   router.delete('/api/session', signedIn, withCsrf, (_req, res) => {
     const session = res.locals.session as ConsoleSession;
     sessions.close(session.id);
@@ -99,7 +104,11 @@ export function mountConsole(app: Express, deps: ConsoleDeps): void {
       res.status(400).json({ error: (err as Error).message });
     }
   });
-  router.get('/api/decisions', signedIn, (req, res) => streams.serve(req, res));
+  router.get('/api/decisions', signedIn, (req, res) => {
+    const { id } = res.locals.session as ConsoleSession;
+    // A stream lasts as long as its sign-in: after sign-out or expiry it ends.
+    streams.serve(req, res, () => sessions.find(id) !== undefined);
+  });
   router.post('/api/playground', signedIn, withCsrf, (req, res) => {
     try {
       res.json(deps.playground(req.body, recent));
@@ -131,7 +140,9 @@ export function mountConsole(app: Express, deps: ConsoleDeps): void {
     res.status(revoked ? 200 : 404).json({ principal, server, revoked });
   });
   router.use('/assets', express.static(path.join(ASSETS, 'assets'), { maxAge: '1h', index: false }));
-  router.get('/', (_req, res) => {
+  router.get('/', (req, res) => {
+    // The page's assets are relative (the console may be mounted anywhere): it must be served at "<path>/".
+    if (!req.originalUrl.split('?')[0]!.endsWith('/')) return void res.redirect(301, `${base}/`);
     const page = path.join(ASSETS, 'index.html');
     if (!existsSync(page)) return void res.status(404).json({ error: 'the console page is not installed' });
     res.setHeader('Cache-Control', 'no-cache');

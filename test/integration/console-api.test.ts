@@ -207,3 +207,31 @@ describe('the catalog for a principal', () => {
     expect(res.status).toBe(400);
   });
 });
+
+describe('a live stream lasts as long as its sign-in', () => {
+  it('ends at the next record after sign-out', async () => {
+    const { cookie, body } = await signIn('view-key');
+    const res = await fetch(`${gw.url}/console/api/decisions`, { headers: { cookie: cookie! } });
+    const reader = res.body!.getReader();
+    await reader.read(); // the opening comment
+    const out = await fetch(`${gw.url}/console/api/session`, { method: 'DELETE', headers: { cookie: cookie!, 'x-csrf-token': body.csrf as string } });
+    expect(out.status).toBe(204);
+    const client = new Client({ name: 'agent', version: '1' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(gw.mcpUrl), { requestInit: { headers: { 'X-API-Key': 'agent-key' } } }));
+    await client.callTool({ name: 'ks__add', arguments: { a: 1, b: 1 } });
+    await client.close();
+    let text = '';
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    expect(text).not.toContain('event: record');
+  });
+
+  it('an unsigned-in page learns whether it may offer the IdP sign-in', async () => {
+    const res = await fetch(`${gw.url}/console/api/session`);
+    expect(res.status).toBe(401);
+    expect(await res.json()).toMatchObject({ oidc: false });
+  });
+});

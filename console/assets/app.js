@@ -1,0 +1,132 @@
+/**
+ * The console page: sign-in, then three pages as hash routes (#overview,
+ * #catalog, #decisions). The session is a HttpOnly cookie; its CSRF token is
+ * kept in memory only. No framework, no build step.
+ */
+import * as accounts from './accounts.js';
+import { ApiError, api, onUnauthorized, setSession } from './api.js';
+import * as catalog from './catalog.js';
+import * as decisions from './decisions.js';
+import { $ } from './dom.js';
+import * as overview from './overview.js';
+import * as playground from './playground.js';
+
+const pages = { overview, catalog, decisions, playground, accounts };
+const titles = { overview: 'Overview', catalog: 'Catalog', decisions: 'Decisions', playground: 'Playground', accounts: 'Accounts' };
+let session = null;
+let current = '';
+let expiry = 0;
+
+onUnauthorized(() => showSignin('Your sign-in has ended (it expired, or the session was closed): sign in again.'));
+window.addEventListener('hashchange', route);
+
+function showOnly(id) {
+  for (const section of document.querySelectorAll('main > .page')) section.hidden = section.id !== id;
+  $('loading').hidden = true;
+}
+
+function showSignin(message = '') {
+  session = null;
+  setSession(null);
+  clearTimeout(expiry);
+  if (current) pages[current].hide();
+  current = '';
+  for (const page of Object.values(pages)) page.reset();
+  $('tabs').hidden = true;
+  $('who').hidden = true;
+  $('banner').hidden = true;
+  $('principal').textContent = '';
+  document.title = 'Sign in · Switchboard console';
+  showOnly('page-signin');
+  $('signin-error').textContent = message;
+  $('apikey').focus();
+}
+
+function showApp(s) {
+  session = s;
+  setSession(s);
+  $('principal').textContent = `${s?.principal ?? '?'} (${s?.role ?? '?'})`;
+  $('signin-error').textContent = '';
+  $('tabs').hidden = false;
+  $('who').hidden = false;
+  watchExpiry(s?.expiresAt);
+  route();
+}
+
+/** At the session's end, ask the gateway: a page that only streams decisions would otherwise not notice. */
+function watchExpiry(expiresAt) {
+  clearTimeout(expiry);
+  const at = Date.parse(expiresAt);
+  if (!Number.isFinite(at)) return;
+  const wait = Math.min(Math.max(at - Date.now(), 0) + 1000, 2 ** 31 - 1);
+  expiry = setTimeout(async () => {
+    try {
+      const s = await api('session');
+      session = s;
+      setSession(s);
+      watchExpiry(s?.expiresAt);
+    } catch (error) {
+      if (!(error instanceof ApiError && error.status === 401)) expiry = setTimeout(() => watchExpiry(expiresAt), 30_000);
+    }
+  }, wait);
+}
+
+function route() {
+  if (!session) return;
+  const wanted = location.hash.replace(/^#/, '');
+  const name = Object.hasOwn(pages, wanted) ? wanted : 'overview';
+  if (name === current) return;
+  if (current) pages[current].hide();
+  current = name;
+  showOnly(`page-${name}`);
+  for (const link of $('tabs').querySelectorAll('a')) {
+    if (link.dataset.page === name) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+  document.title = `${titles[name]} · Switchboard console`;
+  pages[name].show();
+}
+
+$('signin-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const input = $('apikey');
+  const button = event.currentTarget.querySelector('button');
+  const apiKey = input.value.trim();
+  if (!apiKey) {
+    $('signin-error').textContent = 'Enter an API key.';
+    return;
+  }
+  button.disabled = true;
+  $('signin-error').textContent = '';
+  try {
+    const s = await api('session', { method: 'POST', body: { apiKey }, quiet: true });
+    input.value = '';
+    showApp(s);
+  } catch (error) {
+    const refused = error instanceof ApiError && (error.status === 401 || error.status === 403);
+    $('signin-error').textContent = refused ? `Sign-in refused: ${error.message}` : `Sign-in failed: ${error.message}`;
+    input.select();
+  } finally {
+    button.disabled = false;
+  }
+});
+
+$('signout').addEventListener('click', async () => {
+  try {
+    await api('session', { method: 'DELETE', quiet: true });
+  } catch (error) {
+    // Already signed out (401) is as good as signed out; anything else leaves the session as it is.
+    if (!(error instanceof ApiError && error.status === 401)) {
+      $('banner').textContent = `Sign-out failed: ${error.message}`;
+      $('banner').hidden = false;
+      return;
+    }
+  }
+  showSignin();
+});
+
+try {
+  showApp(await api('session', { quiet: true }));
+} catch (error) {
+  showSignin(error instanceof ApiError && error.status === 401 ? '' : error.message);
+}

@@ -1,0 +1,29 @@
+/**
+ * Browser-test helpers: Debian's chromium through playwright-core (no browser
+ * download), and a place for screenshots that git does not see.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { ROOT } from '../helpers/gateway.js';
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const ARTIFACTS = path.join(ROOT, 'test/browser/artifacts');
+
+/** Launches chromium; a missing browser fails the test with what to do, it is never skipped. */
+export async function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `The browser tests need chromium at ${CHROMIUM} (not found). Install it (Debian: apt-get install chromium) or set CHROMIUM_PATH to a Chromium binary.`,
+    );
+  }
+  return chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+}
+
+/** The artifacts folder, created with a .gitignore of its own so that nothing in it is ever added. */
+export function artifactsDir(): string {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const ignore = path.join(ARTIFACTS, '.gitignore');
+  if (!existsSync(ignore)) writeFileSync(ignore, '*\n');
+  return ARTIFACTS;
+}
