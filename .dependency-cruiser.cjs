@@ -60,6 +60,20 @@ module.exports = {
       to: { path: '^src/(http|stdio|session|pipeline|credentials|auth|app)/' },
     },
     {
+      name: 'console-is-a-front',
+      comment: 'The console is mounted by app/ into the HTTP front; it reads the gateway through what app/ hands it, never the layers below the pipeline.',
+      severity: 'error',
+      from: { path: '^src/console/' },
+      to: { path: '^src/(http|stdio|session|pipeline|catalog|contracts|policy|upstream|ratelimit|credentials|app|cli)/' },
+    },
+    {
+      name: 'nothing-below-imports-the-console',
+      comment: 'Only app/ (which wires it) knows the console.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/(app|cli|console)/' },
+      to: { path: '^src/console/' },
+    },
+    {
       name: 'contracts-below-the-catalog',
       comment: 'contracts/ (hashes, the lock, drift, the lint, argument checks) works on plain lists: it knows no upstream, catalog, pipeline or front.',
       severity: 'error',
