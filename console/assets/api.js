@@ -16,15 +16,17 @@ export function setSession(session) {
 
 export const isAdmin = () => role === 'admin';
 
-/** Called when a request answers 401 (the session ended), unless the request was made with `quiet`. */
+/** Called with the ApiError when a request answers 401 (the session ended), unless the request was made with `quiet`. */
 export function onUnauthorized(handler) {
   unauthorized = handler;
 }
 
 export class ApiError extends Error {
-  constructor(status, message) {
+  /** `data`: the error answer's JSON body, when it had one (a 401 from GET session says `oidc: true|false`). */
+  constructor(status, message, data = null) {
     super(message);
     this.status = status;
+    this.data = data;
   }
 }
 
@@ -56,8 +58,9 @@ export async function api(path, { method = 'GET', body, quiet = false } = {}) {
   }
   if (!res.ok) {
     const message = data && typeof data.error === 'string' ? data.error : `${res.status} ${res.statusText}`.trim();
-    if (res.status === 401 && !quiet) unauthorized(message);
-    throw new ApiError(res.status, message);
+    const error = new ApiError(res.status, message, data);
+    if (res.status === 401 && !quiet) unauthorized(error);
+    throw error;
   }
   return data;
 }

@@ -16,13 +16,40 @@ const titles = { overview: 'Overview', catalog: 'Catalog', decisions: 'Decisions
 let session = null;
 let current = '';
 let expiry = 0;
+/** Whether the gateway offers sign-in through the organisation's IdP: the last 401 from the API says (`oidc`). */
+let oidc = null;
 
-onUnauthorized(() => showSignin('Your sign-in has ended (it expired, or the session was closed): sign in again.'));
+onUnauthorized((error) => {
+  noteOidc(error);
+  showSignin('Your sign-in has ended (it expired, or the session was closed): sign in again.');
+});
 window.addEventListener('hashchange', route);
 
 function showOnly(id) {
   for (const section of document.querySelectorAll('main > .page')) section.hidden = section.id !== id;
   $('loading').hidden = true;
+}
+
+function noteOidc(error) {
+  if (error instanceof ApiError && error.status === 401 && typeof error.data?.oidc === 'boolean') oidc = error.data.oidc;
+}
+
+/** The IdP link, relative to where the console is mounted (/console/ or /console → /console/oidc/start). */
+function showOidc() {
+  $('signin-idp').href = `${location.pathname.replace(/\/+$/, '')}/oidc/start`;
+  $('signin-oidc').hidden = oidc !== true;
+  $('signin-key-hint').hidden = oidc === true;
+}
+
+/** Not known yet (the page opened signed in, and only other API calls answered 401 since): GET session tells. */
+function learnOidc() {
+  api('session', { quiet: true }).then(
+    () => {},
+    (error) => {
+      noteOidc(error);
+      if (!session) showOidc();
+    },
+  );
 }
 
 function showSignin(message = '') {
@@ -37,9 +64,11 @@ function showSignin(message = '') {
   $('banner').hidden = true;
   $('principal').textContent = '';
   document.title = 'Sign in · Switchboard console';
+  showOidc();
+  if (oidc === null) learnOidc();
   showOnly('page-signin');
   $('signin-error').textContent = message;
-  $('apikey').focus();
+  $(oidc === true ? 'signin-idp' : 'apikey').focus();
 }
 
 function showApp(s) {
@@ -66,6 +95,7 @@ function watchExpiry(expiresAt) {
       setSession(s);
       watchExpiry(s?.expiresAt);
     } catch (error) {
+      noteOidc(error);
       if (!(error instanceof ApiError && error.status === 401)) expiry = setTimeout(() => watchExpiry(expiresAt), 30_000);
     }
   }, wait);
@@ -128,5 +158,6 @@ $('signout').addEventListener('click', async () => {
 try {
   showApp(await api('session', { quiet: true }));
 } catch (error) {
+  noteOidc(error);
   showSignin(error instanceof ApiError && error.status === 401 ? '' : error.message);
 }

@@ -7,35 +7,34 @@
  */
 import { ConfigError } from '../core/errors.js';
 import { parseArgs, type ParsedArgs } from './args.js';
-import { auditCommand } from './commands/audit.js';
-import { bridgeCommand } from './commands/bridge.js';
-import { catalogCommand } from './commands/catalog.js';
-import { credentialsCommand } from './commands/credentials.js';
-import { hashKeyCommand } from './commands/hash-key.js';
-import { loginCommand } from './commands/login.js';
-import { pinCommand } from './commands/pin.js';
-import { policyCommand } from './commands/policy.js';
-import { scanCommand } from './commands/scan.js';
-import { serveCommand } from './commands/serve.js';
-import { validateCommand } from './commands/validate.js';
 import { USAGE } from './usage.js';
 
 /** `argv` is the whole command line, for a command that parses its own. */
 type Command = (args: ParsedArgs, argv: string[]) => number | Promise<number>;
 
-const COMMANDS = new Map<string, Command>([
-  ['serve', serveCommand],
-  ['validate', validateCommand],
-  ['catalog', catalogCommand],
-  ['bridge', bridgeCommand],
-  ['hash-key', hashKeyCommand],
-  ['policy', policyCommand],
-  ['pin', pinCommand],
-  ['scan', scanCommand],
-  ['audit', auditCommand],
-  ['login', loginCommand],
+/**
+ * Each command's module is loaded when it runs: `--help`, `hash-key` or
+ * `credentials` need not load the whole gateway (it took over a second).
+ */
+const COMMANDS = new Map<string, () => Promise<Command>>([
+  ['serve', async () => (await import('./commands/serve.js')).serveCommand],
+  ['validate', async () => (await import('./commands/validate.js')).validateCommand],
+  ['catalog', async () => (await import('./commands/catalog.js')).catalogCommand],
+  ['bridge', async () => (await import('./commands/bridge.js')).bridgeCommand],
+  ['hash-key', async () => (await import('./commands/hash-key.js')).hashKeyCommand],
+  ['policy', async () => (await import('./commands/policy.js')).policyCommand],
+  ['pin', async () => (await import('./commands/pin.js')).pinCommand],
+  ['scan', async () => (await import('./commands/scan.js')).scanCommand],
+  ['audit', async () => (await import('./commands/audit.js')).auditCommand],
+  ['login', async () => (await import('./commands/login.js')).loginCommand],
   // Its own flags (e.g. --server), so it reads the words after its name itself.
-  ['credentials', (_args, argv) => credentialsCommand(argv.slice(1))],
+  [
+    'credentials',
+    async () => {
+      const { credentialsCommand } = await import('./commands/credentials.js');
+      return (_args, argv) => credentialsCommand(argv.slice(1));
+    },
+  ],
 ]);
 
 export async function main(argv: string[]): Promise<number> {
@@ -50,12 +49,13 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`${USAGE}\n`);
     return 0;
   }
-  const command = COMMANDS.get(args.command);
-  if (!command) {
+  const load = COMMANDS.get(args.command);
+  if (!load) {
     process.stderr.write(`switchboard: unknown command '${args.command}'\n\n${USAGE}\n`);
     return 2;
   }
   try {
+    const command = await load();
     return await command(args, argv);
   } catch (err) {
     if (err instanceof ConfigError) {

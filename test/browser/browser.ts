@@ -4,7 +4,7 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { ROOT } from '../helpers/gateway.js';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -26,4 +26,14 @@ export function artifactsDir(): string {
   const ignore = path.join(ARTIFACTS, '.gitignore');
   if (!existsSync(ignore)) writeFileSync(ignore, '*\n');
   return ARTIFACTS;
+}
+
+/** Collects uncaught page errors and CSP violations (the console must cause none) into the list it returns. */
+export function collectProblems(page: Page): string[] {
+  const problems: string[] = [];
+  page.on('pageerror', (error) => void problems.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    if (/Content Security Policy|Refused to/i.test(message.text())) problems.push(`console: ${message.text()}`);
+  });
+  return problems;
 }
