@@ -155,9 +155,19 @@ $('signout').addEventListener('click', async () => {
   showSignin();
 });
 
+/** A sign-in through the IdP that failed comes back as #signin-error=<message>: shown once, then cleared. */
+function signinErrorFromIdp() {
+  const prefix = '#signin-error=';
+  if (!location.hash.startsWith(prefix)) return '';
+  const message = decodeURIComponent(location.hash.slice(prefix.length));
+  history.replaceState(null, '', location.pathname + location.search);
+  return `Sign-in through your organisation failed: ${message}`;
+}
+
+const idpError = signinErrorFromIdp();
 try {
   showApp(await api('session', { quiet: true }));
 } catch (error) {
   noteOidc(error);
-  showSignin(error instanceof ApiError && error.status === 401 ? '' : error.message);
+  showSignin(idpError || (error instanceof ApiError && error.status === 401 ? '' : error.message));
 }

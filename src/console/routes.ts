@@ -191,15 +191,21 @@ function mountOidc(router: express.Router, deps: ConsoleDeps, oidc: OidcSignIn, 
       res.status(502).json({ error: 'the IdP cannot be reached' });
     }
   });
+  // Every failure goes back to the page, which shows it (#signin-error=…): never a raw error page.
+  const failed = (res: Response, message: string) => res.redirect(302, `${base}/#signin-error=${encodeURIComponent(message)}`);
   router.get('/oidc/callback', async (req, res) => {
     const { code, state } = req.query;
-    if (typeof code !== 'string' || typeof state !== 'string')
-      return void res.status(400).json({ error: 'the IdP sent no code (the sign-in was refused or cancelled)' });
+    if (typeof code !== 'string' || typeof state !== 'string') return failed(res, 'the IdP sent no code (the sign-in was refused or cancelled)');
     let principal: Principal;
     try {
       principal = await deps.authenticate({ authorization: `Bearer ${await oidc.finish(code, state)}` });
     } catch (err) {
-      return void res.status(401).json({ error: (err as Error).message });
+      return failed(res, (err as Error).message);
+    }
+    const role = roleOf(principal, deps.settings.roles);
+    if (!role) {
+      deps.audit.writeEvent({ type: 'console', time: new Date().toISOString(), action: 'sign-in-refused', principal: principal.id });
+      return failed(res, `${principal.id} has no console role`);
     }
     if (openSession(principal, deps, sessions, res)) res.redirect(302, `${base}/`);
   });

@@ -117,4 +117,13 @@ describe('console sign-in through the IdP, in a browser', () => {
     await idpButton().waitFor();
     expect(problems).toEqual([]);
   });
+
+  it('a sign-in the IdP callback refused comes back to the page with the reason shown, and the address cleaned', async () => {
+    // A callback whose state this gateway never issued (a replayed or forged one).
+    await page.goto(`${gw.url}/console/oidc/callback?code=x&state=forged`);
+    await expect.poll(() => page.locator('#signin-error').textContent()).toContain('unknown or expired');
+    expect(new URL(page.url()).hash).toBe('');
+    await idpButton().waitFor();
+    expect(problems).toEqual([]);
+  });
 });

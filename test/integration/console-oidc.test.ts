@@ -57,12 +57,20 @@ describe('console sign-in through the IdP', () => {
     expect(gw.audit.some((r) => r.type === 'console' && r.action === 'sign-in' && r.principal === `jwt:${as.issuer}#alice`)).toBe(true);
   });
 
-  it('a callback is good once, and one with an unknown state is refused', async () => {
+  it('a callback is good once, and one with an unknown state is refused: back to the page with the reason, no cookie', async () => {
     const callback = await authorizeAs(await start(), 'alice');
-    expect((await fetch(callback, { redirect: 'manual' })).status).toBe(302);
-    expect((await fetch(callback, { redirect: 'manual' })).status).toBe(401);
+    const first = await fetch(callback, { redirect: 'manual' });
+    expect(first.headers.get('location')).toBe('/console/');
+    const refused = async (url: string | URL) => {
+      const res = await fetch(url, { redirect: 'manual' });
+      expect(res.status).toBe(302);
+      expect(res.headers.get('set-cookie')).toBeNull();
+      return decodeURIComponent(/#signin-error=(.*)$/.exec(res.headers.get('location')!)![1]!);
+    };
+    expect(await refused(callback)).toContain('unknown or expired');
     const forged = new URL(callback);
     forged.searchParams.set('state', 'forged');
-    expect((await fetch(forged, { redirect: 'manual' })).status).toBe(401);
+    expect(await refused(forged)).toContain('unknown or expired');
+    expect(await refused(`${gw.url}/console/oidc/callback?error=access_denied`)).toContain('sent no code');
   });
 });
