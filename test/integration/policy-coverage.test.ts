@@ -3,8 +3,8 @@
  * goes through its `write` option): a config on disk with two real stdio
  * upstreams (the kitchen-sink fixture as `ks`, server-memory as `mem`), a
  * disabled one, one that exits at once and one not configured yet; the policy
- * in test/fixtures/coverage/policies has rules for every category, and
- * test/fixtures/coverage/audit.jsonl is the audit trail it is checked against.
+ * in test/fixtures/policy-coverage/policies has rules for every category, and
+ * test/fixtures/policy-coverage/audit.jsonl is the audit trail it is checked against.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +16,7 @@ import { loadConfigFile } from '../../src/config/load.js';
 import { ConfigError } from '../../src/core/errors.js';
 import { FIXTURES, ROOT } from '../helpers/gateway.js';
 
-const COVERAGE = path.join(ROOT, 'test/fixtures/coverage');
+const COVERAGE = path.join(ROOT, 'test/fixtures/policy-coverage');
 const AUDIT = path.join(COVERAGE, 'audit.jsonl');
 const MEMORY = path.join(ROOT, 'node_modules/@modelcontextprotocol/server-memory/dist/index.js');
 
