@@ -44,7 +44,14 @@ export interface CredentialStore {
   delete(principal: string, server: string): Promise<boolean>;
   /** Every stored credential (optionally one principal's), without tokens. */
   list(principal?: string): Promise<CredentialSummary[]>;
+  /** Whether the store answered its last request (for /readyz and the console; never an error text). */
+  health(): CredentialStoreHealth;
   close(): Promise<void>;
+}
+
+export interface CredentialStoreHealth {
+  type: 'file' | 'redis';
+  state: 'up' | 'down';
 }
 
 export function summaryOf(c: UserCredential): CredentialSummary {

@@ -12,7 +12,7 @@
  * is never cached, so a sign-in completed on another replica counts at once.
  */
 import { LRUCache } from 'lru-cache';
-import type { CredentialStore, CredentialSummary, UserCredential } from '../store.js';
+import type { CredentialStore, CredentialStoreHealth, CredentialSummary, UserCredential } from '../store.js';
 
 export class CachedCredentialStore implements CredentialStore {
   private readonly cache: LRUCache<string, UserCredential>;
@@ -24,6 +24,10 @@ export class CachedCredentialStore implements CredentialStore {
     max = 10_000,
   ) {
     this.cache = new LRUCache({ max, ttl: ttlMs });
+  }
+
+  health(): CredentialStoreHealth {
+    return this.store.health();
   }
 
   async get(principal: string, server: string): Promise<UserCredential | undefined> {

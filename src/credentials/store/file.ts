@@ -18,7 +18,7 @@
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { writePrivateFile } from '../../infra/files.js';
-import { bySlot, summaryOf, type CredentialStore, type CredentialSummary, type UserCredential } from '../store.js';
+import { bySlot, summaryOf, type CredentialStore, type CredentialStoreHealth, type CredentialSummary, type UserCredential } from '../store.js';
 import { CipherCache, CredentialStoreError, newKdfParams, type CredentialCipher } from './crypto.js';
 import { CREDENTIAL_FILE_FORMAT, parseContents, stampOf, type FileContents } from './file-format.js';
 import { withFileLock, type FileLockOptions } from './file-lock.js';
@@ -98,6 +98,11 @@ export class FileCredentialStore implements CredentialStore {
       if (principal === undefined || credential.principal === principal) out.push(summaryOf(credential));
     }
     return out.sort(bySlot);
+  }
+
+  health(): CredentialStoreHealth {
+    // A file store's failures are answered to the request that met them; it has no connection to lose.
+    return { type: 'file', state: 'up' };
   }
 
   async close(): Promise<void> {

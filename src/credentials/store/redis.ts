@@ -16,7 +16,7 @@
 import { createRedisClient, type Redis } from '../../infra/redis.js';
 import { z } from 'zod';
 import type { Logger } from '../../observability/log.js';
-import { bySlot, summaryOf, type CredentialStore, type CredentialSummary, type UserCredential } from '../store.js';
+import { bySlot, summaryOf, type CredentialStore, type CredentialStoreHealth, type CredentialSummary, type UserCredential } from '../store.js';
 import { CipherCache, CredentialStoreError, KdfParamsSchema, newKdfParams, type CredentialCipher } from './crypto.js';
 import { CREDENTIAL_FILE_FORMAT } from './file-format.js';
 
@@ -215,6 +215,10 @@ export class RedisCredentialStore implements CredentialStore {
       redis.on('end', onEnd);
     });
     return this.connecting;
+  }
+
+  health(): CredentialStoreHealth {
+    return { type: 'redis', state: this.lastError === undefined ? 'up' : 'down' };
   }
 
   private down(error: string): void {
