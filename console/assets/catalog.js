@@ -34,11 +34,33 @@ export function reset() {
   $('catalog-entries').replaceChildren();
   $('catalog-quarantined').replaceChildren();
   $('catalog-count').textContent = '';
+  $('catalog-who-error').textContent = '';
+}
+
+/**
+ * A pasted token is decoded here and only its claims are sent: its signature
+ * never leaves the page (the claims are not verified; they only say what such
+ * a token would see).
+ */
+function claimsOf(text) {
+  const parts = text.split('.');
+  if (text.startsWith('{') || parts.length !== 3) return text;
+  try {
+    const base64 = parts[1].replace(/-/g, '+').replace(/_/g, '/');
+    return new TextDecoder().decode(Uint8Array.from(atob(base64), (c) => c.charCodeAt(0)));
+  } catch {
+    throw new Error('Claims: neither JSON nor a JWT');
+  }
 }
 
 function query() {
   const params = new URLSearchParams();
   const fields = new FormData(form);
+  const claims = String(fields.get('claims') ?? '').trim();
+  if (claims) {
+    params.set('claims', claimsOf(claims));
+    return `?${params}`;
+  }
   const principal = String(fields.get('principal') ?? '').trim();
   if (!principal) return '';
   params.set('principal', principal);
@@ -56,11 +78,14 @@ async function load() {
   $('catalog-count').textContent = 'Loading…';
   try {
     const answer = await api(`catalog${query()}`);
+    $('catalog-who-error').textContent = '';
     data = { principal: answer?.principal, entries: answer?.entries ?? [], quarantined: answer?.quarantined ?? [] };
     loaded = true;
     render();
   } catch (error) {
-    if (!(error instanceof ApiError && error.status === 401)) $('catalog-count').textContent = `Catalog not loaded: ${error.message}`;
+    if (error instanceof ApiError && error.status === 401) return;
+    $('catalog-count').textContent = 'Catalog not loaded.';
+    $('catalog-who-error').textContent = error.message;
   }
 }
 

@@ -1,5 +1,6 @@
 /** Overview: upstreams, calls, policy, sessions, audit; refreshed every 2 s while shown and the tab is visible. */
 import { ApiError, api } from './api.js';
+import { callsChart } from './chart.js';
 import { $, badge, el, fmt, fmtNumber, pairs, table, timeAgo } from './dom.js';
 
 const EVERY_MS = 2000;
@@ -19,7 +20,8 @@ export function hide() {
 
 export function reset() {
   hide();
-  for (const id of ['ov-upstreams', 'ov-calls', 'ov-policy', 'ov-sessions', 'ov-audit', 'ov-gateway', 'ov-contracts']) $(id).replaceChildren();
+  for (const id of ['ov-upstreams', 'ov-chart', 'ov-rate', 'ov-calls', 'ov-policy', 'ov-config', 'ov-sessions', 'ov-audit', 'ov-gateway', 'ov-contracts'])
+    $(id).replaceChildren();
   $('overview-meta').textContent = '';
 }
 
@@ -54,8 +56,11 @@ function setBanner(text) {
 function render(o) {
   $('overview-meta').textContent = `version ${fmt(o.version)} · updated ${new Date().toLocaleTimeString()}`;
   $('ov-upstreams').replaceChildren(upstreams(listOf(o.upstreams)));
+  $('ov-rate').textContent = typeof o.rates?.perSecond === 'number' ? `${fmtNumber(o.rates.perSecond, 2)} calls/s over the last minute` : '';
+  $('ov-chart').replaceChildren(...callsChart(o.rates));
   $('ov-calls').replaceChildren(calls(o.calls ?? {}));
   $('ov-policy').replaceChildren(...policy(o.policy ?? {}));
+  $('ov-config').replaceChildren(...config(o.config ?? {}));
   $('ov-sessions').replaceChildren(sessions(o.sessions, o.sessionConnections));
   $('ov-audit').replaceChildren(audit(o.audit ?? {}));
   const conflicts = Array.isArray(o.conflicts) ? o.conflicts.length : o.conflicts;
@@ -64,6 +69,7 @@ function render(o) {
       ['Status', badge(o.status)],
       ['Started', timeAgo(o.startedAt)],
       ['Rate-limit store', stateOf(o.rateLimitStore)],
+      ...(o.credentialStore ? [['Credential store', el('span', {}, badge(o.credentialStore.state), ` ${fmt(o.credentialStore.type)}`)]] : []),
       ['Name conflicts', conflicts > 0 ? el('span', { className: 'error-text', title: fmt(o.conflicts) }, fmtNumber(conflicts)) : fmtNumber(conflicts)],
       ['Profiles', Array.isArray(o.profiles) ? fmtNumber(o.profiles.length) : fmt(o.profiles)],
     ]),
@@ -112,6 +118,7 @@ function calls(byServer) {
     [
       { label: 'Server', cell: (c) => c.server },
       { label: 'Calls', cell: (c) => fmtNumber(c.total), num: true },
+      { label: 'Calls/s', cell: (c) => fmtNumber(c.perSecond, 2), num: true },
       { label: 'Errors', cell: (c) => (c.errors > 0 ? el('span', { className: 'error-text' }, fmtNumber(c.errors)) : fmtNumber(c.errors)), num: true },
       { label: 'Denied', cell: (c) => fmtNumber(c.denied), num: true },
       { label: 'p50 ms', cell: (c) => fmtNumber(c.p50Ms, 1), num: true },
@@ -128,6 +135,7 @@ function policy(p) {
       ['Rules', fmtNumber(p.rules)],
       ['Files', fmtNumber(p.files)],
       ['Generation', fmtNumber(p.generation)],
+      ['Last reload', p.reloadedAt ? timeAgo(p.reloadedAt) : 'none since start'],
       ['Version', typeof p.version === 'string' ? el('code', { title: p.version }, p.version.replace(/^sha256:/, '').slice(0, 12)) : fmt(p.version)],
     ]),
   ];
@@ -140,6 +148,30 @@ function policy(p) {
         'Stale: a reload was refused, the last good policies stay in force',
         s.since ? el('span', {}, ' since ', timeAgo(s.since)) : null,
         s.reason ? `: ${fmt(s.reason)}` : '.',
+      ),
+    );
+  }
+  return nodes;
+}
+
+/** The configuration file's reloads; a refused one stays shown until a reload is applied. */
+function config(c) {
+  const nodes = [
+    pairs([
+      ['Reloads applied', fmtNumber(c.generation)],
+      ['Last reload', c.reloadedAt ? timeAgo(c.reloadedAt) : 'none since start'],
+    ]),
+  ];
+  if (c.refused) {
+    nodes.push(
+      el(
+        'p',
+        { className: 'warning' },
+        'Refused: the last reload had ',
+        fmtNumber(c.refused.issues),
+        ' issue(s) (see the log); the configuration in force stays',
+        c.refused.since ? el('span', {}, ', since ', timeAgo(c.refused.since)) : null,
+        '.',
       ),
     );
   }

@@ -16,6 +16,10 @@ export class ConfigRuntime {
   private readonly trigger: ReloadTrigger;
   /** Increments on every reload that was applied (tests and status read it). */
   generation = 0;
+  /** When the last reload was applied. */
+  reloadedAt?: string;
+  /** The last reload that was refused, until one is applied: when, and how many issues (never their text, which can quote values). */
+  refused?: { since: string; issues: number };
 
   constructor(
     private readonly file: string,
@@ -48,10 +52,13 @@ export class ConfigRuntime {
     } catch (err) {
       const issues = err instanceof ConfigError ? err.issues : String(err);
       this.log.error('config reload failed; keeping the configuration in force', { why, file: this.file, issues });
+      this.refused = { since: new Date().toISOString(), issues: Array.isArray(issues) ? issues.length : 1 };
       return false;
     }
     await this.apply(next);
     this.generation++;
+    this.reloadedAt = new Date().toISOString();
+    this.refused = undefined;
     return true;
   }
 

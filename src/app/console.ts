@@ -4,8 +4,8 @@
  */
 import type { Express } from 'express';
 import type { Catalog, Routed } from '../catalog/catalog.js';
-import type { LoadedConfig } from '../config/schema/index.js';
-import { principalFromInput } from '../core/principal-input.js';
+import type { JwtSettings, LoadedConfig } from '../config/schema/index.js';
+import { consolePrincipal } from './console-principal.js';
 import type { PolicyEngine } from '../policy/engine.js';
 import { listingInput } from '../pipeline/visible.js';
 import type { CallerCredentials } from './callers.js';
@@ -42,7 +42,7 @@ export function consoleMount(parts: ConsoleParts): (app: Express) => void {
       log: parts.log,
       secure: (settings.publicUrl ?? '').startsWith('https:'),
       overview: () => overviewOf(parts.readiness().body as Readiness, parts.version, startedAt),
-      catalog: (query) => catalogFor(catalog, parts.policy(), query),
+      catalog: (query) => catalogFor(catalog, parts.policy(), query, settings.auth.jwt),
       playground: playground(parts.config, parts.policy) as (body: unknown, recent: readonly string[]) => unknown,
       ...oidcOf(settings),
       ...(settings.publicUrl ? { publicUrl: settings.publicUrl } : {}),
@@ -98,17 +98,15 @@ const KINDS = [
 ] as const;
 
 /**
- * The catalog, and with `?principal=<id>[&groups=a,b][&scopes=x,y]` whether
- * that principal sees each entry and which rule says so (the same decision
- * that filters its lists).
+ * The catalog, and with `?principal=<id>[&groups=a,b][&scopes=x,y]` or
+ * `?claims=<a JWT's claims as JSON>` whether that principal sees each entry
+ * and which rule says so (the same decision that filters its lists).
  */
-function catalogFor(catalog: Catalog, policy: PolicyEngine, query: Record<string, unknown>): Record<string, unknown> {
+function catalogFor(catalog: Catalog, policy: PolicyEngine, query: Record<string, unknown>, jwt: JwtSettings | undefined): Record<string, unknown> {
   const quarantined = catalog.quarantinedRows();
-  if (typeof query.principal !== 'string' || query.principal === '') return { entries: catalog.entries(), quarantined };
-  const list = (key: string) => (typeof query[key] === 'string' && query[key] !== '' ? (query[key] as string).split(',').map((s) => s.trim()) : []);
-  const who = principalFromInput({ id: query.principal, groups: list('groups'), scopes: list('scopes') });
-  if (!who.ok) throw new Error(`principal: ${who.message}`);
-  const viewer = { principal: who.principal, session: { id: 'console', transport: 'streamable-http' as const, era: 'modern' as const } };
+  const principal = consolePrincipal(query, jwt);
+  if (!principal) return { entries: catalog.entries(), quarantined };
+  const viewer = { principal, session: { id: 'console', transport: 'streamable-http' as const, era: 'modern' as const } };
   const time = new Date();
   const entries = KINDS.flatMap(([kind, method]) =>
     (catalog[method]() as Routed<object>[]).map((entry) => {
@@ -126,5 +124,5 @@ function catalogFor(catalog: Catalog, policy: PolicyEngine, query: Record<string
       };
     }),
   );
-  return { principal: who.principal.id, entries, quarantined };
+  return { principal: principal.id, entries, quarantined };
 }

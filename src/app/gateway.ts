@@ -162,7 +162,18 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
     stores,
   });
   const sources = { stopped: () => lifecycle.stopped, config: () => reload.config, rateLimitHealth: () => limits.health(), auditHealth: () => audit.health() };
-  const readiness = readinessOf({ ...sources, upstreams, catalog, hub, pool, policy, contracts });
+  const credentialHealth = callers.store && (() => callers.store!.health());
+  const readiness = readinessOf({
+    ...sources,
+    upstreams,
+    catalog,
+    hub,
+    pool,
+    policy,
+    contracts,
+    configRuntime,
+    ...(credentialHealth ? { credentialHealth } : {}),
+  });
 
   return {
     get config() {

@@ -38,6 +38,8 @@ export class PolicyRuntime {
   generation = 0;
   /** Set while a refused reload leaves the policy in force behind its files. */
   stale?: StalePolicy;
+  /** When the last reload was applied. */
+  reloadedAt?: string;
   /** SHA-256 over the policy files in force (names and contents): what every audit record names. */
   version = '';
 
@@ -89,6 +91,7 @@ export class PolicyRuntime {
     this.current = next;
     this.version = versionOf(next.files);
     this.generation++;
+    this.reloadedAt = new Date().toISOString();
     this.stale = undefined;
     this.log.info('policies reloaded', { why, dir: this.dir, rules: next.ruleIds.length, ...(lost.length > 0 ? { removedFiles: lost } : {}) });
     this.logWarnings();

@@ -10,6 +10,7 @@ import type { LoadedConfig } from '../config/schema/index.js';
 import type { Hub } from '../session/hub.js';
 import type { Upstream } from '../upstream/server.js';
 import type { ConnectionPool } from '../upstream/pool.js';
+import type { ConfigRuntime } from './config-runtime.js';
 import type { ContractRuntime } from './contract-runtime.js';
 import type { PolicyRuntime } from './policy-runtime.js';
 
@@ -22,7 +23,10 @@ export interface ReadinessSources {
   pool: ConnectionPool;
   policy: PolicyRuntime;
   contracts: ContractRuntime;
+  configRuntime: ConfigRuntime;
   rateLimitHealth: () => { error?: string };
+  /** The users' credential store, when gateway.credentials is set. */
+  credentialHealth?: () => { type: string; state: string };
   /** Whether the audit sink keeps up and can write (its error as a class only). */
   auditHealth: () => AuditHealth;
 }
@@ -41,6 +45,7 @@ export function readinessOf(s: ReadinessSources): () => { ready: boolean; body: 
         upstreams: Object.fromEntries(upstreams.map((u) => [u.name, upstreamState(u, counts[u.name])])),
         skipped: config.skipped,
         rateLimitStore: stateOnly(s.rateLimitHealth()),
+        ...(s.credentialHealth ? { credentialStore: s.credentialHealth() } : {}),
         // A sink that falls behind or cannot write holds records back: counted, and written as a gap later.
         audit: s.auditHealth(),
         ready: enabled.filter((u) => u.state === 'ready').length,
@@ -48,12 +53,14 @@ export function readinessOf(s: ReadinessSources): () => { ready: boolean; body: 
         sessions: s.hub.sessions.countBy(),
         sessionConnections: s.pool.openCount,
         conflicts: catalog.conflicts,
+        config: configState(s.configRuntime),
         // A refused reload keeps the last good set in force: `stale` says why and since when.
         policy: {
           rules: policy.engine.ruleIds.length,
           files: policy.engine.files.length,
           generation: policy.generation,
           version: policy.version,
+          ...(policy.reloadedAt ? { reloadedAt: policy.reloadedAt } : {}),
           ...(policy.stale ? { stale: policy.stale } : {}),
         },
         ...(s.contracts.guard ? { contracts: contractState(catalog, s.contracts) } : {}),
@@ -67,6 +74,11 @@ export function readinessOf(s: ReadinessSources): () => { ready: boolean; body: 
       },
     };
   };
+}
+
+/** The configuration file's reloads: how many were applied, the last one, and a refused one still unresolved. */
+function configState(c: ConfigRuntime) {
+  return { generation: c.generation, ...(c.reloadedAt ? { reloadedAt: c.reloadedAt } : {}), ...(c.refused ? { refused: c.refused } : {}) };
 }
 
 function upstreamState(u: Upstream, counts: Record<string, number> | undefined) {

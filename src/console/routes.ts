@@ -18,6 +18,7 @@ import { DecisionStreams } from './decisions.js';
 import type { OidcSignIn } from './oidc.js';
 import { roleOf } from './roles.js';
 import { ConsoleSessions, type ConsoleSession } from './sessions.js';
+import { SignInLimit } from './sign-in-limit.js';
 
 export interface ConsoleDeps {
   settings: ConsoleSettings;
@@ -81,8 +82,9 @@ export function mountConsole(app: Express, deps: ConsoleDeps): void {
     next();
   };
 
-  router.post('/api/session', (req, res) => void signIn(req, res, deps, sessions));
-  if (deps.oidc) mountOidc(router, deps, deps.oidc, sessions);
+  const throttle = signInThrottle(new SignInLimit(settings.signInsPerMinute), deps);
+  router.post('/api/session', throttle, (req, res) => void signIn(req, res, deps, sessions));
+  if (deps.oidc) mountOidc(router, deps, deps.oidc, sessions, throttle);
   router.get('/api/session', (req, res) => {
     const session = sessions.find(cookieOf(req));
     // Not signed in: the page learns which sign-ins it may offer.
@@ -96,7 +98,7 @@ export function mountConsole(app: Express, deps: ConsoleDeps): void {
     res.setHeader('Set-Cookie', cookie(base, '', 0, deps.secure));
     res.status(204).end();
   });
-  router.get('/api/overview', signedIn, (_req, res) => void res.json({ ...deps.overview(), calls: stats.summary() }));
+  router.get('/api/overview', signedIn, (_req, res) => void res.json({ ...deps.overview(), calls: stats.summary(), rates: stats.series() }));
   router.get('/api/catalog', signedIn, (req, res) => {
     try {
       res.json(deps.catalog(req.query as Record<string, unknown>));
@@ -180,10 +182,10 @@ function openSession(principal: Principal, deps: ConsoleDeps, sessions: ConsoleS
 }
 
 /** GET oidc/start sends the browser to the IdP; GET oidc/callback signs in with the access token it brings back. */
-function mountOidc(router: express.Router, deps: ConsoleDeps, oidc: OidcSignIn, sessions: ConsoleSessions): void {
+function mountOidc(router: express.Router, deps: ConsoleDeps, oidc: OidcSignIn, sessions: ConsoleSessions, throttle: express.RequestHandler): void {
   const base = deps.settings.path;
   const redirectUri = (req: Request) => `${deps.publicUrl?.replace(/\/$/, '') ?? `http://${req.get('host')}`}${base}/oidc/callback`;
-  router.get('/oidc/start', async (req, res) => {
+  router.get('/oidc/start', throttle, async (req, res) => {
     try {
       res.redirect(302, await oidc.start(redirectUri(req)));
     } catch (err) {
@@ -193,7 +195,7 @@ function mountOidc(router: express.Router, deps: ConsoleDeps, oidc: OidcSignIn, 
   });
   // Every failure goes back to the page, which shows it (#signin-error=…): never a raw error page.
   const failed = (res: Response, message: string) => res.redirect(302, `${base}/#signin-error=${encodeURIComponent(message)}`);
-  router.get('/oidc/callback', async (req, res) => {
+  router.get('/oidc/callback', throttle, async (req, res) => {
     const { code, state } = req.query;
     if (typeof code !== 'string' || typeof state !== 'string') return failed(res, 'the IdP sent no code (the sign-in was refused or cancelled)');
     let principal: Principal;
@@ -209,6 +211,18 @@ function mountOidc(router: express.Router, deps: ConsoleDeps, oidc: OidcSignIn, 
     }
     if (openSession(principal, deps, sessions, res)) res.redirect(302, `${base}/`);
   });
+}
+
+/** 429 with Retry-After once an address has used its sign-in attempts for the minute; audited once per address and minute. */
+function signInThrottle(limit: SignInLimit, deps: ConsoleDeps): express.RequestHandler {
+  return (req, res, next) => {
+    const address = req.socket.remoteAddress ?? 'unknown';
+    const verdict = limit.attempt(address);
+    if (verdict.ok) return next();
+    if (verdict.first) deps.audit.writeEvent({ type: 'console', time: new Date().toISOString(), action: 'sign-in-throttled', address });
+    res.setHeader('Retry-After', String(Math.ceil(verdict.retryAfterMs / 1000)));
+    res.status(429).json({ error: 'too many sign-in attempts from this address; try again later' });
+  };
 }
 
 function sessionView(s: ConsoleSession) {

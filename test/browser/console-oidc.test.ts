@@ -111,6 +111,29 @@ describe('console sign-in through the IdP, in a browser', () => {
     expect(hops.some((url) => url.startsWith(as.issuer))).toBe(false); // redirects only: no IdP page was shown
   });
 
+  it("shows the catalog as a pasted token's claims see it; the token's signature never leaves the page", async () => {
+    await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Catalog' }).click();
+    await page.locator('#catalog-entries tbody tr').first().waitFor();
+    const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const token = `${part({ alg: 'RS256' })}.${part({ iss: as.issuer, sub: 'bob', groups: ['eng'] })}.SIGNATURE-PART`;
+    const asked: string[] = [];
+    const listener = (request: { url(): string }) => void (request.url().includes('/api/catalog') && asked.push(request.url()));
+    page.on('request', listener);
+    try {
+      const form = page.locator('#catalog-who');
+      await form.getByLabel("Or a JWT's claims").fill(token);
+      await form.getByRole('button', { name: 'Show what it sees' }).click();
+      await expect.poll(() => page.locator('#catalog-count').textContent()).toMatch(new RegExp(`visible to jwt:${as.issuer}#bob$`));
+      expect(asked.at(-1)).toContain('claims=');
+      expect(asked.join(' ')).not.toContain('SIGNATURE-PART');
+      await form.getByLabel("Or a JWT's claims").fill('{ "groups": ["eng"] }');
+      await form.getByRole('button', { name: 'Show what it sees' }).click();
+      await expect.poll(() => page.locator('#catalog-who-error').textContent()).toMatch(/claims: .*"sub"/);
+    } finally {
+      page.off('request', listener);
+    }
+  });
+
   it('signs out back to the page with the IdP button', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.locator('#page-signin').waitFor();

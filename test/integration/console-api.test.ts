@@ -3,7 +3,7 @@
  * an API key for a session cookie, roles, CSRF on writes, the security
  * headers, and a denied call arriving on the live decision stream.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
@@ -13,30 +13,43 @@ import { FIXTURES, nodeServer, startGateway, type RunningGateway } from '../help
 
 let gw: RunningGateway;
 let dir: string;
+let configFile: string;
+
+const CONFIG = {
+  mcpServers: { ks: nodeServer(path.join(FIXTURES, 'stdio.mjs')) },
+  gateway: {
+    policies: 'deny-policies',
+    // Every test signs in from 127.0.0.1; the limit itself is tested on a gateway of its own.
+    console: { enabled: true, signInsPerMinute: 1_000 },
+    auth: {
+      apiKeys: [
+        { id: 'ops', sha256: hashKey('ops-key'), scopes: ['switchboard.admin'] },
+        { id: 'view', sha256: hashKey('view-key'), scopes: ['switchboard.viewer'] },
+        { id: 'agent', sha256: hashKey('agent-key') },
+      ],
+    },
+  },
+};
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'switchboard-console-'));
-  writeFileSync(path.join(dir, 'deny.yaml'), 'rules:\n  - id: no-echo\n    match: { servers: [ks], tools: [echo] }\n    effect: deny\n');
-  gw = await startGateway({
-    mcpServers: { ks: nodeServer(path.join(FIXTURES, 'stdio.mjs')) },
-    gateway: {
-      policies: dir,
-      console: { enabled: true },
-      auth: {
-        apiKeys: [
-          { id: 'ops', sha256: hashKey('ops-key'), scopes: ['switchboard.admin'] },
-          { id: 'view', sha256: hashKey('view-key'), scopes: ['switchboard.viewer'] },
-          { id: 'agent', sha256: hashKey('agent-key') },
-        ],
-      },
-    },
-  });
+  mkdirSync(path.join(dir, 'deny-policies'));
+  writeFileSync(path.join(dir, 'deny-policies', 'deny.yaml'), 'rules:\n  - id: no-echo\n    match: { servers: [ks], tools: [echo] }\n    effect: deny\n');
+  configFile = path.join(dir, 'switchboard.json');
+  writeFileSync(configFile, JSON.stringify(CONFIG));
+  gw = await startGateway(CONFIG, { file: configFile });
 });
 
 afterAll(async () => {
   await gw?.close();
   rmSync(dir, { recursive: true, force: true });
 });
+
+async function overview(cookie: string): Promise<Record<string, unknown>> {
+  const res = await fetch(`${gw.url}/console/api/overview`, { headers: { cookie } });
+  expect(res.status).toBe(200);
+  return (await res.json()) as Record<string, unknown>;
+}
 
 async function signIn(apiKey: string): Promise<{ status: number; body: Record<string, unknown>; cookie?: string; setCookie?: string }> {
   const res = await fetch(`${gw.url}/console/api/session`, {
@@ -77,6 +90,46 @@ describe('console sign-in and roles', () => {
     expect(body.upstreams).toEqual([expect.objectContaining({ name: 'ks', state: 'ready', since: expect.any(String) })]);
     const catalog = (await (await fetch(`${gw.url}/console/api/catalog`, { headers: { cookie: cookie! } })).json()) as { entries: { exposed: string }[] };
     expect(catalog.entries.map((e) => e.exposed)).toContain('ks__add');
+  });
+
+  it('the overview charts calls per ten seconds and says calls/s, per server and overall', async () => {
+    const { cookie } = await signIn('view-key');
+    const client = new Client({ name: 'rates', version: '1' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(gw.mcpUrl), { requestInit: { headers: { 'x-api-key': 'agent-key' } } }));
+    const before = (await overview(cookie!)) as { rates: { buckets: { calls: number; denied: number }[] } };
+    const sum = (buckets: { calls: number; denied: number }[], key: 'calls' | 'denied') => buckets.reduce((n, b) => n + b[key], 0);
+    await client.callTool({ name: 'ks__add', arguments: { a: 1, b: 2 } });
+    await client.callTool({ name: 'ks__echo', arguments: { text: 'no' } }).catch(() => undefined);
+    await client.close();
+    const after = (await overview(cookie!)) as {
+      rates: { bucketSeconds: number; perSecond: number; buckets: { t: number; calls: number; denied: number }[] };
+      calls: Record<string, { perSecond: number }>;
+    };
+    expect(after.rates.bucketSeconds).toBe(10);
+    expect(after.rates.buckets).toHaveLength(30);
+    expect(sum(after.rates.buckets, 'calls') - sum(before.rates.buckets, 'calls')).toBe(2);
+    expect(sum(after.rates.buckets, 'denied') - sum(before.rates.buckets, 'denied')).toBe(1);
+    expect(after.rates.perSecond).toBeGreaterThan(0);
+    expect(after.calls.ks!.perSecond).toBeGreaterThan(0);
+  });
+
+  it('the overview shows the configuration reloads: a refused one (issues counted, never quoted) until one is applied', async () => {
+    const { cookie } = await signIn('view-key');
+    expect(((await overview(cookie!)) as { config: unknown }).config).toEqual({ generation: 0 });
+    writeFileSync(configFile, JSON.stringify({ ...CONFIG, gateway: { ...CONFIG.gateway, listen: { port: 'secret-looking-value' } } }));
+    expect(await gw.gateway.configRuntime.reload('test')).toBe(false);
+    const refused = (await overview(cookie!)) as { config: { generation: number; refused?: { since: string; issues: number } } };
+    expect(refused.config.generation).toBe(0);
+    expect(refused.config.refused).toEqual({ since: expect.any(String), issues: expect.any(Number) });
+    expect(refused.config.refused!.issues).toBeGreaterThanOrEqual(1);
+    expect(JSON.stringify(refused)).not.toContain('secret-looking-value');
+    // /readyz says the same.
+    expect(((await (await fetch(`${gw.url}/readyz`)).json()) as { config: unknown }).config).toEqual(refused.config);
+
+    writeFileSync(configFile, JSON.stringify(CONFIG));
+    expect(await gw.gateway.configRuntime.reload('test')).toBe(true);
+    const applied = (await overview(cookie!)) as { config: { generation: number; reloadedAt?: string; refused?: unknown } };
+    expect(applied.config).toEqual({ generation: 1, reloadedAt: expect.any(String) });
   });
 
   it('every answer forbids framing and carries a strict CSP', async () => {
@@ -201,6 +254,13 @@ describe('the catalog for a principal', () => {
     expect(body.entries.find((e) => e.exposed === 'ks__add')).toMatchObject({ visible: true });
   });
 
+  it('pasted JWT claims are a 400 on a gateway that accepts no JWTs', async () => {
+    const { cookie } = await signIn('view-key');
+    const res = await fetch(`${gw.url}/console/api/catalog?claims=${encodeURIComponent('{"sub":"alice"}')}`, { headers: { cookie: cookie! } });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toMatch(/gateway.auth.jwt is not set/);
+  });
+
   it('a principal id that is not namespaced is a 400 naming the problem', async () => {
     const { cookie } = await signIn('view-key');
     const res = await fetch(`${gw.url}/console/api/catalog?principal=nobody`, { headers: { cookie: cookie! } });
@@ -233,5 +293,38 @@ describe('a live stream lasts as long as its sign-in', () => {
     const res = await fetch(`${gw.url}/console/api/session`);
     expect(res.status).toBe(401);
     expect(await res.json()).toMatchObject({ oidc: false });
+  });
+});
+
+describe('sign-in attempts per address', () => {
+  let limited: RunningGateway;
+  beforeAll(async () => {
+    limited = await startGateway({
+      ...CONFIG,
+      gateway: { ...CONFIG.gateway, policies: path.join(dir, 'deny-policies'), console: { enabled: true, signInsPerMinute: 3 } },
+    });
+  });
+  afterAll(async () => {
+    await limited?.close();
+  });
+
+  it('after the allowed attempts an address gets 429 with Retry-After, whatever the key, and the refusal is audited once', async () => {
+    const attempt = (apiKey: string) =>
+      fetch(`${limited.url}/console/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ apiKey }) });
+    {
+      expect((await attempt('guess-1')).status).toBe(401);
+      expect((await attempt('guess-2')).status).toBe(401);
+      expect((await attempt('ops-key')).status).toBe(200);
+      for (const key of ['guess-3', 'ops-key']) {
+        const refused = await attempt(key);
+        expect(refused.status).toBe(429);
+        expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+        expect(refused.headers.get('set-cookie')).toBeNull();
+        expect(((await refused.json()) as { error: string }).error).toMatch(/too many sign-in attempts/);
+      }
+      const throttled = limited.audit.filter((r) => r.action === 'sign-in-throttled');
+      expect(throttled).toHaveLength(1);
+      expect(throttled[0]).toMatchObject({ type: 'console', address: expect.stringMatching(/127\.0\.0\.1/) });
+    }
   });
 });

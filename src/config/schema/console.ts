@@ -20,6 +20,12 @@ export const ConsoleSchema = z
       .regex(/^\/[A-Za-z0-9/_-]*[A-Za-z0-9_-]$/, { error: 'a path such as "/console"' })
       .default('/console'),
     sessionMs: PositiveMs.default(3_600_000).describe('How long a console sign-in lasts (a new sign-in is needed after).'),
+    signInsPerMinute: z
+      .number()
+      .int()
+      .positive()
+      .default(10)
+      .describe('Sign-in attempts allowed per source address and minute (API key or IdP); more get 429 with Retry-After.'),
     oidc: z
       .strictObject({
         clientId: z.string().min(1).describe("The console's client id at the organisation's IdP (gateway.auth.jwt.issuer)."),

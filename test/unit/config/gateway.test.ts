@@ -39,6 +39,7 @@ describe('parseConfig: gateway', () => {
         enabled: false,
         path: '/console',
         sessionMs: 3600000,
+        signInsPerMinute: 10,
         roles: { admin: { scopes: ['switchboard.admin'], groups: [] }, viewer: { scopes: ['switchboard.viewer'], groups: [] } },
       },
       validateArguments: 'off',

@@ -113,6 +113,7 @@ describe('GatewaySchema', () => {
         enabled: false,
         path: '/console',
         sessionMs: 3600000,
+        signInsPerMinute: 10,
         roles: { admin: { scopes: ['switchboard.admin'], groups: [] }, viewer: { scopes: ['switchboard.viewer'], groups: [] } },
       },
     });

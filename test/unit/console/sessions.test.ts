@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { CallStats } from '../../../src/console/call-stats.js';
 import { roleOf } from '../../../src/console/roles.js';
-import { ConsoleSessions } from '../../../src/console/sessions.js';
+import { ConsoleSessions, MAX_SESSIONS_PER_PRINCIPAL } from '../../../src/console/sessions.js';
+import { SignInLimit } from '../../../src/console/sign-in-limit.js';
 import type { Principal } from '../../../src/core/principal.js';
 
 const who = (over: Partial<Principal> = {}): Principal => ({ id: 'apikey:a', kind: 'apikey', subject: 'a', scopes: [], groups: [], claims: {}, ...over });
@@ -53,6 +54,33 @@ describe('console call statistics', () => {
     for (let i = 1; i <= 100; i++) stats.record({ server: 'a', outcome: i % 10 === 0 ? 'error' : 'ok', latencyMs: i });
     stats.record({ server: 'a', outcome: 'denied', latencyMs: 0.5 });
     stats.record({ outcome: 'ok', latencyMs: 1 });
-    expect(stats.summary()).toEqual({ a: { total: 101, errors: 10, denied: 1, p50Ms: 50, p99Ms: 99 } });
+    expect(stats.summary()).toEqual({ a: { total: 101, errors: 10, denied: 1, perSecond: expect.any(Number), p50Ms: 50, p99Ms: 99 } });
+  });
+
+  it("one principal holds at most a few sign-ins: its flood closes its own oldest, never another principal's", () => {
+    const sessions = new ConsoleSessions(60_000);
+    const admin = sessions.open(who({ id: 'apikey:admin' }), 'admin');
+    const flood = Array.from({ length: 1_500 }, () => sessions.open(who({ id: 'apikey:viewer' }), 'viewer'));
+    expect(sessions.find(admin.id)).toBe(admin);
+    const alive = flood.filter((s) => sessions.find(s.id) !== undefined);
+    expect(alive).toEqual(flood.slice(-MAX_SESSIONS_PER_PRINCIPAL));
+    // Closing one frees its place: the next sign-in closes none of the others.
+    sessions.close(alive[0]!.id);
+    const next = sessions.open(who({ id: 'apikey:viewer' }), 'viewer');
+    expect([...alive.slice(1), next].every((s) => sessions.find(s.id) !== undefined)).toBe(true);
+  });
+});
+
+describe('sign-in attempts per address', () => {
+  it('allows perMinute attempts per address in a window, then says when to retry; other addresses are unaffected', () => {
+    let now = 0;
+    const limit = new SignInLimit(3, () => now);
+    for (let i = 0; i < 3; i++) expect(limit.attempt('10.0.0.1')).toEqual({ ok: true });
+    now = 20_000;
+    expect(limit.attempt('10.0.0.1')).toEqual({ ok: false, retryAfterMs: 40_000, first: true });
+    expect(limit.attempt('10.0.0.1')).toEqual({ ok: false, retryAfterMs: 40_000, first: false });
+    expect(limit.attempt('10.0.0.2')).toEqual({ ok: true });
+    now = 60_000;
+    expect(limit.attempt('10.0.0.1')).toEqual({ ok: true });
   });
 });
