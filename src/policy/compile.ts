@@ -8,7 +8,7 @@ import { compileCel } from './cel.js';
 import { compileGlobs } from './glob.js';
 import { celIssue, type Add, type Segs } from './issues.js';
 import type { PolicyFile, RuleInput, ServerPolicyInput } from './schema.js';
-import type { CompiledExpr, CompiledRateLimit, CompiledRule, GroupPolicy, Matcher, RateLimitSpec, RuleMatch } from './types.js';
+import type { ApprovalSpec, Approver, CompiledExpr, CompiledRateLimit, CompiledRule, GroupPolicy, Matcher, RateLimitSpec, RuleMatch } from './types.js';
 
 /** The settings one file gives one server; merged across files by load.ts. */
 export interface ServerParts {
@@ -77,8 +77,10 @@ function compileRule(raw: RuleInput, segs: Segs, file: string, add: Add): Compil
   const when = cel(raw.when, 'when');
   const condition = cel(raw.condition, 'condition');
   const rateLimit = compileLimits(raw.rateLimit, [...segs, 'rateLimit'], add);
-  if (!ok || !rateLimit) return undefined;
+  const approval = raw.effect === 'approve' ? compileApproval(raw, segs, add) : undefined;
+  if (!ok || !rateLimit || (raw.effect === 'approve' && !approval)) return undefined;
   const rule: CompiledRule = { id: raw.id, file, effect: raw.effect, match: compileMatch(raw.match), scopes: raw.scopes ?? [], rateLimit };
+  if (approval) rule.approval = approval;
   if (raw.mode === 'shadow') rule.shadow = true;
   if (raw.description !== undefined) rule.description = raw.description;
   if (when) rule.when = when;
@@ -103,10 +105,54 @@ function checkRuleShape(raw: RuleInput, segs: Segs, add: Add): boolean {
       report([...segs, key], `"${key}" applies only to "effect: require" (this rule is "${raw.effect}")`, fix);
     }
   }
+  if (raw.effect === 'approve' && raw.approvers === undefined)
+    report(segs, 'an "approve" rule needs "approvers"', 'add "approvers: self", "approvers: group:<name>" or "approvers: principal:<id>"');
+  for (const key of ['approvers', 'timeout', 'message', 'remember'] as const) {
+    if (raw.effect !== 'approve' && raw[key] !== undefined)
+      report([...segs, key], `"${key}" applies only to "effect: approve" (this rule is "${raw.effect}")`, 'remove it, or set "effect: approve"');
+  }
+  if (raw.effect === 'approve' && raw.mode === 'shadow')
+    report([...segs, 'mode'], 'an "approve" rule cannot be a shadow rule: it would ask nobody', 'remove "mode: shadow"');
   // A shadow rule is never enforced, so it could not spend tokens without enforcing something.
   if (raw.mode === 'shadow' && raw.rateLimit !== undefined)
     report([...segs, 'rateLimit'], 'a shadow rule (mode: shadow) has no rate limit: it is never enforced', 'remove "rateLimit", or set "mode: enforce"');
   return ok;
+}
+
+/** `approvers`, `timeout`, `message` and `remember` of an approve rule; undefined when its message fails to compile. */
+function compileApproval(raw: RuleInput, segs: Segs, add: Add): ApprovalSpec | undefined {
+  const specs = raw.approvers === undefined ? [] : Array.isArray(raw.approvers) ? raw.approvers : [raw.approvers];
+  const approvers = specs.map(approverOf);
+  const spec: ApprovalSpec = {
+    approvers,
+    timeoutMs: raw.timeout === undefined ? DEFAULT_APPROVAL_TIMEOUT_MS : durationMs(raw.timeout),
+    remember:
+      raw.remember === undefined || raw.remember === 'none'
+        ? { kind: 'none' }
+        : raw.remember === 'session'
+          ? { kind: 'session' }
+          : { kind: 'for', ms: durationMs(raw.remember) },
+  };
+  if (raw.message === undefined) return approvers.length > 0 ? spec : undefined;
+  const message = compileExpr(raw.message, 'string', [...segs, 'message'], add);
+  if (!message) return undefined;
+  spec.message = message;
+  return approvers.length > 0 ? spec : undefined;
+}
+
+const DEFAULT_APPROVAL_TIMEOUT_MS = 5 * 60_000;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A duration the schema has checked (`30s`, `5m`) in milliseconds. */
+export function durationMs(text: string): number {
+  const [, amount, unit] = /^(\d+)(ms|s|m|h|d)$/.exec(text)!;
+  return Number(amount) * UNIT_MS[unit!]!;
+}
+
+function approverOf(spec: string): Approver {
+  if (spec === 'self') return { kind: 'self' };
+  if (spec.startsWith('group:')) return { kind: 'group', name: spec.slice('group:'.length) };
+  return { kind: 'principal', id: spec.slice('principal:'.length) };
 }
 
 function compileMatch(raw: RuleInput['match']): RuleMatch {

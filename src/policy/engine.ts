@@ -1,14 +1,16 @@
 /**
  * The policy decision. Semantics (agentgateway's RuleSets, in this order):
  * any matching deny wins (read-only enforcement counts as a deny); every
- * applicable require must hold; then any allow; otherwise the default (the
+ * applicable require must hold; then an approve rule (allowed once a person
+ * approves, approve.ts); then any allow; otherwise the default (the
  * server's `mode`, else the gateway's `defaultEffect`). A list entry is
  * decided as the request that would use it, so a caller never sees what it
  * may not use. Shadow rules (`mode: shadow`) never take part in it; what
  * they would have done is reported beside it (`decision.shadow`, shadow.ts).
  * Pure and synchronous: no I/O, no clock.
  */
-import { appliesTo, Evaluation, KIND_OF, partition, targets, USE_METHOD, type Candidates, type Kind, type Outcome } from './evaluation.js';
+import { appliesTo, deny, Evaluation, KIND_OF, partition, targets, USE_METHOD, type Candidates, type Kind, type Outcome } from './evaluation.js';
+import { approvePhase } from './approve.js';
 import { readOnlyDenial } from './read-only.js';
 import { shadowDecision, shadowOutcomes, ShadowRules, wouldAct } from './shadow.js';
 import type { CompiledRateLimit, CompiledRule, Decision, DecisionInput, PolicySet, RateLimitSpec } from './types.js';
@@ -82,6 +84,7 @@ export class PolicyEngine {
       return (
         this.denyPhase(ev, pool.deny, scoped) ??
         this.requirePhase(ev, pool.require, scoped) ??
+        approvePhase(ev, pool.approve, scoped) ??
         this.allowPhase(ev, pool.allow, scoped) ??
         this.defaultDecision(ev)
       );
@@ -89,8 +92,9 @@ export class PolicyEngine {
     // Explaining: every phase runs so the trace shows every rule; the first decisive phase still decides.
     const denied = this.denyPhase(ev, pool.deny, scoped);
     const required = this.requirePhase(ev, pool.require, scoped);
+    const approve = approvePhase(ev, pool.approve, scoped);
     const allowed = this.allowPhase(ev, pool.allow, scoped);
-    return denied ?? required ?? allowed ?? this.defaultDecision(ev);
+    return denied ?? required ?? approve ?? allowed ?? this.defaultDecision(ev);
   }
 
   /**
@@ -262,10 +266,6 @@ export class PolicyEngine {
     }
     return deny(ev, 'POLICY_DENIED', undefined, 'no policy rule allows this and the default is to deny');
   }
-}
-
-function deny(ev: Evaluation, code: 'POLICY_DENIED' | 'INSUFFICIENT_SCOPE', ruleId: string | undefined, reason: string): Decision {
-  return ruleId === undefined ? { allowed: false, code, reason, trace: ev.trace } : { allowed: false, code, ruleId, reason, trace: ev.trace };
 }
 
 /**

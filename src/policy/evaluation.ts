@@ -6,7 +6,7 @@
  * and whether it names this tool, prompt or resource (`targets`).
  */
 import { celContext } from './cel.js';
-import type { CompiledExpr, CompiledRule, DecisionInput, RuleTrace } from './types.js';
+import type { CompiledExpr, CompiledRule, Decision, DecisionInput, RuleTrace } from './types.js';
 
 export type Kind = 'tool' | 'prompt' | 'resource';
 
@@ -31,6 +31,7 @@ export const KIND_OF: Readonly<Record<string, Kind>> = {
 export interface Candidates {
   deny: CompiledRule[];
   require: CompiledRule[];
+  approve: CompiledRule[];
   allow: CompiledRule[];
 }
 
@@ -38,6 +39,7 @@ export function partition(rules: readonly CompiledRule[]): Candidates {
   return {
     deny: rules.filter((r) => r.effect === 'deny'),
     require: rules.filter((r) => r.effect === 'require'),
+    approve: rules.filter((r) => r.effect === 'approve'),
     allow: rules.filter((r) => r.effect === 'allow'),
   };
 }
@@ -126,4 +128,9 @@ export class Evaluation {
     else if (outcome === 'unknown') this.note(rule, 'condition-false', 'depends on args: undecided while listing');
     else this.note(rule, 'condition-false');
   }
+}
+
+/** A denial carrying the trace so far. */
+export function deny(ev: Evaluation, code: 'POLICY_DENIED' | 'INSUFFICIENT_SCOPE', ruleId: string | undefined, reason: string): Decision {
+  return ruleId === undefined ? { allowed: false, code, reason, trace: ev.trace } : { allowed: false, code, ruleId, reason, trace: ev.trace };
 }

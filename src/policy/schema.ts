@@ -36,6 +36,15 @@ export const MatchSchema = z
   })
   .describe('What the rule is about; every key given must match. Lists are filtered by the same rules.');
 
+/** `90s`, `5m`, `1h`: how long something lasts. */
+export const DURATION_PATTERN = /^[1-9][0-9]*(ms|s|m|h|d)$/;
+const Duration = z.string().regex(DURATION_PATTERN, { error: 'a duration such as "30s", "5m" or "1h"' });
+
+const ApproverSpec = z
+  .string()
+  .regex(/^(self|group:.+|principal:.+)$/, { error: 'an approver is "self", "group:<name>" or "principal:<id>"' })
+  .describe('self: the caller confirms in their client; group:<name>: a member of the group; principal:<id>: that principal.');
+
 export const RuleSchema = z.strictObject({
   id: z
     .string()
@@ -44,7 +53,19 @@ export const RuleSchema = z.strictObject({
   description: z.string().optional().describe('Why the rule exists; shown to callers it denies.'),
   match: MatchSchema.optional(),
   when: Cel('bool').optional().describe('The rule applies only when this is true.'),
-  effect: z.enum(['allow', 'deny', 'require']),
+  effect: z
+    .enum(['allow', 'deny', 'require', 'approve'])
+    .describe('approve: allowed once a person approves this exact call (deny and require still win; approve wins over allow).'),
+  approvers: z
+    .union([ApproverSpec, z.array(ApproverSpec).min(1)])
+    .optional()
+    .describe('approve: who may approve (any one of them). Nobody approves their own call unless the approver is "self".'),
+  timeout: Duration.optional().describe('approve: how long the call waits for a decision (default 5m), then fails with APPROVAL_TIMEOUT.'),
+  message: Cel('string').optional().describe("approve: what the approver is shown, e.g. 'Delete ' + string(args.path) + '?'."),
+  remember: z
+    .union([z.enum(['none', 'session']), Duration])
+    .optional()
+    .describe('approve: whether a yes covers identical calls (same arguments): none (default), for the session, or for a duration.'),
   scopes: z.array(z.string().min(1)).min(1).optional().describe('require: all must be in principal.scopes.'),
   condition: Cel('bool').optional().describe('require: must be true.'),
   rateLimit: RateLimits.optional().describe('Limits that apply when the rule matches and the request is allowed (not on a shadow rule).'),
@@ -101,10 +122,11 @@ const TestRequestSchema = z.strictObject({
   profile: z.string().optional(),
 });
 
-const TestEffect = z.enum(['allow', 'deny']);
+const TestEffect = z.enum(['allow', 'deny', 'approval-required']).describe('approval-required: an approve rule decides (allowed once approved).');
 
 const ExpectationSchema = z.strictObject({
   effect: TestEffect,
+  approvers: z.array(ApproverSpec).optional().describe('approval-required: who may approve, as the rule names them.'),
   ruleId: z.string().min(1).optional(),
   code: z.enum(['POLICY_DENIED', 'INSUFFICIENT_SCOPE']).optional(),
 });

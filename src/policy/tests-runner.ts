@@ -13,12 +13,14 @@ import type { PolicyEngine } from './engine.js';
 import { collector, mapZodIssue, type Add } from './issues.js';
 import { isPolicyTestsFile, listDir, parseYaml, readText, type KnownNames } from './load.js';
 import { PolicyTestsFileSchema, type PolicyTestsFile } from './schema.js';
-import type { DecisionInput, Principal } from './types.js';
+import type { Approver, Decision, DecisionInput, Principal } from './types.js';
 
 export interface PolicyTestOutcome {
-  effect: 'allow' | 'deny';
+  effect: 'allow' | 'deny' | 'approval-required';
   ruleId?: string;
   code?: string;
+  /** approval-required: who may approve (`self`, `group:<name>`, `principal:<id>`). */
+  approvers?: string[];
 }
 
 export interface PolicyTestExpectation extends PolicyTestOutcome {
@@ -129,9 +131,7 @@ export function runPolicyTests(engine: PolicyEngine, suites: readonly PolicyTest
   for (const suite of suites) {
     for (const c of suite.cases) {
       const decision = engine.decide({ ...c.request, principal: c.principal }, c.listing ? { listing: true } : {});
-      const actual: PolicyTestResult['actual'] = { effect: decision.allowed ? 'allow' : 'deny', reason: decision.reason };
-      if (decision.ruleId !== undefined) actual.ruleId = decision.ruleId;
-      if (decision.code !== undefined) actual.code = decision.code;
+      const actual: PolicyTestResult['actual'] = { ...outcomeOf(decision), reason: decision.reason };
       if (decision.conditionError !== undefined) actual.reason += ` (condition error: ${decision.conditionError})`;
       if (decision.shadow || c.expect.shadow) {
         actual.shadow = outcomeOf(decision.shadow?.would ?? decision);
@@ -147,11 +147,17 @@ export function runPolicyTests(engine: PolicyEngine, suites: readonly PolicyTest
   return results;
 }
 
-function outcomeOf(d: { allowed: boolean; ruleId?: string; code?: string }): PolicyTestOutcome {
-  const o: PolicyTestOutcome = { effect: d.allowed ? 'allow' : 'deny' };
+function outcomeOf(d: { allowed: boolean; ruleId?: string; code?: string; approval?: Decision['approval'] }): PolicyTestOutcome {
+  const o: PolicyTestOutcome = { effect: !d.allowed ? 'deny' : d.approval ? 'approval-required' : 'allow' };
   if (d.ruleId !== undefined) o.ruleId = d.ruleId;
   if (d.code !== undefined) o.code = d.code;
+  if (d.approval) o.approvers = d.approval.approvers.map(approverText);
   return o;
+}
+
+/** An approver as a policy file names it. */
+export function approverText(a: Approver): string {
+  return a.kind === 'self' ? 'self' : a.kind === 'group' ? `group:${a.name}` : `principal:${a.id}`;
 }
 
 function diffOf(expected: PolicyTestExpectation, actual: PolicyTestResult['actual']): string[] {
@@ -170,5 +176,8 @@ function diffOutcome(prefix: string, expected: PolicyTestOutcome, actual: Policy
   for (const key of ['effect', 'ruleId', 'code'] as const) {
     if (expected[key] !== undefined && expected[key] !== actual[key]) diff.push(`${prefix}${key}: expected ${show(expected[key])}, got ${show(actual[key])}`);
   }
+  const approvers = (list: string[] | undefined) => (list ? [...list].sort().join(', ') : undefined);
+  if (expected.approvers !== undefined && approvers(expected.approvers) !== approvers(actual.approvers))
+    diff.push(`${prefix}approvers: expected ${show(approvers(expected.approvers))}, got ${show(approvers(actual.approvers))}`);
   return diff;
 }

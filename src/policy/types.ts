@@ -24,7 +24,34 @@ export interface DecisionInput {
   request: { time: Date; transport: string; sessionId: string; profile?: string };
 }
 
-export type Effect = 'allow' | 'deny' | 'require';
+export type Effect = 'allow' | 'deny' | 'require' | 'approve';
+
+/** Who may approve a call: the caller themself, a member of a group, or one principal. */
+export type Approver = { kind: 'self' } | { kind: 'group'; name: string } | { kind: 'principal'; id: string };
+
+/** Whether a yes covers identical calls (same digest) afterwards. */
+export type Remember = { kind: 'none' } | { kind: 'session' } | { kind: 'for'; ms: number };
+
+/** What an `approve` rule asks for. */
+export interface ApprovalSpec {
+  approvers: Approver[];
+  timeoutMs: number;
+  /** CEL string expression shown to the approver. */
+  message?: CompiledExpr;
+  remember: Remember;
+}
+
+/** A decision that allows once approved: which rule, who, how long, what to show. */
+export interface ApprovalRequirement {
+  ruleId: string;
+  approvers: Approver[];
+  timeoutMs: number;
+  remember: Remember;
+  /** The rule's message for this request (absent when listing, when it has none, or when it failed to evaluate). */
+  message?: string;
+  /** Set when the message expression failed: the approver is shown a default message. */
+  messageError?: string;
+}
 
 export interface RuleTrace {
   ruleId: string;
@@ -45,6 +72,8 @@ export interface Decision {
   conditionError?: string;
   /** Every rule looked at with `explain`; otherwise only the entries that decided or failed. */
   trace: RuleTrace[];
+  /** Set when an `approve` rule decided: `allowed` then means "allowed once approved". */
+  approval?: ApprovalRequirement;
   /** Only when the policy set has shadow rules (`mode: shadow`): what they would have done. Never affects `allowed`. */
   shadow?: ShadowDecision;
 }
@@ -120,6 +149,8 @@ export interface CompiledRule {
   /** `require` only: must evaluate to true. */
   condition?: CompiledExpr;
   rateLimit: CompiledRateLimit[];
+  /** `approve` only. */
+  approval?: ApprovalSpec;
   /** `mode: shadow`: evaluated and reported (`Decision.shadow`), never enforced; no rate limit. */
   shadow?: boolean;
 }

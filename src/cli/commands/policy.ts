@@ -11,6 +11,7 @@ import { createPolicyEngine, knownNames } from '../../app/policy-runtime.js';
 import { ANONYMOUS } from '../../core/principal.js';
 import { principalFromInput, type PrincipalInput } from '../../core/principal-input.js';
 import { explainArguments, explainContract } from '../../contracts/explain.js';
+import { approverText } from '../../policy/tests-runner.js';
 import { readLock } from '../../contracts/lock.js';
 import { coveragePercent } from '../../policy/coverage.js';
 import { loadPolicyTests, runPolicyTests } from '../../policy/tests-runner.js';
@@ -99,7 +100,12 @@ function policyExplain(config: LoadedConfig, args: ParsedArgs): number {
   else if (argumentsStep.refused)
     process.stderr.write(`INVALID ARGUMENTS: ${argumentsStep.problems.map((p) => `${p.path || '(arguments)'} ${p.message}`).join('; ')}\n`);
   else {
-    process.stderr.write(`${decision.allowed ? 'ALLOW' : 'DENY'}${decision.ruleId ? ` by ${decision.ruleId}` : ' (default)'}: ${decision.reason}\n`);
+    const verdict = !decision.allowed ? 'DENY' : decision.approval ? 'APPROVAL REQUIRED' : 'ALLOW';
+    process.stderr.write(`${verdict}${decision.ruleId ? ` by ${decision.ruleId}` : ' (default)'}: ${decision.reason}\n`);
+    if (decision.approval)
+      process.stderr.write(
+        `APPROVERS: ${decision.approval.approvers.map(approverText).join(', ')}; timeout ${decision.approval.timeoutMs / 1000} s${decision.approval.message ? `; message: ${decision.approval.message}` : ''}\n`,
+      );
     const would = shadow?.would;
     if (would) process.stderr.write(`SHADOW: would ${would.allowed ? 'ALLOW' : 'DENY'}${would.ruleId ? ` by ${would.ruleId}` : ' (default)'}\n`);
     else if (shadow && shadow.rules.length > 0)

@@ -42,7 +42,7 @@ export interface Metrics {
   /** A rule's condition failed to evaluate on a request (a deny or require then denies: fail closed). */
   policyConditionError(rule: string): void;
   /** A shadow rule (mode: shadow, never enforced) that would have acted on a routed request; `effect` is the rule's. */
-  policyShadowDecision(rule: string, effect: 'allow' | 'deny' | 'require'): void;
+  policyShadowDecision(rule: string, effect: 'allow' | 'deny' | 'require' | 'approve'): void;
   /** A policy reload refused (the last good set stays in force): invalid, no files left, or files lost. */
   policyReloadRefused(reason: 'invalid' | 'no-files' | 'lost-files'): void;
   rateLimited(server: string): void;

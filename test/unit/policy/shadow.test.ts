@@ -353,7 +353,7 @@ cases:
       issuesOf(() => parsePolicyTestsText('cases: [ { name: n, request: { server: s }, expect: { effect: allow, shadow: dney } } ]', 'f')),
       'cases[0].expect.shadow',
     );
-    expect(short).toMatchObject({ message: 'case "n": must be one of "allow", "deny"', fix: 'did you mean "deny"?' });
+    expect(short).toMatchObject({ message: 'case "n": must be one of "allow", "deny", "approval-required"', fix: 'did you mean "deny"?' });
     const long = issueAt(
       issuesOf(() => parsePolicyTestsText('cases: [ { name: n, request: { server: s }, expect: { effect: allow, shadow: { effect: deny, rule: x } } } ]', 'f')),
       'cases[0].expect.shadow.rule',

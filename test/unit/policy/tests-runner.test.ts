@@ -93,7 +93,7 @@ cases:
       ),
     );
     expect(issueAt(issues, 'cases[0].request.tol').fix).toBe('did you mean "tool"?');
-    expect(issueAt(issues, 'cases[0].expect.effect').fix).toBe('use one of "allow", "deny"');
+    expect(issueAt(issues, 'cases[0].expect.effect').fix).toBe('use one of "allow", "deny", "approval-required"');
   });
 
   it('report bad times and duplicate names', () => {
