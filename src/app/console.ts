@@ -3,7 +3,11 @@
  * show, from the parts the gateway already has (readiness, the catalog).
  */
 import type { Express } from 'express';
+import type { Approvals } from '../approvals/approvals.js';
+import { mayDecide } from '../approvals/approvers.js';
 import type { Catalog, Routed } from '../catalog/catalog.js';
+import type { Principal } from '../core/principal.js';
+import { approverText } from '../policy/tests-runner.js';
 import type { JwtSettings, LoadedConfig } from '../config/schema/index.js';
 import { consolePrincipal } from './console-principal.js';
 import type { PolicyEngine } from '../policy/engine.js';
@@ -29,6 +33,7 @@ export interface ConsoleParts {
   readiness: () => { ready: boolean; body: unknown };
   catalog: Catalog;
   version: string;
+  approvals: Approvals;
 }
 
 export function consoleMount(parts: ConsoleParts): (app: Express) => void {
@@ -47,6 +52,7 @@ export function consoleMount(parts: ConsoleParts): (app: Express) => void {
       ...oidcOf(settings),
       ...(settings.publicUrl ? { publicUrl: settings.publicUrl } : {}),
       ...(parts.callers.store && parts.callers.userOAuth ? { accounts: accountsOf(parts.callers, parts.dropCaller) } : {}),
+      approvals: inboxOf(parts.approvals),
     });
 }
 
@@ -70,6 +76,30 @@ function accountsOf(callers: CallerCredentials, dropCaller: (principal: string, 
       dropCaller(principal, server);
       return revoked;
     },
+  };
+}
+
+/** The approvals inbox: every pending approval (arguments as approvers may see them) and whether this viewer may decide it. */
+function inboxOf(approvals: Approvals) {
+  return {
+    async inbox(viewer: Principal) {
+      return (await approvals.pending()).map((a) => ({
+        id: a.id,
+        principal: a.principal,
+        server: a.server,
+        tool: a.tool,
+        exposed: a.exposed,
+        arguments: a.arguments,
+        message: a.message,
+        ruleId: a.ruleId,
+        approvers: a.approvers.map(approverText),
+        createdAt: new Date(a.createdAt).toISOString(),
+        expiresAt: new Date(a.expiresAt).toISOString(),
+        ...(a.requestId ? { requestId: a.requestId } : {}),
+        mayDecide: mayDecide(a, viewer, 'console').ok,
+      }));
+    },
+    decide: (id: string, outcome: 'granted' | 'declined', decider: Principal) => approvals.decide(id, outcome, decider, 'console'),
   };
 }
 

@@ -24,6 +24,8 @@ import { buildPipeline } from '../pipeline/index.js';
 import { scopeShortfall } from '../pipeline/preflight.js';
 import { Upstream } from '../upstream/server.js';
 import { UpstreamCaches } from '../upstream/caches.js';
+import type { Approvals } from '../approvals/approvals.js';
+import { createApprovals } from './approvals.js';
 import { callerCredentials, hasCallerCredential } from './callers.js';
 import { listenHttp } from './http-server.js';
 import { GatewayIdentity } from './identity.js';
@@ -45,6 +47,8 @@ export interface Gateway {
   readonly policy: PolicyRuntime;
   /** The contract lock in force and its guard (undefined guard: contracts are not checked). */
   readonly contracts: ContractRuntime;
+  /** Calls waiting for a person's yes (approve rules), and their decisions. */
+  readonly approvals: Approvals;
   /** Who a `--stdio` client is (`gateway.stdioPrincipal`). */
   readonly stdioPrincipal: Principal;
   /** Starts every enabled upstream (connections continue in the background). */
@@ -92,6 +96,7 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
   });
   const pool = createPool(listeners, (server, principal) => callerAuth(server, principal, callers));
   const inflight = new InFlight();
+  const approvals = createApprovals(settings, { audit, metrics: () => metrics, log, publicUrl: identity.publicUrl, linkable: identity.linkable });
   // Metrics read the store's state lazily; the store reports failures into metrics.
   const limits = createRateLimitBackend(settings.rateLimit.store, log, { onFailure: (failMode) => metrics.rateLimitStoreFailure(failMode) });
   const metrics = createMetrics({
@@ -105,6 +110,7 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
       catalogCounts: () => catalog.counts(),
       auditHealth: () => audit.health(),
       ...(contracts.guard ? { quarantined: () => quarantinedByServer(catalog) } : {}),
+      approvalsPending: () => approvals.waiting(),
       ...(limits.health().type === 'redis' ? { rateLimitStoreUp: () => limits.health().state === 'up' } : {}),
     },
   });
@@ -121,6 +127,7 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
       log,
       tracer,
       credentials: callers,
+      approvals: { approvals: approvals.approvals, shown: (args) => audit.recordable(args) as Record<string, unknown>, sessionTtlMs: settings.sessionIdleMs },
     }),
     () => hub.sessions,
   );
@@ -148,7 +155,7 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
   });
   const reload = new Reload(config, { upstreams, createUpstream, pool, catalog, hub, policy, identity, log });
   const configRuntime = new ConfigRuntime(config.file, process.env, log, reload.apply);
-  const stores = [limits, ...(callers.store ? [callers.store] : []), audit, { close: async () => caches.close() }];
+  const stores = [limits, ...(callers.store ? [callers.store] : []), approvals, audit, { close: async () => caches.close() }];
   const lifecycle: Lifecycle = new Lifecycle({
     settings,
     configFile: config.file,
@@ -185,6 +192,7 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
     hub,
     policy,
     contracts,
+    approvals: approvals.approvals,
     stdioPrincipal: stdioPrincipalOf(settings.stdioPrincipal),
     readiness,
     start: () => lifecycle.start(),
@@ -201,6 +209,7 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
           protectedResource: identity.protectedResource,
           scopeShortfall: (who, message) => scopeShortfall(catalog, policy.engine, who, message),
           draining: () => lifecycle.draining,
+          approvals: { approvals: approvals.approvals, publicUrl: identity.publicUrl },
           userOAuth: callers.userOAuth && { userOAuth: callers.userOAuth, onRevoked: (principal, server) => pool.dropCaller(principal, server) },
           ...(settings.console.enabled
             ? {
@@ -216,6 +225,7 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
                   policy: () => policy.engine,
                   callers,
                   dropCaller: (p, s) => pool.dropCaller(p, s),
+                  approvals: approvals.approvals,
                 }),
               }
             : {}),

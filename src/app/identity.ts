@@ -35,6 +35,9 @@ export class GatewayIdentity {
     return (publicUrl ?? (auth.resource ? new URL(auth.resource).origin : this.origin())).replace(/\/+$/, '');
   };
 
+  /** Whether a link to this gateway's own pages can work: it serves HTTP, or a public URL names a replica that does. */
+  readonly linkable = (): boolean => this.boundUrl !== undefined || this.settings.publicUrl !== undefined;
+
   /** The address the HTTP server actually bound. */
   bound(url: string): void {
     this.boundUrl = url;

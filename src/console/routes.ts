@@ -13,6 +13,7 @@ import type { ConsoleSettings } from '../config/schema/console.js';
 import type { Principal } from '../core/principal.js';
 import type { AuditSink } from '../observability/audit.js';
 import type { Logger } from '../observability/log.js';
+import { mountApprovalInbox, type ConsoleApprovals } from './approvals.js';
 import { CallStats } from './call-stats.js';
 import { DecisionStreams } from './decisions.js';
 import type { OidcSignIn } from './oidc.js';
@@ -42,6 +43,8 @@ export interface ConsoleDeps {
     list(principal?: string): Promise<unknown[]>;
     revoke(principal: string, server: string): Promise<boolean>;
   };
+  /** Calls waiting for a person's yes (approve rules). */
+  approvals?: ConsoleApprovals;
 }
 
 /** Recent decisions kept for the playground's replay. */
@@ -141,6 +144,7 @@ export function mountConsole(app: Express, deps: ConsoleDeps): void {
     });
     res.status(revoked ? 200 : 404).json({ principal, server, revoked });
   });
+  mountApprovalInbox(router, deps.approvals, signedIn, withCsrf);
   router.use('/assets', express.static(path.join(ASSETS, 'assets'), { maxAge: '1h', index: false }));
   router.get('/', (req, res) => {
     // The page's assets are relative (the console may be mounted anywhere): it must be served at "<path>/".

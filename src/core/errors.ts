@@ -46,6 +46,9 @@ export type ErrorCode =
   | 'TOO_MANY_SESSIONS'
   | 'TOOL_QUARANTINED'
   | 'ARGUMENTS_INVALID'
+  | 'APPROVAL_REQUIRED'
+  | 'APPROVAL_DECLINED'
+  | 'APPROVAL_TIMEOUT'
   | 'CONFIG_INVALID';
 
 const jsonRpcCodeOf: Record<ErrorCode, number> = {
@@ -73,6 +76,12 @@ const jsonRpcCodeOf: Record<ErrorCode, number> = {
   TOOL_QUARANTINED: -32013,
   /** Call arguments that do not match the tool's (approved) input schema. */
   ARGUMENTS_INVALID: JsonRpc.INVALID_PARAMS,
+  /** The call needs a person's approval the client cannot ask for: the error carries the approval page's link. */
+  APPROVAL_REQUIRED: -32014,
+  /** The approver said no. */
+  APPROVAL_DECLINED: -32015,
+  /** Nobody decided within the rule's timeout. */
+  APPROVAL_TIMEOUT: -32016,
   CONFIG_INVALID: JsonRpc.INTERNAL_ERROR,
 };
 

@@ -16,6 +16,8 @@ import { answerInternalError, rpcError, sendRefusal, type Refusal } from './resp
 import type { Hub } from '../session/hub.js';
 import { LegacySse, LegacyStreamableHttp, sessionIds } from './legacy.js';
 import { mountOAuthRoutes, type OAuthRoutesOptions } from './oauth-routes.js';
+import { mountApprovalPage } from './approval-page.js';
+import type { Approvals } from '../approvals/approvals.js';
 import type { MetricsHandler } from './metrics-endpoint.js';
 import { probeGuard } from './origin.js';
 import type { SessionState } from '../session/server.js';
@@ -44,6 +46,8 @@ export interface HttpFrontOptions {
   userOAuth?: Omit<OAuthRoutesOptions, 'authenticated' | 'log'>;
   /** Set when gateway.console is enabled: mounts the console's routes (behind the Host and Origin checks). */
   console?: (app: Express) => void;
+  /** The approval page callers' clients link to (approve rules with approvers: self). */
+  approvals?: { approvals: Approvals; publicUrl: () => string };
   /** Where every SSE stream to a client counts what it drops or closes for a client that stops reading (bounded-stream.ts). */
   streams?: StreamLimits;
   /** Told of each session refused or closed under gateway.limits (metrics). */
@@ -105,6 +109,7 @@ export function createHttpFront(options: HttpFrontOptions): HttpFront {
   // The admission checks in their order (admission.ts); the body is read between authentication and scopes.
   app.use(admit(admission.hostAndOrigin));
   options.console?.(app);
+  if (options.approvals) mountApprovalPage(app, options.approvals.approvals, options.approvals.publicUrl);
   const authenticated = authenticate(admission);
   if (options.userOAuth) mountOAuthRoutes(app, { ...options.userOAuth, authenticated, log });
   app.use([...endpoints.flatMap((e) => [e.path, e.ssePath]), '/messages'], authenticated);

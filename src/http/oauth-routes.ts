@@ -21,6 +21,7 @@ import { bindingCookie, bindingCookieName, clearedBindingCookie, cookieScope, co
 import type { UserOAuth } from '../credentials/user-oauth.js';
 import { SignInError } from '../credentials/user-oauth.js';
 import type { Logger } from '../observability/log.js';
+import { escape, page, quoted } from './pages.js';
 import { principalOf } from './principal.js';
 
 export interface OAuthRoutesOptions {
@@ -113,35 +114,4 @@ function failed(res: Response, log: Logger, err: unknown, server?: string): void
     body: "<p>The upstream's authorization server could not be reached or refused the request. Try again from your client.</p>",
     code: 'upstream-unreachable',
   });
-}
-
-interface PageContent {
-  /** Plain text (escaped here). */
-  title: string;
-  /** HTML: every value in it already escaped by the caller. */
-  body: string;
-  /** A stable code for what went wrong, shown to quote to an operator (and read by tests). */
-  code?: string;
-}
-
-function page(res: Response, status: number, content: PageContent): void {
-  const code = content.code ? `<p>Error code: <code id="error" data-code="${escape(content.code)}">${escape(content.code)}</code></p>` : '';
-  res
-    .status(status)
-    .set('Content-Type', 'text/html; charset=utf-8')
-    .set('Cache-Control', 'no-store')
-    // No scripts, styles or frames: the pages hold text and one same-page form; none may be framed (a framed
-    // "Continue" could be clicked through a decoy), and the ticket in the address goes to no one in a Referer.
-    .set('Content-Security-Policy', "default-src 'none'; base-uri 'none'; frame-ancestors 'none'")
-    .set('X-Frame-Options', 'DENY')
-    .set('Referrer-Policy', 'no-referrer')
-    .send(`<!doctype html><meta charset="utf-8"><title>${escape(content.title)}</title><h1>${escape(content.title)}</h1>${content.body}${code}\n`);
-}
-
-function quoted(text: string): string {
-  return `&#8220;${escape(text)}&#8221;`;
-}
-
-function escape(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

@@ -1,6 +1,6 @@
 /**
  * Every Prometheus metric Switchboard exports, composed from one file per
- * topic under metrics/ (calls, policy, limits, sessions, upstreams, contracts, audit), with
+ * topic under metrics/ (calls, policy, limits, sessions, upstreams, contracts, approvals, audit), with
  * labels kept bounded by metrics/labels.ts. This is the only import of
  * prom-client: the topic files define their instruments through the narrow
  * interfaces of metrics/instruments.ts, implemented here.
@@ -8,6 +8,7 @@
 import client from 'prom-client';
 import { auditMetrics } from './metrics/audit.js';
 import { callMetrics } from './metrics/calls.js';
+import { approvalMetrics } from './metrics/approvals.js';
 import { contractMetrics } from './metrics/contracts.js';
 import type { Instruments } from './metrics/instruments.js';
 import { labelFolding } from './metrics/labels.js';
@@ -32,6 +33,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
     ...sessionMetrics(make, options.sources),
     ...upstreamMetrics(make, fold, options.sources),
     ...contractMetrics(make, fold, options.sources),
+    ...approvalMetrics(make, fold, options.sources),
     ...auditMetrics(make, options.sources),
     render: () => registry.metrics(),
   };

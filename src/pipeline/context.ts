@@ -70,6 +70,8 @@ export interface CallContext {
   /** Argument problems found in "warn" validation (the call went on). */
   argumentProblems?: { path: string; message: string }[];
   decisionInput?: DecisionInput;
+  /** The yes an `approve` rule waited for (set by the approve stage). */
+  approval?: { id?: string; by: string; channel: 'elicitation' | 'url' | 'console'; remembered?: boolean };
   decision?: Decision;
   /** The connection the request went out on (shared, or the session's own). */
   connection?: Upstream;

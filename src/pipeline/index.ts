@@ -10,6 +10,7 @@ import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { RateLimitStore } from '../ratelimit/store.js';
 import type { ConnectionPool } from '../upstream/pool.js';
+import { approve, type ApproveDeps } from './approve.js';
 import { authorize, type DecisionMaker } from './authorize.js';
 import { createPipeline, type Pipeline, type PipelineParts } from './chain.js';
 import { checkCredentials, type CredentialSources } from './credentials.js';
@@ -37,6 +38,8 @@ export interface PipelineDeps {
   tracer?: Promise<Tracer | undefined>;
   /** Callers' own upstream credentials (servers with credentials "user-oauth" or "token-exchange"). */
   credentials: CredentialSources;
+  /** Approvals for calls an `approve` rule decided. */
+  approvals: Omit<ApproveDeps, 'policyVersion'>;
 }
 
 export function buildPipeline(deps: PipelineDeps): Pipeline {
@@ -57,6 +60,8 @@ export function pipelineParts(deps: PipelineDeps): PipelineParts {
       // Before the rate limit: a denied call must not spend tokens.
       authorize(deps.policy, (rule, effect) => deps.metrics.policyShadowDecision(rule, effect)),
       rateLimit(deps.policy, deps.limits, (server) => deps.metrics.rateLimited(server)),
+      // After the rate limit: a caller over its limit cannot flood approvers with requests.
+      approve({ ...deps.approvals, policyVersion: deps.policyVersion }),
       // Last before sending: a caller who must first connect their own account is asked to now.
       checkCredentials(deps.credentials),
     ],

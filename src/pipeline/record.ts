@@ -41,7 +41,7 @@ export function record(log: Logger, audit: AuditSink, policyVersion: () => strin
 function auditRecord(ctx: CallContext, audit: AuditSink, policyVersion: string): AuditRecord {
   const error = ctx.error;
   const code = error instanceof GatewayError ? error.code : undefined;
-  const refused = code === 'POLICY_DENIED' || code === 'INSUFFICIENT_SCOPE' || code === 'RATE_LIMITED' || code === 'TOOL_QUARANTINED';
+  const refused = code !== undefined && REFUSALS.has(code);
   const decisionData = error instanceof GatewayError ? error.data : undefined;
   const quarantined = code === 'TOOL_QUARANTINED' ? decisionData : undefined;
   const errors = conditionErrors(ctx);
@@ -50,6 +50,7 @@ function auditRecord(ctx: CallContext, audit: AuditSink, policyVersion: string):
   const shadow = ctx.decision?.shadow;
   return {
     ...(ctx.decisionInput?.tool ? { annotations: canonicalValue(ctx.decisionInput.tool.annotations ?? {}) as Record<string, unknown> } : {}),
+    ...(ctx.approval ? { approval: approvalOf(ctx.approval) } : {}),
     // The arguments as forwarded (validated, exactly what the upstream got), never the raw params:
     // the values only when allowed and without the redacted paths, their digest always.
     ...(args !== undefined && audit.includeArgs ? { args: canonicalValue(audit.recordable(args)) } : {}),
@@ -92,6 +93,22 @@ function auditRecord(ctx: CallContext, audit: AuditSink, policyVersion: string):
     ...(ctx.credential?.subject ? { upstreamSubject: ctx.credential.subject } : {}),
     writer: '',
   };
+}
+
+/** Answers that refuse the call (the upstream never saw it): the record's outcome is `denied`. */
+const REFUSALS = new Set([
+  'POLICY_DENIED',
+  'INSUFFICIENT_SCOPE',
+  'RATE_LIMITED',
+  'TOOL_QUARANTINED',
+  'APPROVAL_REQUIRED',
+  'APPROVAL_DECLINED',
+  'APPROVAL_TIMEOUT',
+]);
+
+/** Keys in code-unit order (the chain's fast path). */
+function approvalOf(a: NonNullable<CallContext['approval']>): NonNullable<AuditRecord['approval']> {
+  return { by: a.by, channel: a.channel, ...(a.id ? { id: a.id } : {}), ...(a.remembered ? { remembered: true } : {}) };
 }
 
 /** Whether the values that came from outside (annotations, arguments, shadow outcomes) are in JCS form: the chain's fast path. */

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { AuditSettings } from '../../observability/audit.js';
+import { ApprovalsSchema, type ApprovalsSettings } from './approvals.js';
 import { ConsoleSchema, type ConsoleSettings } from './console.js';
 import { PinningSchema, ScanSchema, ValidateArgumentsSchema, type ContractSettings } from './contracts.js';
 import { AuthSchema, PrincipalSchema, type AuthSettings, type PrincipalSpec } from './auth.js';
@@ -162,6 +163,7 @@ export const GatewaySchema = z
       .describe('Curated endpoints: each profile is served at its own path with its own view of the catalog.'),
     logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
     console: ConsoleSchema.prefault({}),
+    approvals: ApprovalsSchema.prefault({}),
     pinning: PinningSchema.prefault({}),
     scan: ScanSchema.prefault({}),
     validateArguments: ValidateArgumentsSchema,
@@ -213,6 +215,7 @@ export interface GatewaySettings {
   credentials?: { key: string; store: { type: 'file'; path: string } | { type: 'redis'; url: string; prefix: string } };
   publicUrl?: string;
   console: ConsoleSettings;
+  approvals: ApprovalsSettings;
   /** Contract pinning (lock path absolute), the poisoning lint, argument validation (default resolved). */
   pinning: ContractSettings['pinning'];
   scan: ContractSettings['scan'];

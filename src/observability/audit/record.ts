@@ -37,6 +37,15 @@ export const AuditRecordSchema = z
     name: z.string().optional().describe('The exposed name or URI.'),
     original: z.string().optional().describe("The upstream's own name or URI (canonical), as forwarded."),
     annotations: z.record(z.string(), z.unknown()).optional().describe('The tool annotations the decision relied on (approved ones when pinned).'),
+    approval: z
+      .strictObject({
+        by: z.string().describe('The principal who approved.'),
+        channel: z.enum(['elicitation', 'url', 'console']),
+        id: z.string().optional().describe('The approval (its approval.* events carry the same id); absent for a remembered yes.'),
+        remembered: z.boolean().optional().describe('A yes to an identical earlier call covered this one (remember: session or a duration).'),
+      })
+      .optional()
+      .describe('The approval this call went ahead on (approve rules).'),
     decision: z.enum(['allow', 'deny', 'none']).describe('"none": refused before policy was asked (an unknown name, say).'),
     ruleId: z.string().optional().describe('The rule that decided.'),
     reason: z.string().optional(),
@@ -96,7 +105,32 @@ export const ContractEventSchema = z
   .looseObject({ type: z.literal('contract'), time: z.string(), event: z.enum(['drift', 'finding']), ...ChainFields })
   .describe('A tool-contract drift or lint finding (see Tool contracts).');
 
-export const AuditLineSchema = z.discriminatedUnion('type', [AuditRecordSchema, AuditStartSchema, AuditGapSchema, AuditCheckpointSchema, ContractEventSchema]);
+export const ApprovalEventSchema = z
+  .looseObject({
+    type: z.literal('approval'),
+    time: z.string(),
+    event: z.enum(['requested', 'granted', 'declined', 'expired']),
+    approvalId: z.string(),
+    principal: z.string().describe('The caller whose call waits.'),
+    server: z.string(),
+    tool: z.string(),
+    ruleId: z.string(),
+    digest: z.string().describe('SHA-256 (JCS) of { arguments, policyVersion, principal, server, tool }: what was approved.'),
+    requestId: z.string().optional().describe("The call's request id: its audit record carries the same."),
+    by: z.string().optional().describe('granted or declined: who decided.'),
+    channel: z.enum(['elicitation', 'url', 'console']).optional(),
+    ...ChainFields,
+  })
+  .describe('An approval asked for, decided or expired (see Approvals).');
+
+export const AuditLineSchema = z.discriminatedUnion('type', [
+  AuditRecordSchema,
+  AuditStartSchema,
+  AuditGapSchema,
+  AuditCheckpointSchema,
+  ContractEventSchema,
+  ApprovalEventSchema,
+]);
 
 /**
  * What the pipeline hands the sink: a record with placeholders for writer,

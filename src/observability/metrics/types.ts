@@ -23,6 +23,8 @@ export interface MetricsSources {
   auditHealth?: () => { state: string; queuedBytes: number };
   /** Entries the contract guard holds back now, per server; not given when contracts are not checked. */
   quarantined?: () => Record<string, number>;
+  /** Calls waiting for an approval on this replica. */
+  approvalsPending?: () => number;
 }
 
 export interface MetricsOptions {
@@ -68,6 +70,10 @@ export interface Metrics {
   contractFinding(server: string, detector: string, severity: string): void;
   /** Tool arguments that did not match the input schema: refused (enforce) or let through (warn). */
   argumentsInvalid(server: string, outcome: 'refused' | 'warned'): void;
+  /** An approval requested, decided (granted, declined), expired, or covered by a remembered yes. */
+  approval(server: string, outcome: 'requested' | 'granted' | 'declined' | 'expired' | 'remembered'): void;
+  /** A webhook notification to approvers delivered, or an attempt that failed and why. */
+  approvalNotify(outcome: 'delivered' | 'status' | 'timeout' | 'network' | 'dropped'): void;
   /** Audit records the sink could not write (it fell behind or failed); each also in an audit-gap line. */
   auditDropped(records: number): void;
   render(): Promise<string>;

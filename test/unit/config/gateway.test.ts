@@ -42,6 +42,7 @@ describe('parseConfig: gateway', () => {
         signInsPerMinute: 10,
         roles: { admin: { scopes: ['switchboard.admin'], groups: [] }, viewer: { scopes: ['switchboard.viewer'], groups: [] } },
       },
+      approvals: { store: { type: 'memory' } },
       validateArguments: 'off',
     });
     const elsewhere = {

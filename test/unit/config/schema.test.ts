@@ -116,6 +116,7 @@ describe('GatewaySchema', () => {
         signInsPerMinute: 10,
         roles: { admin: { scopes: ['switchboard.admin'], groups: [] }, viewer: { scopes: ['switchboard.viewer'], groups: [] } },
       },
+      approvals: { store: { type: 'memory' } },
     });
   });
 
