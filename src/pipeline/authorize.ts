@@ -14,6 +14,8 @@ import type { CallContext } from './context.js';
 
 export interface DecisionMaker {
   decide(input: DecisionInput, options?: { listing?: boolean }): Decision;
+  /** Whether every caller sees the same entries of this list from these servers (absent: assume not). */
+  listsAlike?(listMethod: string, servers: readonly string[]): boolean;
 }
 
 /**

@@ -12,6 +12,7 @@
 import { appliesTo, deny, Evaluation, KIND_OF, partition, targets, USE_METHOD, type Candidates, type Kind, type Outcome } from './evaluation.js';
 import { approvePhase } from './approve.js';
 import { readOnlyDenial } from './read-only.js';
+import { settingIds } from './setting-ids.js';
 import { shadowDecision, shadowOutcomes, ShadowRules, wouldAct } from './shadow.js';
 import type { CompiledRateLimit, CompiledRule, Decision, DecisionInput, PolicySet, RateLimitSpec } from './types.js';
 
@@ -153,6 +154,22 @@ export class PolicyEngine {
     return ruleId === undefined ? out : { ...out, ruleId };
   }
 
+  /**
+   * Whether every caller sees the same `listMethod` entries of these servers:
+   * no rule and no setting that could tell two callers apart applies to them
+   * (so a shared cache may keep the list; SEP-2549 `cacheScope: public`).
+   */
+  listsAlike(listMethod: string, servers: readonly string[]): boolean {
+    const use = USE_METHOD[listMethod] ?? listMethod;
+    const kind = KIND_OF[use];
+    const readOnlyGroup = Object.values(this.set.groups).some((g) => g.readOnly);
+    return servers.every((server) => {
+      const settings = this.set.servers[server];
+      if (settings?.mode === 'allowlist' || settings?.readOnly || (readOnlyGroup && kind === 'tool')) return false;
+      return !this.enforced.some((rule) => appliesTo(rule, server, [use, listMethod], kind));
+    });
+  }
+
   private candidates(server: string, methods: string[], kind: Kind | undefined): Candidates {
     const key = `${server}\n${methods.join('\n')}`;
     let found = this.index.get(key);
@@ -279,15 +296,3 @@ function useMethodOf(input: DecisionInput): string | undefined {
 }
 
 const about = (rule: CompiledRule): string => (rule.description ? `: ${rule.description}` : '');
-
-/** Ids of the settings that can decide: read-only servers and groups, allowlist servers, server rate limits. */
-function settingIds(set: PolicySet): string[] {
-  const ids: string[] = [];
-  for (const [name, s] of Object.entries(set.servers)) {
-    if (s.readOnly) ids.push(`servers.${name}.readOnly`);
-    if (s.mode === 'allowlist') ids.push(`servers.${name}.mode`);
-    if (s.rateLimit?.length) ids.push(`servers.${name}.rateLimit`);
-  }
-  for (const [name, g] of Object.entries(set.groups)) if (g.readOnly) ids.push(`groups.${name}.readOnly`);
-  return ids;
-}

@@ -10,6 +10,7 @@ import { isRoutedMethod } from '../core/json-rpc.js';
 import { requestPrincipal, type Principal } from '../core/principal.js';
 import type { SessionServerDeps, SessionState } from './deps.js';
 import { CALL_TOOL, directCallParams, FIND_TOOLS, findTools } from './disclosure.js';
+import { listHint, readHint, withHint } from './cache-hints.js';
 import { isListMethod, list, listKindOf } from './lists.js';
 import { personalEntries } from './personal-catalog.js';
 import { routeThroughPipeline } from './routed-call.js';
@@ -67,8 +68,11 @@ async function dispatch(deps: SessionServerDeps, state: SessionState, server: Se
   const principal = requestPrincipal(state.principal, ctx.http?.authInfo?.extra?.principal as Principal | undefined);
   const who = { principal, session: state.info, view: state.view };
   if (isListMethod(request.method)) {
-    const personal = deps.personal ? await personalEntries(deps.personal, listKindOf(request.method), principal.id) : [];
-    return list(request.method, params.cursor, catalog, who, deps.policy(), deps.listings, personal);
+    const kind = listKindOf(request.method);
+    const personal = deps.personal ? await personalEntries(deps.personal, kind, principal.id) : [];
+    const policy = deps.policy();
+    const result = list(request.method, params.cursor, catalog, who, policy, deps.listings, personal);
+    return withHint(result, state.info.era, () => listHint(kind, deps.upstreams, who, policy, personal.length > 0));
   }
   const { method } = request;
   if (!isRoutedMethod(method)) throw methodNotFound(method);
@@ -77,6 +81,12 @@ async function dispatch(deps: SessionServerDeps, state: SessionState, server: Se
     if (params.name === FIND_TOOLS)
       return findTools((params.arguments ?? {}) as Record<string, unknown>, { catalog, who, policy: deps.policy(), indexes: deps.toolIndexes });
     if (params.name === CALL_TOOL) return routeThroughPipeline({ ...call, params: directCallParams(params) });
+  }
+  if (method === 'resources/read') {
+    const result = await routeThroughPipeline(call);
+    const route = typeof params.uri === 'string' ? catalog.resolveResource(params.uri) : undefined;
+    const upstream = route && 'upstream' in route ? route.upstream : undefined;
+    return withHint(result, state.info.era, () => readHint(result, upstream, who, deps.policy()));
   }
   return routeThroughPipeline(call);
 }

@@ -14,6 +14,14 @@ export interface UpstreamLists {
   resources: Resource[];
   resourceTemplates: ResourceTemplateType[];
   prompts: Prompt[];
+  /** What the upstream said about caching each list (2026-07-28, SEP-2549); absent where it said nothing. */
+  hints?: Partial<Record<ListKind, CacheHint>>;
+}
+
+/** A result's cache hint: how long it stays good, and whether it is the same for every caller. */
+export interface CacheHint {
+  ttlMs: number;
+  cacheScope: 'public' | 'private';
 }
 
 const Loose = z.looseObject({});
@@ -33,33 +41,55 @@ const MAX_LIST_PAGES = 100;
 const LIST_REFRESH_DELAY_MS = 25;
 
 export function emptyLists(): UpstreamLists {
-  return { tools: [], resources: [], resourceTemplates: [], prompts: [] };
+  return { tools: [], resources: [], resourceTemplates: [], prompts: [], hints: {} };
 }
 
 /** `lists` with `kinds` listed afresh (empty where the server lacks the capability). */
 export async function fetchLists(client: Client, kinds: ListKind[], lists: UpstreamLists): Promise<UpstreamLists> {
-  const fresh = { ...lists };
+  const fresh = { ...lists, hints: { ...lists.hints } as Partial<Record<ListKind, CacheHint>> };
   const caps = client.getServerCapabilities() ?? {};
   await Promise.all(
     kinds.map(async (kind) => {
       const { method, key, capability } = LIST_METHODS[kind];
-      (fresh as unknown as Record<ListKind, unknown[]>)[kind] = caps[capability] ? await drain(client, method, key) : [];
+      const drained = caps[capability] ? await drain(client, method, key) : { items: [], hint: undefined };
+      (fresh as unknown as Record<ListKind, unknown[]>)[kind] = drained.items;
+      if (drained.hint) fresh.hints[kind] = drained.hint;
+      else delete fresh.hints[kind];
     }),
   );
   return fresh;
 }
 
-async function drain(client: Client, method: string, key: string): Promise<unknown[]> {
+/** Every page of a list; the hint is the strictest of the pages' (absent if any page gave none). */
+async function drain(client: Client, method: string, key: string): Promise<{ items: unknown[]; hint: CacheHint | undefined }> {
   const items: unknown[] = [];
+  let hint: CacheHint | undefined;
+  let hinted = true;
   let cursor: string | undefined;
   for (let page = 0; page < MAX_LIST_PAGES; page++) {
     const result = (await client.request({ method, params: cursor ? { cursor } : {} } as { method: 'tools/list' }, Loose)) as Record<string, unknown>;
     const batch = result[key];
     if (Array.isArray(batch)) items.push(...batch);
+    const own = cacheHintOf(result);
+    hinted &&= own !== undefined;
+    if (own) hint = hint ? strictest(hint, own) : own;
     cursor = typeof result.nextCursor === 'string' && result.nextCursor ? result.nextCursor : undefined;
     if (!cursor) break;
   }
-  return items;
+  return { items, hint: hinted ? hint : undefined };
+}
+
+/** The hint a result carries, if both its fields are valid. */
+export function cacheHintOf(result: Record<string, unknown>): CacheHint | undefined {
+  const { ttlMs, cacheScope } = result;
+  if (typeof ttlMs !== 'number' || !Number.isSafeInteger(ttlMs) || ttlMs < 0) return undefined;
+  if (cacheScope !== 'public' && cacheScope !== 'private') return undefined;
+  return { ttlMs, cacheScope };
+}
+
+/** The shorter lifetime, and public only if both are. */
+export function strictest(a: CacheHint, b: CacheHint): CacheHint {
+  return { ttlMs: Math.min(a.ttlMs, b.ttlMs), cacheScope: a.cacheScope === 'public' && b.cacheScope === 'public' ? 'public' : 'private' };
 }
 
 /**
