@@ -9,6 +9,7 @@ import type { ContractGuard, ContractReview } from '../contracts/guard.js';
 import type { Verdict } from '../contracts/verdict.js';
 import type { Upstream } from '../upstream/server.js';
 import { exposeName, exposeUri, isValidToolName, splitUri } from './names.js';
+import { withExposedUiUri } from './ui-resources.js';
 import { merge, type Table } from './merge.js';
 import { QuarantineTable, type Quarantined } from './quarantine.js';
 import { canonicalUri } from './uri.js';
@@ -68,7 +69,7 @@ export class Catalog {
     this.tools = merge(
       ready,
       'tool',
-      (u) => u.lists.tools,
+      (u) => u.lists.tools.map((t) => withExposedUiUri(t, u.config.prefix)),
       (t) => t.name,
       rename,
       conflicts,
