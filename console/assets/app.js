@@ -1,18 +1,19 @@
 /**
- * The console page: sign-in, then three pages as hash routes (#overview,
- * #catalog, #decisions). The session is a HttpOnly cookie; its CSRF token is
- * kept in memory only. No framework, no build step.
+ * The console page: sign-in, then its pages as hash routes (#overview,
+ * #catalog, #decisions, #approvals, #playground, #accounts). The session is
+ * a HttpOnly cookie; its CSRF token is kept in memory only. No framework, no build step.
  */
 import * as accounts from './accounts.js';
 import { ApiError, api, onUnauthorized, setSession } from './api.js';
+import * as approvals from './approvals.js';
 import * as catalog from './catalog.js';
 import * as decisions from './decisions.js';
 import { $ } from './dom.js';
 import * as overview from './overview.js';
 import * as playground from './playground.js';
 
-const pages = { overview, catalog, decisions, playground, accounts };
-const titles = { overview: 'Overview', catalog: 'Catalog', decisions: 'Decisions', playground: 'Playground', accounts: 'Accounts' };
+const pages = { overview, catalog, decisions, approvals, playground, accounts };
+const titles = { overview: 'Overview', catalog: 'Catalog', decisions: 'Decisions', approvals: 'Approvals', playground: 'Playground', accounts: 'Accounts' };
 let session = null;
 let current = '';
 let expiry = 0;
