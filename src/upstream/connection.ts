@@ -40,6 +40,8 @@ export interface RequestOptions {
   caller?: Caller;
   origin?: CallOrigin;
   onprogress?: (progress: { progress: number; total?: number; message?: string }) => void;
+  /** Headers for this request's HTTP POST only (SEP-2243 Mcp-Param-*); stdio ignores them. */
+  headers?: Record<string, string>;
 }
 
 /** What a connection needs from the Upstream it serves. */
@@ -162,6 +164,7 @@ export class UpstreamConnection {
       resetTimeoutOnProgress: true,
       maxTotalTimeout: Math.max(timeoutMs, this.settings.maxTotalTimeoutMs),
       allowInputRequired: true,
+      ...(options.headers ? { headers: options.headers } : {}),
     });
   }
 
@@ -184,6 +187,10 @@ export class UpstreamConnection {
   private translateError(err: unknown, signal: AbortSignal | undefined): unknown {
     const { name, timeoutMs } = this.settings.config;
     if (isStreamEnded(err)) return upstreamUnavailable(name, 'the connection closed before the upstream answered');
+    // The upstream refused the gateway's own HTTP headers or version: not the client's fault, and a client that took
+    // it for its own (-32020 makes a 2026 client re-list and retry) would send the call twice.
+    if (err instanceof ProtocolError && (err.code === HEADER_MISMATCH || err.code === UNSUPPORTED_VERSION))
+      return upstreamUnavailable(name, `it refused the gateway's request headers (${err.code}: ${err.message})`);
     if (err instanceof ProtocolError || err instanceof GatewayError) return err;
     if (signal?.aborted && signal.reason instanceof GatewayError) return signal.reason;
     if (err instanceof SdkError) {
@@ -194,6 +201,10 @@ export class UpstreamConnection {
     return upstreamUnavailable(name, describe(err));
   }
 }
+
+/** SEP-2243 HeaderMismatch and the unsupported-version error, as an upstream answers them. */
+const HEADER_MISMATCH = -32020;
+const UNSUPPORTED_VERSION = -32022;
 
 /** The SDK client for one connection, with the handlers that route the upstream's own traffic. */
 function makeClient(negotiate: boolean, settings: ConnectionSettings, hooks: ConnectionHooks): Client {

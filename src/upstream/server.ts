@@ -15,6 +15,7 @@ import { UpstreamCaches } from './caches.js';
 import { UpstreamConnection, type ConnectionHooks, type ConnectionSettings, type RequestOptions } from './connection.js';
 import { classifyError, describe, type UpstreamErrorClass } from './errors.js';
 import { emptyLists, fetchLists, LIST_KINDS, ListRefresher, type ListKind, type UpstreamLists } from './lists.js';
+import { paramHeaders } from './param-headers.js';
 import { CallsInFlight, type CallOrigin } from './origins.js';
 import type { ConnectedClient } from './transport/connect.js';
 
@@ -159,7 +160,14 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
       throw upstreamUnavailable(this.name, "this server is reached through each caller's own connection");
     const connection = this.connection;
     if (!connection || this.state !== 'ready') throw upstreamUnavailable(this.name, this.errorClass ?? this.state);
-    return connection.request(method, params, options);
+    const headers = method === 'tools/call' && this.era === 'modern' ? this.paramHeadersFor(params) : undefined;
+    return connection.request(method, params, headers ? { ...options, headers } : options);
+  }
+
+  /** The Mcp-Param-* headers a call of one of this upstream's tools must carry (from its own definition). */
+  private paramHeadersFor(params: Record<string, unknown> | undefined): Record<string, string> | undefined {
+    const tool = this.lists.tools.find((t) => t.name === params?.name);
+    return tool ? paramHeaders(tool.inputSchema, params?.arguments) : undefined;
   }
 
   async notify(notification: Notification): Promise<void> {
