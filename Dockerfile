@@ -2,7 +2,7 @@
 # Switchboard MCP gateway. Build:  docker build -t switchboard .
 # Run:    docker run --init -p 8080:8080 -v "$PWD/config:/config:ro" switchboard
 # The config is read from /config/switchboard.json (SWITCHBOARD_CONFIG). Set
-# gateway.allowedHosts in it to the hostnames clients use (see README, Security).
+# gateway.allowedHosts in it to the hostnames clients use (see docs/security.md).
 
 # ---- build: full install, compile TypeScript to dist/ ----------------------
 FROM node:20-bookworm-slim AS build

@@ -108,7 +108,7 @@ function nginxHttpBlock(p1: number, p2: number): string {
     proxy_set_header Host $http_host;
     proxy_connect_timeout 2s;
     proxy_read_timeout 60s;
-    # A draining replica answers new work 503 without running it (see README, Running several replicas):
+    # A draining replica answers new work 503 without running it (see docs/deployment.md, Running several replicas):
     # retried on the other replica, and the draining one is marked failed meanwhile.
     proxy_next_upstream error timeout http_503 non_idempotent;
     location / {
