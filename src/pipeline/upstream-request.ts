@@ -15,6 +15,9 @@ const TRACE_META = new Set(['traceparent', 'tracestate']);
 /** The params to send upstream; throws INVALID_PARAMS for shapes the gateway cannot decide on. */
 export function upstreamParams(ctx: Pick<CallContext, 'method' | 'params' | 'trace'>, target: Target, forwardMeta: readonly string[]): Record<string, unknown> {
   const params: Record<string, unknown> = { ...ctx.params };
+  // The gateway routes no tasks (it advertises none): a task-augmented call runs as a plain one, so its answer is a
+  // result the client can use, not a task id that no tasks/get through the gateway could follow.
+  delete params.task;
   switch (ctx.method) {
     case 'tools/call':
     case 'prompts/get':

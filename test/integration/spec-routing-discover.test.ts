@@ -186,6 +186,19 @@ describe('a gateway in front of a 2026-07-28 HTTP upstream', () => {
       expect(resultOf(called.answer).content).toEqual([{ type: 'text', text: 'hi' }]);
     });
 
+    it('a task-augmented tools/call runs as a plain call: the upstream gets no task, the client a result', async () => {
+      const marker = `task-${Date.now()}`;
+      const called = await modernPost(
+        gw.mcpUrl,
+        'tools/call',
+        { name: 'rec__echo', arguments: { text: marker }, task: { ttl: 60_000 } },
+        standard('tools/call', 'rec__echo'),
+      );
+      expect(resultOf(called.answer).content).toEqual([{ type: 'text', text: marker }]);
+      const [seen] = upstreamRequestsWith(marker);
+      expect(seen?.body?.params).not.toHaveProperty('task');
+    });
+
     it("lists a tool's x-mcp-header declarations unchanged, so that clients can mirror them", async () => {
       const { answer } = await modernPost(gw.mcpUrl, 'tools/list', {}, standard('tools/list'));
       const regional = (resultOf(answer).tools as { name: string; inputSchema: { properties: Record<string, unknown> } }[]).find(

@@ -67,9 +67,9 @@ describe('upstreamParams: names and URIs', () => {
     expect(params).toEqual(copy);
   });
 
-  it('keeps other top-level params the gateway does not own', () => {
-    const out = upstreamParams({ method: 'tools/call', params: { name: 'x', arguments: {}, task: { ttl: 10 } } }, toolTarget, []);
-    expect(out).toEqual({ name: 'create_issue', arguments: {}, task: { ttl: 10 } });
+  it('keeps other top-level params the gateway does not own, but not a task augmentation (no tasks are routed)', () => {
+    const out = upstreamParams({ method: 'tools/call', params: { name: 'x', arguments: {}, task: { ttl: 10 }, extra: 1 } }, toolTarget, []);
+    expect(out).toEqual({ name: 'create_issue', arguments: {}, extra: 1 });
   });
 });
 
