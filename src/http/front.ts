@@ -17,6 +17,7 @@ import type { Hub } from '../session/hub.js';
 import { LegacySse, LegacyStreamableHttp, sessionIds } from './legacy.js';
 import { mountOAuthRoutes, type OAuthRoutesOptions } from './oauth-routes.js';
 import { mountApprovalPage } from './approval-page.js';
+import { refusedForParamHeaders } from './param-headers.js';
 import type { Approvals } from '../approvals/approvals.js';
 import type { MetricsHandler } from './metrics-endpoint.js';
 import { probeGuard } from './origin.js';
@@ -134,6 +135,7 @@ export function createHttpFront(options: HttpFrontOptions): HttpFront {
       if (req.header('mcp-session-id') || (await isLegacyRequest(await toWebRequest(req, req.body), req.body))) {
         return legacy.handle(req, res, endpoint.view);
       }
+      if (refusedForParamHeaders(req, res, (name) => hub.toolSchema(name))) return;
       // The stateless handler hands this to the per-request server factory.
       const principal = principalOf(res);
       attachPrincipal(req, principal);

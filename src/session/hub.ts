@@ -4,9 +4,8 @@
  * of upstream notifications becomes one notification per kind per session.
  */
 import { randomUUID } from 'node:crypto';
-import type { LoggingLevel, Notification, Server } from '@modelcontextprotocol/server';
+import type { LoggingLevel, Notification, Server, ServerNotifier } from '@modelcontextprotocol/server';
 import type { Principal } from '../core/principal.js';
-import type { ServerNotifier } from '@modelcontextprotocol/server';
 import type { Catalog } from '../catalog/catalog.js';
 import { exposeUri } from '../catalog/names.js';
 import { GatewayError } from '../core/errors.js';
@@ -151,6 +150,11 @@ export class Hub {
       released = true;
       this.dropSubscriptions(info.id);
     };
+  }
+
+  /** The input schema of an exposed tool of the shared catalog (the front checks Mcp-Param-* headers against it). */
+  toolSchema(exposed: string): unknown {
+    return this.serverDeps.catalog.resolveTool(exposed)?.item.inputSchema;
   }
 
   /**

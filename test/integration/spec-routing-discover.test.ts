@@ -186,6 +186,29 @@ describe('a gateway in front of a 2026-07-28 HTTP upstream', () => {
       expect(resultOf(called.answer).content).toEqual([{ type: 'text', text: 'hi' }]);
     });
 
+    it('refuses a tools/call whose Mcp-Param-* header is absent or disagrees with the body (400 / -32020), forwarding nothing', async () => {
+      const marker = `param-in-${Date.now()}`;
+      const call = (headers: Record<string, string>) =>
+        modernPost(
+          gw.mcpUrl,
+          'tools/call',
+          { name: 'rec__regional', arguments: { region: 'eu', text: marker } },
+          { ...standard('tools/call', 'rec__regional'), ...headers },
+        );
+      for (const headers of [{}, { 'mcp-param-region': 'us' }, { 'mcp-param-region': '=?base64?dXM=?=' }]) {
+        const refused = await call(headers);
+        expect(refused.status).toBe(400);
+        expect(errorOf(refused.answer)).toMatchObject({ code: -32020, message: expect.stringMatching(/Mcp-Param-Region/) });
+      }
+      expect(upstreamRequestsWith(marker)).toEqual([]);
+      // The same value, plain or base64-encoded, is served.
+      for (const value of ['eu', `=?base64?${Buffer.from('eu').toString('base64')}?=`]) {
+        const served = await call({ 'mcp-param-region': value });
+        expect(served.status).toBe(200);
+        expect(resultOf(served.answer).content).toEqual([{ type: 'text', text: `eu:${marker}` }]);
+      }
+    });
+
     it('a task-augmented tools/call runs as a plain call: the upstream gets no task, the client a result', async () => {
       const marker = `task-${Date.now()}`;
       const called = await modernPost(
