@@ -195,7 +195,7 @@ describe('a gateway in front of a 2026-07-28 HTTP upstream', () => {
           { name: 'rec__regional', arguments: { region: 'eu', text: marker } },
           { ...standard('tools/call', 'rec__regional'), ...headers },
         );
-      for (const headers of [{}, { 'mcp-param-region': 'us' }, { 'mcp-param-region': '=?base64?dXM=?=' }]) {
+      for (const headers of [{}, { 'mcp-param-region': 'us' }, { 'mcp-param-region': '=?base64?dXM=?=' }] as Record<string, string>[]) {
         const refused = await call(headers);
         expect(refused.status).toBe(400);
         expect(errorOf(refused.answer)).toMatchObject({ code: -32020, message: expect.stringMatching(/Mcp-Param-Region/) });
