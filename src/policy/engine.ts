@@ -11,6 +11,7 @@
  */
 import { appliesTo, deny, Evaluation, KIND_OF, partition, targets, USE_METHOD, type Candidates, type Kind, type Outcome } from './evaluation.js';
 import { approvePhase } from './approve.js';
+import { ListsAlike } from './lists-alike.js';
 import { readOnlyDenial } from './read-only.js';
 import { settingIds } from './setting-ids.js';
 import { shadowDecision, shadowOutcomes, ShadowRules, wouldAct } from './shadow.js';
@@ -32,6 +33,7 @@ export class PolicyEngine {
   private readonly enforced: CompiledRule[];
   private readonly all: Candidates;
   private readonly index = new Map<string, Candidates>();
+  private readonly alike: ListsAlike;
   private readonly trusted: ReadonlySet<string>;
   private readonly limited: CompiledRule[];
   /** Undefined without shadow rules: a decision then costs exactly what it did before they existed. */
@@ -47,6 +49,7 @@ export class PolicyEngine {
     // Shadow rules spend no tokens (load refuses a rateLimit on one; this keeps it so for any set).
     this.limited = this.enforced.filter((r) => r.rateLimit.length > 0);
     this.shadow = ShadowRules.of(set.rules);
+    this.alike = new ListsAlike(set, this.enforced);
     // Shadow rules included: their ids are metrics labels too.
     this.ruleIds = [...set.rules.map((r) => r.id), ...settingIds(set)];
   }
@@ -154,20 +157,9 @@ export class PolicyEngine {
     return ruleId === undefined ? out : { ...out, ruleId };
   }
 
-  /**
-   * Whether every caller sees the same `listMethod` entries of these servers:
-   * no rule and no setting that could tell two callers apart applies to them
-   * (so a shared cache may keep the list; SEP-2549 `cacheScope: public`).
-   */
+  /** Whether every caller sees the same `listMethod` entries of these servers (see lists-alike.ts). */
   listsAlike(listMethod: string, servers: readonly string[]): boolean {
-    const use = USE_METHOD[listMethod] ?? listMethod;
-    const kind = KIND_OF[use];
-    const readOnlyGroup = Object.values(this.set.groups).some((g) => g.readOnly);
-    return servers.every((server) => {
-      const settings = this.set.servers[server];
-      if (settings?.mode === 'allowlist' || settings?.readOnly || (readOnlyGroup && kind === 'tool')) return false;
-      return !this.enforced.some((rule) => appliesTo(rule, server, [use, listMethod], kind));
-    });
+    return this.alike.of(listMethod, servers);
   }
 
   private candidates(server: string, methods: string[], kind: Kind | undefined): Candidates {
