@@ -5,6 +5,7 @@
 //   bench/policy.mjs   the cost of one policy decision (in-process, no I/O)
 //   bench/contracts.mjs  the added cost of a pinned, validated tool call (in-process)
 //   bench/audit.mjs    the added cost of sealing an audit record into the hash chain (in-process)
+//   bench/spec.mjs     Mcp-Param-* headers per tools/call and a list's cache hint (in-process)
 //   bench/e2e.mjs      tools/call throughput and latency direct vs through the
 //                      gateway (HTTP and stdio upstreams, with and without
 //                      policies), against supergateway and mcp-proxy, session
@@ -22,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { runDisclosureBench } from './disclosure.mjs';
 import { runAuditBench } from './audit.mjs';
 import { runContractsBench } from './contracts.mjs';
+import { runSpecBench } from './spec.mjs';
 import { runPolicyBench } from './policy.mjs';
 import { runRateLimitStoreBench } from './rate-limit-store.mjs';
 import { runEndToEndBench, TARGETS, fmt, signed } from './e2e.mjs';
@@ -51,6 +53,7 @@ const results = {
   policy: runPolicyBench(),
   contracts: runContractsBench(),
   audit: runAuditBench(),
+  spec: runSpecBench(),
   rateLimitStore: await runRateLimitStoreBench(),
   // Large catalogs first: it is quick, and the end-to-end part may use the whole time budget.
   disclosure: process.env.BENCH_ONLY === 'policy' ? undefined : await runDisclosureBench(),
@@ -201,6 +204,12 @@ function print(r) {
   say('audit record (in-process, bench/audit.mjs)                             µs per record');
   say(`  plain JSON line                                                      ${a.plainPerCallUs.toFixed(2)}`);
   say(`  sealed into the hash chain (JCS order, SHA-256)                      ${a.chainedPerCallUs.toFixed(2)}   (+${a.addedUs.toFixed(2)})`);
+  const sp = r.spec;
+  say();
+  say('2026-07-28 per-request work (in-process, bench/spec.mjs)               µs per request');
+  say(`  Mcp-Param-* check + upstream headers, tool declaring none            ${sp.paramHeadersPlainUs.toFixed(2)}`);
+  say(`  the same, tool declaring one x-mcp-header                           ${sp.paramHeadersDeclaredUs.toFixed(2)}   (+${sp.paramHeadersAddedUs.toFixed(2)})`);
+  say(`  cache hint of a list over 10 upstreams, 100 rules                    ${sp.listHintUs.toFixed(2)}`);
   const rl = r.rateLimitStore;
   say();
   say('rate-limit decisions per second (bench/rate-limit-store.mjs)          memory      redis   redis/memory');
