@@ -208,7 +208,9 @@ function print(r) {
   say();
   say('2026-07-28 per-request work (in-process, bench/spec.mjs)               µs per request');
   say(`  Mcp-Param-* check + upstream headers, tool declaring none            ${sp.paramHeadersPlainUs.toFixed(2)}`);
-  say(`  the same, tool declaring one x-mcp-header                           ${sp.paramHeadersDeclaredUs.toFixed(2)}   (+${sp.paramHeadersAddedUs.toFixed(2)})`);
+  say(
+    `  the same, tool declaring one x-mcp-header                           ${sp.paramHeadersDeclaredUs.toFixed(2)}   (+${sp.paramHeadersAddedUs.toFixed(2)})`,
+  );
   say(`  cache hint of a list over 10 upstreams, 100 rules                    ${sp.listHintUs.toFixed(2)}`);
   const rl = r.rateLimitStore;
   say();
