@@ -136,7 +136,9 @@ function serverEntryIssue(issue: z.core.$ZodIssueInvalidUnion, segs: readonly Se
   if (type === 'stdio' || (type === undefined && entry.command !== undefined)) branch = 0;
   else if (remote || entry.url !== undefined) branch = 1;
   else {
-    const fix = 'add "command" for a local server or "url" for a remote one';
+    // Gemini CLI's and Windsurf's names for the URL.
+    const other = ['httpUrl', 'serverUrl'].find((k) => typeof entry[k] === 'string');
+    const fix = other ? `rename "${other}" to "url"` : 'add "command" for a local server or "url" for a remote one';
     return add(segs, 'a server needs either "command" (stdio) or "url" (http/sse)', fix);
   }
   for (const sub of issue.errors[branch] ?? []) mapIssue(sub, segs, data, add);

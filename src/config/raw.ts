@@ -130,27 +130,32 @@ function jsonErrorOffset(s: string): number {
 /**
  * Expands `${VAR}`, `${VAR:-default}` (the default also when VAR is empty) and
  * VS Code's `${env:VAR}` in every string value (not in keys); `$${` is a
- * literal `${`. A value with a missing variable is reported and left as is.
+ * literal `${`. `predefined` names values that a bare `${NAME}` means before
+ * the environment (VS Code's `${workspaceFolder}`); `${env:NAME}` is always
+ * the environment. A value with a missing variable is reported and left as is;
+ * VS Code's `${input:…}` (a prompt) and other `${kind:…}` references are
+ * reported with what to write instead.
  */
-export function substituteEnv(value: unknown, env: Env, report: Report, segs: PropertyKey[] = []): unknown {
-  if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, env, report, [...segs, i]));
+export function substituteEnv(value: unknown, env: Env, report: Report, predefined: Env = {}, segs: PropertyKey[] = []): unknown {
+  if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, env, report, predefined, [...segs, i]));
   if (typeof value === 'object' && value !== null) {
     // fromEntries keeps a "__proto__" key an ordinary property.
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteEnv(v, env, report, [...segs, k])]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteEnv(v, env, report, predefined, [...segs, k])]));
   }
   if (typeof value !== 'string' || !value.includes('${')) return value;
   let failed = false;
   const result = value.replace(/\$\$\{|\$\{([^}]*)(\}?)/g, (match, body: string | undefined, close: string) => {
     if (match === '$${') return '${';
-    const ref = /^(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$/s.exec(body ?? '');
+    const ref = /^(env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$/s.exec(body ?? '');
     if (!close || !ref) {
       failed = true;
-      const fix = 'write ${NAME} or ${NAME:-default}; $${ is a literal "${"';
-      report(segs, `malformed variable reference "${match}"`, fix);
+      const vscode = close ? /^([A-Za-z]+):(.+)$/s.exec(body ?? '') : null;
+      if (vscode && vscode[1] !== 'env') report(segs, ...editorReference(vscode[1]!, vscode[2]!));
+      else report(segs, `malformed variable reference "${match}"`, 'write ${NAME} or ${NAME:-default}; $${ is a literal "${"');
       return match;
     }
-    const [, name = '', fallback] = ref;
-    const set = env[name];
+    const [, prefix, name = '', fallback] = ref;
+    const set = prefix === undefined && predefined[name] !== undefined ? predefined[name] : env[name];
     if (fallback !== undefined) return set ? set : fallback;
     if (set !== undefined) return set;
     failed = true;
@@ -158,6 +163,23 @@ export function substituteEnv(value: unknown, env: Env, report: Report, segs: Pr
     return match;
   });
   return failed ? value : result;
+}
+
+/** `${input:id}`, `${command:…}`, `${config:…}`: values only VS Code can supply. */
+function editorReference(kind: string, id: string): [message: string, fix: string] {
+  const name =
+    id
+      .replace(/[^A-Za-z0-9]+/g, '_')
+      .replace(/^_+|_+$/g, '')
+      .toUpperCase() || 'NAME';
+  const ref = `\${env:${/^[0-9]/.test(name) ? `_${name}` : name}}`;
+  const envName = ref.slice(6, -1);
+  if (kind === 'input')
+    return [
+      `"\${input:${id}}" is a VS Code input, a value VS Code prompts for; the gateway runs without VS Code and cannot prompt for input "${id}"`,
+      `write ${ref} instead and set ${envName} in the gateway's environment`,
+    ];
+  return [`"\${${kind}:…}" is a VS Code variable the gateway cannot resolve`, `write ${ref} (an environment variable) or the value itself`];
 }
 
 /** `value` as YAML text (for files the gateway writes, such as the contract lock). */

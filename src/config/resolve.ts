@@ -1,12 +1,14 @@
 /**
  * From a validated file to the `LoadedConfig` everything else receives:
  * defaults applied, paths made absolute (relative ones against the config
- * file's folder), entries turned into server specs, and the warnings that are
- * not errors (skipped servers, settings that do not apply).
+ * file's folder), entries turned into server specs (an `envFile`'s variables
+ * below `env`; `disabled: true` → enabled false), and the warnings that are
+ * not errors (skipped servers, settings that do not apply, near-miss keys).
  */
 import { homedir } from 'node:os';
 import path from 'node:path';
 import type { z } from 'zod';
+import { entryKeyWarnings } from './entries.js';
 import { resolveProfiles } from './profiles.js';
 import {
   GatewaySchema,
@@ -22,6 +24,7 @@ import {
   type ServerSpec,
   type SkippedServer,
   type StdioEntry,
+  type StdioServerSpec,
 } from './schema/index.js';
 
 type ParsedGateway = z.output<typeof GatewaySchema>;
@@ -29,8 +32,18 @@ type ParsedGateway = z.output<typeof GatewaySchema>;
 /** Where `switchboard login` keeps upstream tokens unless `gateway.stateDir` says otherwise. */
 export const DEFAULT_STATE_DIR = '~/.switchboard';
 
+/** What validation found that the parsed file does not carry. */
+export interface ResolveHints {
+  /** Each stdio server's variables from its `envFile`. */
+  envFiles?: ReadonlyMap<string, Record<string, string>>;
+  /** Servers whose gateway.servers.<name>.enabled is written `true` (wins over the entry's `disabled`). */
+  enabled?: ReadonlySet<string>;
+  /** The config file (absolute), handed to stdio children as SWITCHBOARD_PARENT_CONFIG; none for a pseudo-file. */
+  gatewayConfig?: string;
+}
+
 /** `parsed` as loaded from `file`; `key` is where its servers are ("mcpServers" or VS Code's "servers"). */
-export function resolveConfig(parsed: ParsedConfigFile, key: 'mcpServers' | 'servers', file: string, baseDir: string): LoadedConfig {
+export function resolveConfig(parsed: ParsedConfigFile, key: 'mcpServers' | 'servers', file: string, baseDir: string, hints: ResolveHints = {}): LoadedConfig {
   const gw = parsed.gateway ?? GatewaySchema.parse({});
   const stateDir = resolveStateDir(gw.stateDir ?? DEFAULT_STATE_DIR, baseDir);
   const gateway = toSettings(gw, baseDir, stateDir);
@@ -38,13 +51,16 @@ export function resolveConfig(parsed: ParsedConfigFile, key: 'mcpServers' | 'ser
   const skipped: SkippedServer[] = [];
   const warnings: string[] = [];
   for (const [name, entry] of Object.entries(parsed[key] ?? {})) {
-    const spec = toSpec(entry, baseDir, { name, stateDir });
+    const spec = toSpec(entry, baseDir, { name, stateDir }, hints);
+    warnings.push(...entryKeyWarnings(key, name, entry));
     if (spec.type !== 'stdio' && spec.url === '') {
       skipped.push({ name, reason: 'not configured: "url" is empty' });
       warnings.push(`server "${name}" is not configured ("url" is empty); skipped`);
       continue;
     }
-    const settings = gw.servers[name] ?? ServerSettingsSchema.parse({});
+    const own = gw.servers[name] ?? ServerSettingsSchema.parse({});
+    // Claude Desktop's and Cline's "disabled": listed, state "disabled", never connected.
+    const settings = entry.disabled === true && !hints.enabled?.has(name) ? { ...own, enabled: false } : own;
     warnings.push(...serverWarnings(name, spec, settings));
     servers.push(toServerConfig(name, spec, settings, gateway));
   }
@@ -112,11 +128,14 @@ function resolveStateDir(dir: string, baseDir: string): string {
   return path.resolve(baseDir, dir);
 }
 
-function toSpec(entry: ServerEntry, baseDir: string, server: { name: string; stateDir: string }): ServerSpec {
+function toSpec(entry: ServerEntry, baseDir: string, server: { name: string; stateDir: string }, hints: ResolveHints): ServerSpec {
   if (entry.type === 'stdio' || (entry.type === undefined && typeof entry.command === 'string')) {
     const e = entry as StdioEntry;
-    const spec: ServerSpec = { type: 'stdio', command: e.command, args: e.args, env: e.env };
+    const env = { ...hints.envFiles?.get(server.name), ...e.env };
+    const spec: StdioServerSpec = { type: 'stdio', command: e.command, args: e.args, env };
     if (e.cwd !== undefined) spec.cwd = path.resolve(baseDir, e.cwd);
+    // Not part of what was configured: left out of comparisons and JSON (see StdioServerSpec).
+    if (hints.gatewayConfig !== undefined) Object.defineProperty(spec, 'gatewayConfig', { value: hints.gatewayConfig, enumerable: false });
     return spec;
   }
   const e = entry as RemoteEntry;

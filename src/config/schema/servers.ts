@@ -48,6 +48,12 @@ export type StdioServerSpec = {
   env: Record<string, string>;
   /** Absolute. */
   cwd?: string;
+  /**
+   * The config file of the gateway that spawns this child (absolute), passed
+   * to it as SWITCHBOARD_PARENT_CONFIG. Non-enumerable: not part of what was
+   * configured, so comparisons and JSON leave it out.
+   */
+  readonly gatewayConfig?: string;
 };
 
 export type HttpServerSpec = {

@@ -5,11 +5,14 @@
  * running as an orphan. It also keeps the last lines of the child's stderr so
  * that a server which fails to start can be reported with its own words; the
  * lines are cut at a bounded length (stderr-lines.ts), whatever the child writes.
+ * Each child learns which gateway config runs it (SWITCHBOARD_PARENT_CONFIG,
+ * config/self-launch.ts), so a gateway started by a gateway on its own config refuses.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { ReadBuffer, serializeMessage, type JSONRPCMessage, type Transport } from '@modelcontextprotocol/client';
 import { getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
 import type { StdioServerSpec } from '../../config/schema/index.js';
+import { PARENT_CONFIG_ENV, childParentConfig } from '../../config/self-launch.js';
 import { MAX_MESSAGE_CHARS } from '../../core/json-rpc.js';
 import { StderrLines } from './stderr-lines.js';
 
@@ -61,7 +64,7 @@ export class StdioUpstreamTransport implements Transport {
     return new Promise((resolve, reject) => {
       const child = spawn(resolveCommand(spec.command), spec.args, {
         cwd: spec.cwd,
-        env: { ...getDefaultEnvironment(), ...spec.env },
+        env: childEnv(spec),
         stdio: ['pipe', 'pipe', 'pipe'],
         // Own process group: close() signals the group, grandchildren included.
         detached: true,
@@ -170,6 +173,14 @@ export class StdioUpstreamTransport implements Transport {
     this.buffer.clear();
     this.onclose?.();
   }
+}
+
+/** The default variables, the server's own, and the gateway-loop marker (this gateway's config before its ancestors'). */
+function childEnv(spec: StdioServerSpec): Record<string, string> {
+  const env: Record<string, string> = { ...getDefaultEnvironment(), ...spec.env };
+  const marker = childParentConfig(spec.gatewayConfig, process.env[PARENT_CONFIG_ENV]);
+  if (marker !== undefined) env[PARENT_CONFIG_ENV] = marker;
+  return env;
 }
 
 /** `node` means the node running the gateway, so a PATH without node still works. */
