@@ -20,6 +20,7 @@ export const StdioEntrySchema = z
     args: z.array(z.string()).default([]),
     env: StringMap.default({}).describe('Extra environment for the child; ${VAR} references allowed.'),
     cwd: z.string().optional().describe('Working directory, relative to the config file.'),
+    disabled: z.boolean().optional().describe('true: the server is skipped (listed as disabled, never started), as Claude Desktop and Cline read it.'),
   })
   .describe('A stdio server: a child process speaking MCP on stdin/stdout.');
 
@@ -28,6 +29,7 @@ export const RemoteEntrySchema = z
     type: z.enum(REMOTE_TYPES).optional().describe('"http" (Streamable HTTP, the default when "url" is set) or "sse".'),
     url: z.string().describe('Endpoint URL. Empty means "not configured": the server is listed, skipped and warned about.'),
     headers: StringMap.default({}).describe('Sent with every request; use ${VAR} for secrets.'),
+    disabled: z.boolean().optional().describe('true: the server is skipped (listed as disabled, never connected).'),
     oauth: UpstreamOAuthSchema.optional().describe(
       'OAuth to this server: { clientId, callbackPort } (see `switchboard login <server>`) or { grant: "client_credentials", clientId, clientSecret }.',
     ),
