@@ -1,6 +1,8 @@
 /**
  * The gateway's HTTP listeners: the MCP front (with probes and, unless it has
- * a port of its own, `/metrics`), and the separate metrics listener.
+ * a port of its own, `/metrics`), and the separate metrics listener. A
+ * listener that cannot be opened is a ListenError saying which one, where
+ * and why; nothing stays open after it.
  */
 import { createServer, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -18,6 +20,19 @@ export interface HttpListeners {
   port: number;
 }
 
+/** A listener could not be opened: `setting` names the port's setting, `code` the cause (EADDRINUSE, EACCES, …). */
+export class ListenError extends Error {
+  constructor(
+    readonly code: string,
+    readonly host: string,
+    readonly port: number,
+    readonly setting: 'gateway.listen.port' | 'gateway.metrics.port',
+    cause: unknown,
+  ) {
+    super(`cannot listen on ${host}:${port} (${code})`, { cause });
+  }
+}
+
 export type FrontParts = Omit<HttpFrontOptions, 'settings' | 'metrics' | 'streams' | 'sessionLimitEvents'>;
 
 export async function listenHttp(settings: GatewaySettings, metrics: Metrics, parts: FrontParts, host: string, port: number): Promise<HttpListeners> {
@@ -31,7 +46,10 @@ export async function listenHttp(settings: GatewaySettings, metrics: Metrics, pa
     streams: { reporter: metrics },
     sessionLimitEvents: { refused: (reason) => metrics.sessionRefused(reason), evicted: (reason) => metrics.sessionEvicted(reason) },
   });
-  const server = await listenOn(createServer(front.handle), host, port);
+  const server = await listenOn(createServer(front.handle), host, port, 'gateway.listen.port').catch(async (err: unknown) => {
+    await front.close();
+    throw err;
+  });
   server.keepAliveTimeout = 65_000;
   const metricsHost = settings.metrics.host ?? host;
   const metricsServer =
@@ -40,7 +58,12 @@ export async function listenHttp(settings: GatewaySettings, metrics: Metrics, pa
           createServer(metricsOnlyApp(metricsHandler, probeGuard({ ...settings, listen: { host: metricsHost } }))),
           metricsHost,
           settings.metrics.port!,
-        )
+          'gateway.metrics.port',
+        ).catch(async (err: unknown) => {
+          server.close();
+          await front.close();
+          throw err;
+        })
       : undefined;
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -71,9 +94,9 @@ function closeGracefully(server: HttpServer): void {
   });
 }
 
-function listenOn(server: HttpServer, host: string, port: number): Promise<HttpServer> {
+function listenOn(server: HttpServer, host: string, port: number, setting: ListenError['setting']): Promise<HttpServer> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) => reject(new ListenError(err.code ?? 'error', host, port, setting, err)));
     server.listen(port, host, () => resolve(server));
   });
 }

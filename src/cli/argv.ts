@@ -13,19 +13,21 @@ export type ArgvToken =
   /** `--`: the arguments after it, verbatim. Always the last token. */
   | { kind: 'terminator'; rest: string[] };
 
+const SHORT: Readonly<Record<string, string>> = { '-h': 'help', '-V': 'version' };
+
 type ParsedToken = NonNullable<ReturnType<typeof parseArgs>['tokens']>[number];
 
 /**
  * The tokens of `argv`, in order. An option named in `valued` takes the next
  * argument as its value, whatever it looks like, unless written `--name=value`.
- * `-h` is the option "help"; any other argument starting with a single "-"
- * (`-x`, `-5`, `-abc`) is a positional, as it always was.
+ * `-h` is the option "help" and `-V` the option "version"; any other argument
+ * starting with a single "-" (`-x`, `-5`, `-abc`) is a positional, as it always was.
  */
 export function tokenize(argv: readonly string[], valued: readonly string[]): ArgvToken[] {
   const options = Object.fromEntries(valued.map((name) => [name, { type: 'string' as const }]));
   const { tokens } = parseArgs({
     args: [...argv],
-    options: { ...options, help: { type: 'boolean', short: 'h' } },
+    options: { ...options, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'V' } },
     strict: false,
     allowPositionals: true,
     tokens: true,
@@ -43,7 +45,8 @@ export function tokenize(argv: readonly string[], valued: readonly string[]): Ar
     else if (!shortSeen.has(token.index)) {
       shortSeen.add(token.index);
       const arg = argv[token.index]!;
-      out.push(arg === '-h' ? { kind: 'option', name: 'help', value: undefined, inline: false } : { kind: 'positional', value: arg });
+      const short = SHORT[arg];
+      out.push(short ? { kind: 'option', name: short, value: undefined, inline: false } : { kind: 'positional', value: arg });
     }
   }
   return out;

@@ -1,16 +1,17 @@
 /**
- * argv → the command it names, and exit codes: 0 ok, 1 configuration (a
- * `ConfigError`, printed with its file, path and fix), 2 usage. Everything the
- * user reads goes to stderr, except a command's output (catalog, policy,
+ * argv → the command it names, and exit codes: 0 ok, 1 failed (a
+ * `ConfigError`, printed with its file, path and fix), 2 usage (a
+ * `UsageError`: one line, the command's synopsis and where its help is).
+ * `--help`, `help <command>` and `--version` print to stdout. Everything else
+ * the user reads goes to stderr, except a command's output (catalog, policy,
  * hash-key, credentials list), so that in `--stdio` mode stdout carries
  * nothing but protocol. Each command is a file of commands/.
  */
 import { ConfigError } from '../core/errors.js';
-import { parseArgs, type ParsedArgs } from './args.js';
-import { USAGE } from './usage.js';
+import { commandKey, parseArgs, UsageError, type ParsedArgs } from './args.js';
+import { helpText, packageVersion, USAGE, usageErrorText } from './usage.js';
 
-/** `argv` is the whole command line, for a command that parses its own. */
-type Command = (args: ParsedArgs, argv: string[]) => number | Promise<number>;
+type Command = (args: ParsedArgs) => number | Promise<number>;
 
 /**
  * Each command's module is loaded when it runs: `--help`, `hash-key` or
@@ -27,41 +28,40 @@ const COMMANDS = new Map<string, () => Promise<Command>>([
   ['scan', async () => (await import('./commands/scan.js')).scanCommand],
   ['audit', async () => (await import('./commands/audit.js')).auditCommand],
   ['login', async () => (await import('./commands/login.js')).loginCommand],
-  // Its own flags (e.g. --server), so it reads the words after its name itself.
-  [
-    'credentials',
-    async () => {
-      const { credentialsCommand } = await import('./commands/credentials.js');
-      return (_args, argv) => credentialsCommand(argv.slice(1));
-    },
-  ],
+  ['credentials', async () => (await import('./commands/credentials.js')).credentialsCommand],
 ]);
 
 export async function main(argv: string[]): Promise<number> {
-  let args: ParsedArgs;
   try {
-    args = parseArgs(argv);
+    const args = parseArgs(argv);
+    if (args.flags.version) return say(`${packageVersion()}\n`);
+    if (args.command === 'help') return help(args.positionals.join(' '));
+    // `switchboard --help` (no command word) is the main help, not serve's.
+    if (args.flags.help) return help(argv[0] === undefined || argv[0].startsWith('-') ? '' : COMMANDS.has(args.command) ? commandKey(args) : args.command);
+    const command = await COMMANDS.get(args.command)!();
+    return await command(args);
   } catch (err) {
-    process.stderr.write(`switchboard: ${(err as Error).message}\n\n${USAGE}\n`);
-    return 2;
-  }
-  if (args.flags.help) {
-    process.stderr.write(`${USAGE}\n`);
-    return 0;
-  }
-  const load = COMMANDS.get(args.command);
-  if (!load) {
-    process.stderr.write(`switchboard: unknown command '${args.command}'\n\n${USAGE}\n`);
-    return 2;
-  }
-  try {
-    const command = await load();
-    return await command(args, argv);
-  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(usageErrorText(err.message, err.key));
+      return 2;
+    }
     if (err instanceof ConfigError) {
       process.stderr.write(`switchboard: invalid configuration\n${err.message}\n`);
       return 1;
     }
     throw err;
   }
+}
+
+/** `switchboard help [command [subcommand]]`, `switchboard <command> --help`. */
+function help(key: string): number {
+  if (key === '') return say(`${USAGE}\n`);
+  const text = helpText(key);
+  if (text === undefined) throw new UsageError(`no command '${key}' to explain`);
+  return say(text);
+}
+
+function say(text: string): number {
+  process.stdout.write(text);
+  return 0;
 }

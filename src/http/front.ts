@@ -17,6 +17,7 @@ import type { Hub } from '../session/hub.js';
 import { LegacySse, LegacyStreamableHttp, sessionIds } from './legacy.js';
 import { mountOAuthRoutes, type OAuthRoutesOptions } from './oauth-routes.js';
 import { mountApprovalPage } from './approval-page.js';
+import { mountIndexPage } from './index-page.js';
 import { refusedForParamHeaders } from './param-headers.js';
 import type { Approvals } from '../approvals/approvals.js';
 import type { MetricsHandler } from './metrics-endpoint.js';
@@ -109,6 +110,7 @@ export function createHttpFront(options: HttpFrontOptions): HttpFront {
   }
   // The admission checks in their order (admission.ts); the body is read between authentication and scopes.
   app.use(admit(admission.hostAndOrigin));
+  mountIndexPage(app, endpoints, options);
   options.console?.(app);
   if (options.approvals) mountApprovalPage(app, options.approvals.approvals, options.approvals.publicUrl);
   const authenticated = authenticate(admission);

@@ -4,6 +4,7 @@
  * opening pins one session for the connection; 2026-07-28 requests are
  * served statelessly. Nothing but protocol may reach stdout.
  */
+import type { Readable } from 'node:stream';
 import { serveStdio, StdioServerTransport } from '@modelcontextprotocol/server/stdio';
 import type { Principal } from '../core/principal.js';
 import { WHOLE_CATALOG, type View } from '../pipeline/view.js';
@@ -17,10 +18,37 @@ export interface StdioFront {
   close(): Promise<void>;
 }
 
-export function serveOverStdio(hub: Hub, principal: Principal, view: View = WHOLE_CATALOG): StdioFront {
-  const profile = view.profile;
+/** This process's client, before and while it is served. */
+export interface StdioClient {
+  /** Resolves when the client closes stdin (EOF), whether or not it is served yet. */
+  closed: Promise<void>;
+  /** Starts answering it: what it sent meanwhile was kept, and is answered now. */
+  serve(hub: Hub, principal: Principal, view?: View): StdioFront;
+}
+
+/**
+ * Starts reading stdin (through the guard) at once, so that a client that
+ * goes away while the upstreams are still coming up is seen going: stdin's
+ * end is only reported once what came before it has been read. What it
+ * sends meanwhile waits in the guard's buffers (bounded: stdin is paused
+ * when they are full) until `serve`.
+ */
+export function openStdio(): StdioClient {
+  const input = process.stdin.pipe(guardStdin(answerOnStdout));
   let onClosed!: () => void;
   const closed = new Promise<void>((resolve) => (onClosed = resolve));
+  process.stdin.once('end', onClosed);
+  process.stdin.once('close', onClosed);
+  return { closed, serve: (hub, principal, view = WHOLE_CATALOG) => serveOn(input, closed, hub, principal, view) };
+}
+
+/** Reads and serves at once. */
+export function serveOverStdio(hub: Hub, principal: Principal, view: View = WHOLE_CATALOG): StdioFront {
+  return openStdio().serve(hub, principal, view);
+}
+
+function serveOn(input: Readable, closed: Promise<void>, hub: Hub, principal: Principal, view: View): StdioFront {
+  const profile = view.profile;
   const handle = serveStdio(
     ({ era }) => {
       if (era === 'modern') {
@@ -31,14 +59,9 @@ export function serveOverStdio(hub: Hub, principal: Principal, view: View = WHOL
       hub.register(state.info, server, state, async () => {});
       return server;
     },
-    {
-      legacy: 'serve',
-      // Lines that are not one JSON-RPC message are answered here rather than dropped by the SDK's reader.
-      transport: new StdioServerTransport(process.stdin.pipe(guardStdin(answerOnStdout)), process.stdout),
-    },
+    // Lines that are not one JSON-RPC message are answered by the guard rather than dropped by the SDK's reader.
+    { legacy: 'serve', transport: new StdioServerTransport(input, process.stdout) },
   );
-  process.stdin.once('end', onClosed);
-  process.stdin.once('close', onClosed);
   return {
     closed,
     async close() {

@@ -165,9 +165,9 @@ describe('switchboard credentials: errors', () => {
     }
     const help = await runCli(['credentials', '--help'], { cwd: dir, env });
     expect(help.code).toBe(0);
-    expect(help.stderr).toContain('switchboard credentials list');
+    expect(help.stdout).toContain('switchboard credentials list');
     const top = await runCli(['--help'], { cwd: dir, env });
-    expect(top.stderr).toContain('switchboard credentials list [--config F] [--principal P] [--json]');
+    expect(top.stdout).toContain('switchboard credentials list [--config F] [--principal P] [--json]');
   });
 
   it('without gateway.credentials, or without a config, it fails (exit 1) and says what is missing', async () => {

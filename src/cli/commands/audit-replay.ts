@@ -18,7 +18,7 @@ import { replayServers } from '../../app/replay-servers.js';
 import { AuditReplay, type ChangeReport, type ReplayExample, type ReplayReport } from '../../policy/replay.js';
 import type { ParsedArgs } from '../args.js';
 import { loadConfigFromFlag } from '../config-file.js';
-import { USAGE } from '../usage.js';
+import { usageErrorText } from '../usage.js';
 
 export async function auditReplay(args: ParsedArgs): Promise<number> {
   const files = args.positionals.slice(1);
@@ -129,6 +129,6 @@ function exampleLine(ex: ReplayExample, detail = true): string {
 }
 
 function usage(message: string): number {
-  process.stderr.write(`switchboard audit replay: ${message}\n\n${USAGE}\n`);
+  process.stderr.write(usageErrorText(message, 'audit replay'));
   return 2;
 }

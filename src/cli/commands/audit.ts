@@ -8,14 +8,13 @@ import { readFileSync } from 'node:fs';
 import type { KeyObject } from 'node:crypto';
 import { publicKeyFromPem } from '../../observability/audit/signing.js';
 import { verifyAudit, type VerifyReport } from '../../observability/audit/verify.js';
-import type { ParsedArgs } from '../args.js';
-import { USAGE } from '../usage.js';
+import { UsageError, type ParsedArgs } from '../args.js';
 import { auditReplay } from './audit-replay.js';
 
 export async function auditCommand(args: ParsedArgs): Promise<number> {
   const [sub, ...files] = args.positionals;
   if (sub === 'replay') return auditReplay(args);
-  if (sub !== 'verify') return usage(`expected 'verify' or 'replay'`);
+  if (sub !== 'verify') throw new UsageError(`expected 'verify' or 'replay'`, 'audit');
   if (files.length === 0) return usage('audit verify needs at least one FILE (oldest first: audit.log.* audit.log)');
   // What cannot be read is a usage problem (exit 2), never "not intact" (exit 1): scripts tell them apart.
   let key: KeyObject | undefined;
@@ -54,6 +53,5 @@ function readInput(file: string): Buffer {
 }
 
 function usage(message: string): number {
-  process.stderr.write(`switchboard audit: ${message}\n\n${USAGE}\n`);
-  return 2;
+  throw new UsageError(message, 'audit verify');
 }

@@ -5,58 +5,24 @@
  * the same file or Redis. Exit codes: 0 done, 1 nothing to revoke or the store
  * or configuration cannot be used, 2 usage.
  *
- * It parses its own arguments (`--server` is its own flag), from the argv
- * after the word `credentials`.
+ * Options and operands are checked by args.ts (`--server` is revoke's only).
  */
 import { parsePrincipalId } from '../../core/principal.js';
 import { createCredentialStore, CredentialStoreError, describeCredentialStore, type CredentialStore, type CredentialSummary } from '../../credentials/index.js';
 import { ConfigError } from '../../core/errors.js';
 import { createLogger } from '../../observability/log.js';
-import { tokenize, type ArgvToken } from '../argv.js';
+import { UsageError, type ParsedArgs } from '../args.js';
 import { loadConfigFromFlag } from '../config-file.js';
 import { table } from '../table.js';
 
-export const CREDENTIALS_USAGE = `Usage:
-  switchboard credentials list   [--config F] [--principal P] [--json]
-  switchboard credentials revoke --principal P --server S [--config F]
-P is a principal id as the gateway has it: apikey:<key id>, jwt:<issuer>#<sub> or stdio:<id>.`;
-
-interface CredentialsArgs {
-  sub?: string;
-  positionals: string[];
-  config?: string;
-  principal?: string;
-  server?: string;
-  json: boolean;
-  help: boolean;
-}
-
-const VALUED = new Set(['config', 'principal', 'server']);
-const BOOLEAN = new Set(['json', 'help']);
-
-class UsageError extends Error {}
-
-/** `argv`: the arguments after `credentials`. */
-export async function credentialsCommand(argv: string[]): Promise<number> {
-  let args: CredentialsArgs;
-  try {
-    args = parse(argv);
-  } catch (err) {
-    return usage((err as Error).message);
+export async function credentialsCommand(parsed: ParsedArgs): Promise<number> {
+  const [sub] = parsed.positionals;
+  if (sub !== 'list' && sub !== 'revoke') {
+    throw new UsageError(sub === undefined ? "expected 'list' or 'revoke'" : `unknown subcommand '${sub}' (expected 'list' or 'revoke')`, 'credentials');
   }
-  if (args.help) {
-    process.stderr.write(`${CREDENTIALS_USAGE}\n`);
-    return 0;
-  }
-  if (args.sub !== 'list' && args.sub !== 'revoke') {
-    return usage(args.sub === undefined ? "expected 'list' or 'revoke'" : `unknown subcommand '${args.sub}' (expected 'list' or 'revoke')`);
-  }
-  if (args.positionals.length > 0) return usage(`unexpected argument '${args.positionals[0]}'`);
-  if (args.sub === 'revoke') {
-    if (!args.principal || !args.server) return usage('revoke needs --principal P and --server S');
-  } else if (args.server !== undefined) {
-    return usage('--server applies to revoke only');
-  }
+  const text = (name: string) => (typeof parsed.flags[name] === 'string' ? (parsed.flags[name] as string) : undefined);
+  const args = { config: text('config'), principal: text('principal'), server: text('server'), json: parsed.flags.json === true };
+  if (sub === 'revoke' && (!args.principal || !args.server)) throw new UsageError('revoke needs --principal P and --server S', 'credentials revoke');
 
   const config = loadConfigFromFlag(args.config);
   const settings = config.gateway.credentials;
@@ -73,7 +39,7 @@ export async function credentialsCommand(argv: string[]): Promise<number> {
   const where = describeCredentialStore(settings);
   const store = createCredentialStore(settings, createLogger({ level: 'error', pretty: process.stderr.isTTY === true }));
   try {
-    return args.sub === 'list' ? await list(store, args) : await revoke(store, args.principal!, args.server!, where);
+    return sub === 'list' ? await list(store, args) : await revoke(store, args.principal!, args.server!, where);
   } catch (err) {
     if (!(err instanceof CredentialStoreError)) throw err;
     process.stderr.write(`switchboard credentials: ${err.message}\n`);
@@ -83,7 +49,7 @@ export async function credentialsCommand(argv: string[]): Promise<number> {
   }
 }
 
-async function list(store: CredentialStore, args: CredentialsArgs): Promise<number> {
+async function list(store: CredentialStore, args: { principal?: string; json: boolean }): Promise<number> {
   const summaries = await store.list(args.principal);
   if (args.json) {
     process.stdout.write(`${JSON.stringify({ credentials: summaries }, null, 2)}\n`);
@@ -123,33 +89,6 @@ async function revoke(store: CredentialStore, principal: string, server: string,
 function namespaceHint(principal: string): string {
   if (parsePrincipalId(principal)) return '';
   return `; principal ids are namespaced by credential kind: did you mean "apikey:${principal}", "jwt:<issuer>#${principal}" or "stdio:${principal}"?`;
-}
-
-function parse(argv: string[]): CredentialsArgs {
-  const args: CredentialsArgs = { positionals: [], json: false, help: false };
-  for (const token of tokenize(argv, [...VALUED])) {
-    // `--` ends nothing here: there is no command to pass arguments to.
-    if (token.kind === 'terminator') throw new UsageError('unknown option --');
-    if (token.kind === 'option') readOption(args, token);
-    else if (args.sub === undefined) args.sub = token.value;
-    else args.positionals.push(token.value);
-  }
-  return args;
-}
-
-function readOption(args: CredentialsArgs, { name, value, inline }: Extract<ArgvToken, { kind: 'option' }>): void {
-  if (BOOLEAN.has(name)) {
-    if (inline) throw new UsageError(`--${name} takes no value`);
-    args[name as 'json' | 'help'] = true;
-  } else if (VALUED.has(name)) {
-    if (value === undefined || value === '') throw new UsageError(`--${name} needs a value`);
-    args[name as 'config' | 'principal' | 'server'] = value;
-  } else throw new UsageError(`unknown option --${name}`);
-}
-
-function usage(message: string): number {
-  process.stderr.write(`switchboard credentials: ${message}\n\n${CREDENTIALS_USAGE}\n`);
-  return 2;
 }
 
 /** `2025-01-31 14:05Z`: UTC, to the minute. */

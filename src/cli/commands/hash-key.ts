@@ -1,6 +1,6 @@
 /** `switchboard hash-key [KEY]`: the sha256 to put in gateway.auth.apiKeys (the key may come on stdin, so it stays out of shell history). */
 import { hashKey } from '../../auth/api-keys.js';
-import type { ParsedArgs } from '../args.js';
+import { UsageError, type ParsedArgs } from '../args.js';
 
 export async function hashKeyCommand(args: ParsedArgs): Promise<number> {
   let key = args.positionals[0];
@@ -9,10 +9,7 @@ export async function hashKeyCommand(args: ParsedArgs): Promise<number> {
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
     key = Buffer.concat(chunks).toString('utf8').trim();
   }
-  if (!key) {
-    process.stderr.write('switchboard hash-key: no key given (pass it as an argument or on stdin)\n');
-    return 2;
-  }
+  if (!key) throw new UsageError('no key given (pass it as an argument or on stdin)', 'hash-key');
   process.stdout.write(`${hashKey(key)}\n`);
   return 0;
 }

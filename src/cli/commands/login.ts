@@ -11,7 +11,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { LoginProvider, beginLogin, completeLogin, redirectUrlFor } from '../../upstream/oauth-login.js';
 import type { AuthCodeSpec } from '../../upstream/oauth.js';
-import type { ParsedArgs } from '../args.js';
+import { UsageError, type ParsedArgs } from '../args.js';
 import { loadConfigFromFlag } from '../config-file.js';
 
 /** How long to wait for the redirect; `SWITCHBOARD_LOGIN_TIMEOUT_MS` overrides it. */
@@ -20,10 +20,7 @@ const DEFAULT_TIMEOUT_MS = 5 * 60_000;
 export async function loginCommand(args: ParsedArgs): Promise<number> {
   const name = args.positionals[0];
   const say = (line: string) => process.stderr.write(`switchboard login${name ? ` ${name}` : ''}: ${line}\n`);
-  if (!name || args.positionals.length > 1) {
-    say('usage: switchboard login <server> [--config F]');
-    return 2;
-  }
+  if (!name) throw new UsageError('which server? (switchboard login <server>)', 'login');
   const config = loadConfigFromFlag(args.flags.config);
   const candidates = config.servers.filter((s) => s.spec.type !== 'stdio' && s.spec.oauth?.grant === 'authorization_code').map((s) => s.name);
   const known = candidates.length > 0 ? `servers that use it: ${candidates.join(', ')}` : 'no server in this file uses it';

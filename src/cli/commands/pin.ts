@@ -14,11 +14,10 @@ import { compareWithLock, approve, type Difference } from '../../contracts/compa
 import { formatAdded, formatDiff, formatRemoved } from '../../contracts/format-diff.js';
 import { emptyLock, readLock, writeLock, type Lock } from '../../contracts/lock.js';
 import type { LoadedConfig } from '../../config/schema/index.js';
-import type { ParsedArgs } from '../args.js';
+import { UsageError, type ParsedArgs } from '../args.js';
 import { loadConfigFromFlag } from '../config-file.js';
 import { readLiveContracts, type LiveServers } from '../live-contracts.js';
 import { profileView } from '../profile-view.js';
-import { USAGE } from '../usage.js';
 import { SETTLE_MS } from './serve.js';
 
 export async function pinCommand(args: ParsedArgs): Promise<number> {
@@ -120,6 +119,5 @@ function fail(message: string, fix: string): number {
 }
 
 function usage(message: string): number {
-  process.stderr.write(`switchboard pin: ${message}\n\n${USAGE}\n`);
-  return 2;
+  throw new UsageError(message, 'pin');
 }

@@ -1,7 +1,9 @@
 /**
  * `switchboard policy test` and `switchboard policy explain`: policies are
- * code, so they are tested and their decisions explained without starting a
- * single upstream.
+ * code, so they are tested and their decisions explained without serving.
+ * `explain` reads one server's tool names only when the lock does not list
+ * the tool (explain-names.ts); `test --min-coverage` and `coverage`
+ * (policy-coverage.ts) read the upstreams' catalog.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -16,26 +18,29 @@ import { readLock } from '../../contracts/lock.js';
 import { coveragePercent } from '../../policy/coverage.js';
 import { loadPolicyTests, runPolicyTests } from '../../policy/tests-runner.js';
 import type { DecisionInput, Principal } from '../../policy/types.js';
-import type { ParsedArgs } from '../args.js';
+import { UsageError, type ParsedArgs } from '../args.js';
 import { loadConfigFromFlag } from '../config-file.js';
-import { USAGE } from '../usage.js';
+import { checkServed, splitExposed } from './explain-names.js';
 import { coverageReport, policyCoverage } from './policy-coverage.js';
 import { SETTLE_MS } from './serve.js';
 
 export async function policyCommand(args: ParsedArgs): Promise<number> {
   const sub = args.positionals[0];
   if (sub === 'test') return policyTestWithCoverage(loadConfigFromFlag(args.flags.config), args);
-  if (sub === 'explain') return policyExplain(loadConfigFromFlag(args.flags.config), args);
+  if (sub === 'explain') return policyExplain(args);
   if (sub === 'coverage') return policyCoverage(loadConfigFromFlag(args.flags.config), args);
-  process.stderr.write(`switchboard policy: expected 'test', 'explain' or 'coverage'\n\n${USAGE}\n`);
-  return 2;
+  throw new UsageError(
+    sub === undefined ? "expected 'test', 'explain' or 'coverage'" : `unknown subcommand '${sub}' (expected 'test', 'explain' or 'coverage')`,
+    'policy',
+  );
 }
 
 /** `policy test [--min-coverage N]`: the cases, then (if asked) the share of catalog entries some rule matches. */
 async function policyTestWithCoverage(config: LoadedConfig, args: ParsedArgs): Promise<number> {
   const min = stringFlag(args, 'min-coverage');
   const threshold = min === undefined ? undefined : Number(min);
-  if (threshold !== undefined && !(threshold >= 0 && threshold <= 100)) throw usage(`--min-coverage must be a percentage from 0 to 100 (got '${min}')`);
+  if (threshold !== undefined && !(threshold >= 0 && threshold <= 100))
+    throw new UsageError(`--min-coverage must be a percentage from 0 to 100 (got '${min}')`, 'policy test');
   const failed = policyTest(config);
   if (threshold === undefined) return failed;
   const percent = coveragePercent(await coverageReport(config, [], { settleMs: SETTLE_MS }));
@@ -62,14 +67,16 @@ function policyTest(config: LoadedConfig): number {
 }
 
 /** Decides one call as the gateway would, and prints every rule that was looked at. */
-function policyExplain(config: LoadedConfig, args: ParsedArgs): number {
+async function policyExplain(args: ParsedArgs): Promise<number> {
   const call = stringFlag(args, 'call');
-  if (!call) throw usage('--call server__tool is required');
+  if (!call) throw new UsageError('--call server__tool is required', 'policy explain');
+  const config = loadConfigFromFlag(args.flags.config);
   const principal = args.flags.principal ? readPrincipal(stringFlag(args, 'principal')!, config.gateway.auth.jwt?.issuer) : ANONYMOUS;
   const callArgs = args.flags.args ? (readJson(stringFlag(args, 'args')!) as Record<string, unknown>) : {};
   const { server, tool } = splitExposed(config, call);
-  // The contract steps come first, as in the pipeline: a quarantined tool or invalid arguments never reach policy.
   const lock = server.pinning.mode === 'off' ? undefined : readLock(config.gateway.pinning.lock);
+  await checkServed(config, server, tool, lock, SETTLE_MS);
+  // The contract steps come first, as in the pipeline: a quarantined tool or invalid arguments never reach policy.
   const contract = explainContract(lock, server.pinning, server.name, tool);
   const argumentsStep = explainArguments(lock, server.name, tool, callArgs, config.gateway.validateArguments);
   const engine = createPolicyEngine(config);
@@ -114,16 +121,6 @@ function policyExplain(config: LoadedConfig, args: ParsedArgs): number {
   return 0;
 }
 
-/** `server__tool` → the configured server whose prefix it carries, and the original tool name. */
-function splitExposed(config: LoadedConfig, call: string): { server: LoadedConfig['servers'][number]; tool: string } {
-  const sep = config.gateway.separator;
-  const match = config.servers.filter((s) => s.prefix !== '' && call.startsWith(`${s.prefix}${sep}`)).sort((a, b) => b.prefix.length - a.prefix.length)[0];
-  if (match) return { server: match, tool: call.slice(match.prefix.length + sep.length) };
-  const unprefixed = config.servers.filter((s) => s.prefix === '');
-  if (unprefixed.length === 1) return { server: unprefixed[0]!, tool: call };
-  throw usage(`'${call}' names no configured server (expected <server>${sep}<tool>)`);
-}
-
 /**
  * `{"kind": "apikey", "id": "ci-bot", …}`, or a namespaced id alone
  * (`{"id": "apikey:ci-bot"}`); see auth/principal-input.ts. A JWT principal
@@ -156,8 +153,4 @@ function readJson(file: string): unknown {
 function stringFlag(args: ParsedArgs, name: string): string | undefined {
   const value = args.flags[name];
   return typeof value === 'string' ? value : undefined;
-}
-
-function usage(message: string): ConfigError {
-  return new ConfigError([{ file: '<command line>', path: '', message }]);
 }

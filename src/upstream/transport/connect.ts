@@ -19,6 +19,11 @@
  *    StdioUpstreamTransport).
  *
  * The layers are engaged once the handshake is done (see layer.ts).
+ *
+ * A handshake never outlives the gateway: once it stops (its KeepAlive is
+ * destroyed, the last thing it does), a connect still in progress gives up
+ * at once, a stdio child that never answered is killed, and nothing waits
+ * for the connect timeout.
  */
 import { type Client, SSEClientTransport, SdkHttpError, StreamableHTTPClientTransport, type AuthProvider, type Transport } from '@modelcontextprotocol/client';
 import type { HttpServerSpec, ServerConfig, StdioServerSpec } from '../../config/schema/index.js';
@@ -55,6 +60,7 @@ export interface ConnectOptions {
 
 export async function connectUpstream(options: ConnectOptions): Promise<ConnectedClient> {
   const { spec } = options.config;
+  if (options.caches.keepAlive.stopped.aborted) throw stoppedWhileConnecting();
   if (spec.type === 'stdio') return connectStdio(spec, options);
   // Shared by every connection to this server; fails here, before any request, when a login is needed.
   const configured = options.auth ? undefined : options.caches.auths.for(options.config.name, spec);
@@ -76,7 +82,7 @@ async function connectStdio(spec: StdioServerSpec, options: ConnectOptions): Pro
   try {
     // stdio servers are spoken to with `initialize`: probing would spawn a
     // second process per connect, and dual-era stdio servers accept it.
-    return await handshake(options.makeClient(false), base, 'stdio', options.timeoutMs);
+    return await handshake(options.makeClient(false), base, 'stdio', options);
   } catch (err) {
     throw withStderr(err, base.recentStderr);
   }
@@ -94,7 +100,7 @@ async function connectStreamableHttp(spec: HttpServerSpec, options: ConnectOptio
       redirectPolicy: 'same-origin',
     },
   );
-  return handshake(options.makeClient(true), lean, 'streamable-http', options.timeoutMs);
+  return handshake(options.makeClient(true), lean, 'streamable-http', options);
 }
 
 async function connectSse(spec: HttpServerSpec, options: ConnectOptions, authProvider?: AuthProvider): Promise<ConnectedClient> {
@@ -107,7 +113,7 @@ async function connectSse(spec: HttpServerSpec, options: ConnectOptions, authPro
     authProvider,
     redirectPolicy: 'same-origin',
   });
-  return handshake(options.makeClient(false), base, 'sse', options.timeoutMs);
+  return handshake(options.makeClient(false), base, 'sse', options);
 }
 
 /** The layers of the file comment around `transport`, in that order. */
@@ -116,11 +122,15 @@ function layered(transport: Transport, wire: ConnectedClient['wire']): Transport
   return new NotificationOrder(guarded);
 }
 
-/** Connects the client through the layers, then engages them; a failed handshake never leaves the transport open. */
-async function handshake(client: Client, transport: Transport, wire: ConnectedClient['wire'], timeoutMs: number): Promise<ConnectedClient> {
+/** Connects the client through the layers, then engages them; a failed or abandoned handshake never leaves the transport open. */
+async function handshake(client: Client, transport: Transport, wire: ConnectedClient['wire'], options: ConnectOptions): Promise<ConnectedClient> {
   const outer = layered(transport, wire);
   try {
-    await client.connect(outer, { timeout: timeoutMs });
+    await unlessStopped(client.connect(outer, { timeout: options.timeoutMs }), options.caches.keepAlive.stopped, () => {
+      // No time left, and it never answered: no grace period for a stdio child.
+      if (transport instanceof StdioUpstreamTransport) transport.kill();
+      void outer.close().catch(() => {});
+    });
   } catch (err) {
     await outer.close().catch(() => {});
     throw err;
@@ -132,6 +142,32 @@ async function handshake(client: Client, transport: Transport, wire: ConnectedCl
 /** The wire's own transport under `transport` (the SDK's, under the lean path). */
 function baseOf(transport: Transport): Transport {
   return transport instanceof TransportLayer ? baseOf(transport.inner) : transport;
+}
+
+/** `connecting`, unless `stopped` aborts first: then `abandon()` runs and this rejects at once. */
+function unlessStopped<T>(connecting: Promise<T>, stopped: AbortSignal, abandon: () => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onStop = () => {
+      abandon();
+      reject(stoppedWhileConnecting());
+    };
+    if (stopped.aborted) onStop();
+    else stopped.addEventListener('abort', onStop, { once: true });
+    connecting.then(
+      (value) => {
+        stopped.removeEventListener('abort', onStop);
+        resolve(value);
+      },
+      (err: unknown) => {
+        stopped.removeEventListener('abort', onStop);
+        reject(err);
+      },
+    );
+  });
+}
+
+function stoppedWhileConnecting(): Error {
+  return new Error('the gateway stopped while connecting');
 }
 
 /** Ends an upstream connection, telling an HTTP server to drop its session first. */

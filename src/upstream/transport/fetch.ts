@@ -18,9 +18,12 @@ import { Readable } from 'node:stream';
 
 /**
  * The keep-alive sockets towards upstreams. One per gateway (UpstreamCaches),
- * not per process: two gateways in one process never share a socket.
+ * not per process: two gateways in one process never share a socket. Its
+ * end is the end of the gateway's upstream side: `stopped` tells connects
+ * still in progress to give up (connect.ts).
  */
 export class KeepAlive {
+  private readonly ending = new AbortController();
   private readonly agents = {
     'http:': new http.Agent({ keepAlive: true, maxSockets: 256 }),
     'https:': new https.Agent({ keepAlive: true, maxSockets: 256 }),
@@ -40,8 +43,14 @@ export class KeepAlive {
     return client.request(url, { ...options, agent: this.agents[url.protocol as 'http:' | 'https:'] }, onResponse);
   }
 
-  /** Closes the idle sockets; requests still running keep theirs. */
+  /** Aborted by destroy(): the gateway has stopped. */
+  get stopped(): AbortSignal {
+    return this.ending.signal;
+  }
+
+  /** The gateway has stopped: closes every socket (a request still running fails) and aborts `stopped`. */
   destroy(): void {
+    this.ending.abort(new Error('the gateway stopped'));
     for (const agent of Object.values(this.agents)) agent.destroy();
   }
 }
