@@ -210,6 +210,7 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
           scopeShortfall: (who, message) => scopeShortfall(catalog, policy.engine, who, message),
           draining: () => lifecycle.draining,
           approvals: { approvals: approvals.approvals, publicUrl: identity.publicUrl },
+          toolSchema: (name) => catalog.resolveTool(name)?.item.inputSchema,
           userOAuth: callers.userOAuth && { userOAuth: callers.userOAuth, onRevoked: (principal, server) => pool.dropCaller(principal, server) },
           ...(settings.console.enabled
             ? {

@@ -48,6 +48,8 @@ export interface HttpFrontOptions {
   userOAuth?: Omit<OAuthRoutesOptions, 'authenticated' | 'log'>;
   /** Set when gateway.console is enabled: mounts the console's routes (behind the Host and Origin checks). */
   console?: (app: Express) => void;
+  /** An exposed tool's input schema (Mcp-Param-* headers are checked against it). */
+  toolSchema: (exposed: string) => unknown;
   /** The approval page callers' clients link to (approve rules with approvers: self). */
   approvals?: { approvals: Approvals; publicUrl: () => string };
   /** Where every SSE stream to a client counts what it drops or closes for a client that stops reading (bounded-stream.ts). */
@@ -137,7 +139,7 @@ export function createHttpFront(options: HttpFrontOptions): HttpFront {
       if (req.header('mcp-session-id') || (await isLegacyRequest(await toWebRequest(req, req.body), req.body))) {
         return legacy.handle(req, res, endpoint.view);
       }
-      if (refusedForParamHeaders(req, res, (name) => hub.toolSchema(name))) return;
+      if (refusedForParamHeaders(req, res, options.toolSchema)) return;
       // The stateless handler hands this to the per-request server factory.
       const principal = principalOf(res);
       attachPrincipal(req, principal);

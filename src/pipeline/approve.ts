@@ -46,6 +46,9 @@ export function approve(deps: ApproveDeps): Stage {
       // A completion only suggests values and an unsubscribe ends something: neither is the use that needs a yes.
       if (!requirement || !APPROVED_USES.has(ctx.method)) return;
       const ask = askOf(ctx, requirement, deps);
+      // A subscription the gateway makes for a listen stream has nobody to ask and no one waiting: refused, nothing opened.
+      if (ctx.unattended)
+        throw new GatewayError('APPROVAL_REQUIRED', `${ask.message} This needs an approval, which a subscription stream cannot give`, { ruleId: ask.ruleId });
       const granted = await deps.approvals.grantFor(ask, requirement.remember);
       if (granted) {
         ctx.approval = { by: granted.by, channel: granted.channel, remembered: true };

@@ -70,6 +70,8 @@ export interface CallContext {
   /** Argument problems found in "warn" validation (the call went on). */
   argumentProblems?: { path: string; message: string }[];
   decisionInput?: DecisionInput;
+  /** Made by the gateway on a client's behalf (a listen stream's upstream subscription): nobody can approve or wait. */
+  unattended?: boolean;
   /** The yes an `approve` rule waited for (set by the approve stage). */
   approval?: { id?: string; by: string; channel: 'elicitation' | 'url' | 'console'; remembered?: boolean };
   decision?: Decision;

@@ -135,6 +135,7 @@ export class Hub {
           origin,
           signal: this.shutdown.signal,
           startedAt: performance.now(),
+          unattended: true,
         };
         try {
           await this.options.pipeline(ctx);
@@ -150,11 +151,6 @@ export class Hub {
       released = true;
       this.dropSubscriptions(info.id);
     };
-  }
-
-  /** The input schema of an exposed tool of the shared catalog (the front checks Mcp-Param-* headers against it). */
-  toolSchema(exposed: string): unknown {
-    return this.serverDeps.catalog.resolveTool(exposed)?.item.inputSchema;
   }
 
   /**

@@ -37,6 +37,11 @@ rules:
     effect: approve
     approvers: group:sre
     timeout: 10s
+  - id: items-need-sre
+    match: { servers: [ks], resources: ["fixture://items/*"] }
+    effect: approve
+    approvers: group:sre
+    timeout: 10m
   - id: touch-remembered
     match: { servers: [ks], tools: [touch] }
     effect: approve
@@ -298,6 +303,28 @@ describe('remember', () => {
     });
     await other.callTool({ name: 'ks__touch', arguments: {} });
     expect(otherAsked).toBe(1);
+  });
+});
+
+describe('a subscription the gateway makes for a listen stream', () => {
+  it('is refused at once when it needs an approval: the stream is answered, nothing waits, no approval is opened', async () => {
+    const before = (await gw.gateway.approvals.pending()).length;
+    const client = new Client({ name: 'listener', version: '1' }, { versionNegotiation: { mode: 'auto' } });
+    await client.connect(new StreamableHTTPClientTransport(new URL(gw.mcpUrl), { requestInit: { headers: { 'x-api-key': KEYS.sre2 } } }));
+    try {
+      const started = Date.now();
+      const subscription = await client.listen({ resourceSubscriptions: ['ks+fixture://items/9'] });
+      // Well inside the rule's 10-minute timeout: nobody waited for an approver.
+      expect(Date.now() - started).toBeLessThan(5_000);
+      await subscription.close();
+      expect((await gw.gateway.approvals.pending()).length).toBe(before);
+      expect(gw.audit.filter((r) => r.type === 'audit' && r.method === 'resources/subscribe').at(-1)).toMatchObject({
+        code: 'APPROVAL_REQUIRED',
+        outcome: 'denied',
+      });
+    } finally {
+      await client.close();
+    }
   });
 });
 
