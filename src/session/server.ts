@@ -4,7 +4,7 @@
  * through the raw fallback handler so that params and results pass through
  * verbatim: no schema on this path strips a field the gateway does not know.
  */
-import { Server, type JSONRPCRequest, type Result, type ServerContext } from '@modelcontextprotocol/server';
+import { Server, type JSONRPCRequest, type Result, type ServerCapabilities, type ServerContext } from '@modelcontextprotocol/server';
 import { methodNotFound } from '../core/errors.js';
 import { isRoutedMethod } from '../core/json-rpc.js';
 import { requestPrincipal, type Principal } from '../core/principal.js';
@@ -26,6 +26,7 @@ export function createSessionServer(deps: SessionServerDeps, state: SessionState
       resources: { subscribe: true, listChanged: true },
       completions: {},
       logging: {},
+      ...routedExtensions(deps.upstreams),
     },
     instructions: deps.instructions(),
   });
@@ -56,6 +57,24 @@ export function createSessionServer(deps: SessionServerDeps, state: SessionState
     }
   };
   return server;
+}
+
+/**
+ * Extensions the gateway carries for its clients: those that only add to what
+ * it already routes (MCP Apps: `ui://` resources named in tool `_meta`),
+ * declared when some ready upstream declares them. Extensions with methods of
+ * their own are not routed, so never declared.
+ */
+const ROUTED_EXTENSIONS = ['io.modelcontextprotocol/ui'];
+
+function routedExtensions(upstreams: SessionServerDeps['upstreams']): Pick<ServerCapabilities, 'extensions'> {
+  const extensions: NonNullable<ServerCapabilities['extensions']> = {};
+  for (const upstream of upstreams) {
+    if (upstream.state !== 'ready') continue;
+    const declared = upstream.capabilities.extensions ?? {};
+    for (const id of ROUTED_EXTENSIONS) if (declared[id] && !extensions[id]) extensions[id] = declared[id];
+  }
+  return Object.keys(extensions).length > 0 ? { extensions } : {};
 }
 
 async function dispatch(deps: SessionServerDeps, state: SessionState, server: Server, request: JSONRPCRequest, ctx: ServerContext): Promise<Result> {

@@ -25,7 +25,10 @@ let dir: string;
 
 beforeAll(async () => {
   const handler = createMcpHandler(() => {
-    const server = new McpServer({ name: 'apps', version: '1' });
+    const server = new McpServer(
+      { name: 'apps', version: '1' },
+      { capabilities: { extensions: { 'io.modelcontextprotocol/ui': { mimeTypes: ['text/html;profile=mcp-app'] }, 'io.example/own-methods': {} } } },
+    );
     server.registerTool(
       'forecast',
       { description: 'shows a forecast', inputSchema: z.object({}), _meta: { ui: { resourceUri: PANEL }, 'ui/resourceUri': PANEL } },
@@ -70,6 +73,21 @@ describe('MCP Apps (ui:// resources)', () => {
       expect(read.contents[0]).toMatchObject({ uri: EXPOSED, text: HTML, mimeType: 'text/html;profile=mcp-app' });
     } finally {
       await client.close();
+    }
+  });
+
+  it('the gateway declares the MCP Apps extension its upstream declares (both eras), and no extension with methods of its own', async () => {
+    const modern = new Client({ name: 'host', version: '1' }, { versionNegotiation: { mode: 'auto' } });
+    await modern.connect(new StreamableHTTPClientTransport(new URL(gw.mcpUrl)));
+    const legacy = await connectLegacy(gw.mcpUrl);
+    try {
+      for (const caps of [modern.getServerCapabilities(), legacy.getServerCapabilities()]) {
+        const extensions = (caps as { extensions?: Record<string, unknown> } | undefined)?.extensions;
+        expect(extensions).toEqual({ 'io.modelcontextprotocol/ui': { mimeTypes: ['text/html;profile=mcp-app'] } });
+      }
+    } finally {
+      await modern.close();
+      await legacy.close();
     }
   });
 
