@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync,
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FIXTURES } from '../helpers/gateway.js';
 import { cliEnv, runCli, spawnCli, waitForExit, type RunningCli } from '../helpers/processes.js';
 
 let base: string;
@@ -24,21 +25,7 @@ afterAll(async () => {
 });
 
 /** A stdio MCP server without the SDK that records its start (pid, env) in the file named by its first argument. */
-const PROBE = `import { appendFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
-appendFileSync(process.argv[2], JSON.stringify({ pid: process.pid, env: process.env }) + '\\n');
-const send = (m) => process.stdout.write(JSON.stringify({ jsonrpc: '2.0', ...m }) + '\\n');
-createInterface({ input: process.stdin }).on('line', (line) => {
-  let msg;
-  try { msg = JSON.parse(line); } catch { return; }
-  if (msg.id === undefined) return;
-  if (msg.method === 'initialize')
-    return send({ id: msg.id, result: { protocolVersion: msg.params.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: 'probe', version: '1.0.0' } } });
-  if (msg.method === 'tools/list') return send({ id: msg.id, result: { tools: [{ name: 'probe', inputSchema: { type: 'object' } }] } });
-  if (msg.method === 'ping') return send({ id: msg.id, result: {} });
-  send({ id: msg.id, error: { code: -32601, message: 'method not found' } });
-}).on('close', () => process.exit(0));
-`;
+const PROBE = readFileSync(path.join(FIXTURES, 'env-probe.mjs'), 'utf8');
 
 function folder(): { dir: string; probe: string; write: (name: string, content: unknown) => string } {
   const dir = mkdtempSync(path.join(base, 'case-'));

@@ -10,6 +10,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync,
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FIXTURES } from '../helpers/gateway.js';
 import { CLI, cliEnv, listProcesses, processesMatching, runCli, spawnCli, waitForExit, type ProcessRow, type RunningCli } from '../helpers/processes.js';
 
 let base: string;
@@ -24,26 +25,8 @@ afterAll(async () => {
   rmSync(base, { recursive: true, force: true });
 });
 
-/**
- * A stdio MCP server without the SDK: on start it appends its pid and the
- * variables it was given to the file named by its first argument, then answers
- * initialize and tools/list (one tool, "probe").
- */
-const PROBE = `import { appendFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
-appendFileSync(process.argv[2], JSON.stringify({ pid: process.pid, env: process.env }) + '\\n');
-const send = (m) => process.stdout.write(JSON.stringify({ jsonrpc: '2.0', ...m }) + '\\n');
-createInterface({ input: process.stdin }).on('line', (line) => {
-  let msg;
-  try { msg = JSON.parse(line); } catch { return; }
-  if (msg.id === undefined) return;
-  if (msg.method === 'initialize')
-    return send({ id: msg.id, result: { protocolVersion: msg.params.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: 'probe', version: '1.0.0' } } });
-  if (msg.method === 'tools/list') return send({ id: msg.id, result: { tools: [{ name: 'probe', inputSchema: { type: 'object' } }] } });
-  if (msg.method === 'ping') return send({ id: msg.id, result: {} });
-  send({ id: msg.id, error: { code: -32601, message: 'method not found' } });
-}).on('close', () => process.exit(0));
-`;
+/** A stdio MCP server without the SDK that records its start (pid, env) in the file named by its first argument. */
+const PROBE = readFileSync(path.join(FIXTURES, 'env-probe.mjs'), 'utf8');
 
 /** A fresh folder under the suite's, with the probe server in it. */
 function folder(): { dir: string; probe: string; seen: string; write: (name: string, content: unknown) => string } {
