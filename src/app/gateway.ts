@@ -26,6 +26,7 @@ import { Upstream } from '../upstream/server.js';
 import { UpstreamCaches } from '../upstream/caches.js';
 import type { Approvals } from '../approvals/approvals.js';
 import { createApprovals } from './approvals.js';
+import { packageInfo } from '../infra/package-info.js';
 import { callerCredentials, hasCallerCredential } from './callers.js';
 import { listenHttp } from './http-server.js';
 import { GatewayIdentity } from './identity.js';
@@ -34,7 +35,8 @@ import { Lifecycle } from './lifecycle.js';
 import { Reload } from './reload.js';
 import { connectionCounts, createPool, settledUpstreams, wireUpstream } from './upstream-events.js';
 
-export const VERSION = '0.1.0';
+/** What clients, the console and the audit trail are told this gateway's version is: package.json's. */
+const VERSION = packageInfo().version;
 
 export interface Gateway {
   /** The configuration in force (reloads replace it). */

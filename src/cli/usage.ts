@@ -6,7 +6,7 @@
  * the options its command accepts (args.ts reads them from here), so the two
  * cannot disagree.
  */
-import { readFileSync } from 'node:fs';
+import { packageInfo } from '../infra/package-info.js';
 
 export interface OptionHelp {
   /** As written on the command line: `--config F`, `--json`. */
@@ -261,8 +261,7 @@ export function usageErrorText(message: string, key?: string): string {
   return `switchboard ${word}: ${message}\nUsage: ${lines.join('\n       ')}\nRun 'switchboard ${key} --help' for its options and an example.\n`;
 }
 
-/** The version in package.json, read at run time next to the built module (dist/cli/ or src/cli/). */
+/** The version in package.json, read at run time next to the build. */
 export function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+  return packageInfo().version;
 }

@@ -7,8 +7,8 @@
  * would not learn (no keys, no servers, no settings). Not mounted when an
  * MCP endpoint is `/` itself.
  */
-import { readFileSync } from 'node:fs';
 import type { Express } from 'express';
+import { packageInfo } from '../infra/package-info.js';
 
 export interface IndexPageOptions {
   /** The settings the front was given (the console's, when present, say where it is). */
@@ -39,19 +39,4 @@ export function mountIndexPage(app: Express, endpoints: readonly Endpoint[], opt
     docs: pkg.docs,
   };
   app.get('/', (_req, res) => void res.set('Cache-Control', 'no-store').json(body));
-}
-
-/** From package.json next to the build: the version, and the docs (its homepage or repository, else its npm page). */
-function packageInfo(): { version: string; docs: string } {
-  let pkg: { name?: unknown; version?: unknown; homepage?: unknown; repository?: unknown } = {};
-  try {
-    pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as typeof pkg;
-  } catch {
-    // Not where a build expects it (an unusual bundle): the page still answers.
-  }
-  const repository = typeof pkg.repository === 'string' ? pkg.repository : (pkg.repository as { url?: unknown } | undefined)?.url;
-  const fromRepository = typeof repository === 'string' ? repository.replace(/^git\+/, '').replace(/\.git$/, '') : undefined;
-  const name = typeof pkg.name === 'string' ? pkg.name : 'switchboard';
-  const docs = typeof pkg.homepage === 'string' ? pkg.homepage : (fromRepository ?? `https://www.npmjs.com/package/${name}`);
-  return { version: typeof pkg.version === 'string' ? pkg.version : 'unknown', docs };
 }
