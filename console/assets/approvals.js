@@ -7,17 +7,14 @@
  */
 import { ApiError, api } from './api.js';
 import { $, el, fmt, table, timeAgo } from './dom.js';
+import { refresher } from './refresher.js';
 
-const EVERY_MS = 3000;
 /** The longest arguments text put into the confirm dialog. */
 const CONFIRM_ARGS_MAX = 600;
 
 const status = $('approvals-status');
 const list = $('approvals-list');
 const count = $('approvals-count');
-let active = false;
-let timer = 0;
-let running = false;
 /** Bumped at sign-out: an answer to a request made before it is dropped. */
 let generation = 0;
 /** The latest list request: an older answer arriving later is not shown. */
@@ -25,15 +22,10 @@ let latest = 0;
 /** Whether the status line shows a refresh failure (cleared by the next refresh that works). */
 let failed = false;
 
-export function show() {
-  active = true;
-  tick();
-}
+const page = refresher(3000, () => load());
 
-export function hide() {
-  active = false;
-  clearTimeout(timer);
-}
+export const show = page.show;
+export const hide = page.hide;
 
 export function reset() {
   hide();
@@ -42,24 +34,6 @@ export function reset() {
   status.textContent = '';
   list.replaceChildren();
   setCount(0);
-}
-
-document.addEventListener('visibilitychange', () => {
-  if (!active) return;
-  if (document.hidden) clearTimeout(timer);
-  else tick();
-});
-
-async function tick() {
-  clearTimeout(timer);
-  if (!active || document.hidden || running) return;
-  running = true;
-  try {
-    await load();
-  } finally {
-    running = false;
-    if (active && !document.hidden) timer = setTimeout(tick, EVERY_MS);
-  }
 }
 
 /** Fetches the pending approvals and shows them (and the tab's count), unless signed out or overtaken meanwhile. */

@@ -2,49 +2,26 @@
 import { ApiError, api } from './api.js';
 import { callsChart } from './chart.js';
 import { $, badge, el, fmt, fmtNumber, pairs, table, timeAgo } from './dom.js';
+import { refresher } from './refresher.js';
 
-const EVERY_MS = 2000;
-let active = false;
-let timer = 0;
-let running = false;
+const page = refresher(2000, async (shown) => {
+  try {
+    const data = await api('overview');
+    if (shown()) render(data);
+    setBanner('');
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 401)) setBanner(`Overview not refreshed: ${error.message}`);
+  }
+});
 
-export function show() {
-  active = true;
-  tick();
-}
-
-export function hide() {
-  active = false;
-  clearTimeout(timer);
-}
+export const show = page.show;
+export const hide = page.hide;
 
 export function reset() {
   hide();
   for (const id of ['ov-upstreams', 'ov-chart', 'ov-rate', 'ov-calls', 'ov-policy', 'ov-config', 'ov-sessions', 'ov-audit', 'ov-gateway', 'ov-contracts'])
     $(id).replaceChildren();
   $('overview-meta').textContent = '';
-}
-
-document.addEventListener('visibilitychange', () => {
-  if (!active) return;
-  if (document.hidden) clearTimeout(timer);
-  else tick();
-});
-
-async function tick() {
-  clearTimeout(timer);
-  if (!active || document.hidden || running) return;
-  running = true;
-  try {
-    const data = await api('overview');
-    if (active) render(data);
-    setBanner('');
-  } catch (error) {
-    if (!(error instanceof ApiError && error.status === 401)) setBanner(`Overview not refreshed: ${error.message}`);
-  } finally {
-    running = false;
-    if (active && !document.hidden) timer = setTimeout(tick, EVERY_MS);
-  }
 }
 
 function setBanner(text) {
