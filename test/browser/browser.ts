@@ -4,7 +4,7 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { ROOT } from '../helpers/gateway.js';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -36,4 +36,15 @@ export function collectProblems(page: Page): string[] {
     if (/Content Security Policy|Refused to/i.test(message.text())) problems.push(`console: ${message.text()}`);
   });
   return problems;
+}
+
+/** A fresh context and page (its default wait `timeoutMs`), with its page errors and CSP violations collected. */
+export async function openPage(
+  browser: Browser,
+  options: { width?: number; height?: number; timeoutMs?: number } = {},
+): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
+  const context = await browser.newContext({ viewport: { width: options.width ?? 1280, height: options.height ?? 800 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(options.timeoutMs ?? 5_000);
+  return { context, page, problems: collectProblems(page) };
 }

@@ -12,14 +12,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashKey } from '../../src/auth/api-keys.js';
 import { startAuthorizationServer } from '../fixtures/oauth/authorization-server.mjs';
 import { startBearerUpstream } from '../fixtures/servers/bearer-upstream.mjs';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { elicitationOf, signIn as linkAccount } from '../helpers/user-oauth.js';
-import { artifactsDir, collectProblems, launchChromium } from './browser.js';
+import { artifactsDir, launchChromium, openPage } from './browser.js';
 
 const KEYS = { alice: 'alice-key-0123456789', bob: 'bob-key-0123456789', ops: 'ops-key-0123456789', view: 'view-key-0123456789' };
 const SCOPES: Record<string, string[]> = { ops: ['switchboard.admin'], view: ['switchboard.viewer'] };
@@ -30,7 +30,6 @@ let upstream: Awaited<ReturnType<typeof startBearerUpstream>>;
 let stateDir: string;
 let gw: RunningGateway;
 let browser: Browser;
-let context: BrowserContext;
 let page: Page;
 let problems: string[];
 let shots: string;
@@ -80,10 +79,7 @@ beforeAll(async () => {
   ]);
   await linkedBy('alice');
   await linkedBy('bob');
-  context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
-  page = await context.newPage();
-  page.setDefaultTimeout(5_000);
-  problems = collectProblems(page);
+  ({ page, problems } = await openPage(browser, { height: 720 }));
 });
 
 afterAll(async () => {

@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashKey } from '../../src/auth/api-keys.js';
 import { connectLegacyWithHeaders } from '../helpers/clients.js';
 import { FIXTURES, nodeServer, startGateway, type RunningGateway } from '../helpers/gateway.js';
-import { artifactsDir, collectProblems, launchChromium } from './browser.js';
+import { artifactsDir, launchChromium, openPage } from './browser.js';
 
 const POLICY = `
 rules:
@@ -76,10 +76,8 @@ async function bobAdds(a: number, b: number): Promise<{ call: ReturnType<typeof 
 }
 
 async function viewer(): Promise<Viewer> {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 800 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(5_000);
-  const v: Viewer = { context, page, problems: collectProblems(page), inFlight: new Set(), decisions: [] };
+  const v: Viewer = { ...(await openPage(browser, { width: 1400 })), inFlight: new Set(), decisions: [] };
+  const { page } = v;
   const listing = (r: { url(): string; method(): string }) => r.method() === 'GET' && new URL(r.url()).pathname === '/console/api/approvals';
   page.on('request', (r) => {
     if (listing(r)) v.inFlight.add(r);

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashKey } from '../../src/auth/api-keys.js';
 import { startAuthorizationServer, type AuthorizationServer } from '../fixtures/oauth/authorization-server.mjs';
 import { FIXTURES, nodeServer, startGateway, type RunningGateway } from '../helpers/gateway.js';
-import { artifactsDir, collectProblems, launchChromium } from './browser.js';
+import { artifactsDir, launchChromium, openPage } from './browser.js';
 
 const RESOURCE = 'http://127.0.0.1/switchboard';
 
@@ -47,10 +47,7 @@ beforeAll(async () => {
     }),
     launchChromium(),
   ]);
-  context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  page = await context.newPage();
-  page.setDefaultTimeout(10_000);
-  problems = collectProblems(page);
+  ({ context, page, problems } = await openPage(browser, { timeoutMs: 10_000 }));
 });
 
 afterAll(async () => {

@@ -10,11 +10,11 @@
  * form is usable (< 1 s after navigation starts).
  */
 import path from 'node:path';
-import type { Browser, BrowserContext, Page, Response } from 'playwright-core';
+import type { Browser, Page, Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashKey } from '../../src/auth/api-keys.js';
 import { ROOT, startGateway, type RunningGateway } from '../helpers/gateway.js';
-import { artifactsDir, collectProblems, launchChromium } from './browser.js';
+import { artifactsDir, launchChromium, openPage } from './browser.js';
 
 /** How long each start of the upstream takes: longer than the page's 2 s refresh, so that it sees `connecting`. */
 const SLOW_MS = 3000;
@@ -22,7 +22,6 @@ const SLOW_START = path.join(ROOT, 'test/helpers/slow-start.mjs');
 
 let gw: RunningGateway;
 let browser: Browser;
-let context: BrowserContext;
 let page: Page;
 let problems: string[];
 let shots: string;
@@ -92,10 +91,7 @@ beforeAll(async () => {
     }),
     launchChromium(),
   ]);
-  context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  page = await context.newPage();
-  page.setDefaultTimeout(10_000);
-  problems = collectProblems(page);
+  ({ page, problems } = await openPage(browser, { timeoutMs: 10_000 }));
 });
 
 afterAll(async () => {

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashKey } from '../../src/auth/api-keys.js';
 import { connectLegacyWithHeaders } from '../helpers/clients.js';
 import { FIXTURES, nodeServer, startGateway, type RunningGateway } from '../helpers/gateway.js';
-import { artifactsDir, launchChromium } from './browser.js';
+import { artifactsDir, launchChromium, openPage as newPage } from './browser.js';
 
 const CSP =
   "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
@@ -55,7 +55,7 @@ let page: Page;
 let agent: Client | undefined;
 let shots: string;
 /** Uncaught page errors and CSP violations: the page must cause none. */
-const problems: string[] = [];
+let problems: string[] = [];
 
 const base = () => `${gw.url}/console`;
 const rows = () => page.locator('#decisions-body tr');
@@ -91,13 +91,7 @@ beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'switchboard-console-'));
   writeFileSync(path.join(dir, 'ks.yaml'), POLICY);
   [gw, browser] = await Promise.all([startGateway(config(dir)), launchChromium()]);
-  context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  page = await context.newPage();
-  page.setDefaultTimeout(5_000);
-  page.on('pageerror', (error) => void problems.push(`page error: ${error.message}`));
-  page.on('console', (message) => {
-    if (/Content Security Policy|Refused to/i.test(message.text())) problems.push(`console: ${message.text()}`);
-  });
+  ({ context, page, problems } = await newPage(browser));
   // Fake timers that run in real time unless told otherwise: lets a test jump the 2 s refresh.
   await page.clock.install();
 });
