@@ -53,6 +53,8 @@ export interface CallContext {
   /** The caller's own upstream credential, for servers that act as the caller (kind and upstream subject; never the token). */
   credential?: { kind: 'user-oauth' | 'token-exchange'; subject?: string };
   params: Record<string, unknown>;
+  /** The client declared the tasks extension on this request: the upstream may answer a tools/call with a task. */
+  acceptsTask?: boolean;
   session: SessionInfo;
   principal: Principal;
   /** What the session's endpoint shows; names outside it are unknown. */

@@ -28,6 +28,7 @@ export function forward(pool: ConnectionPool): Terminal {
           logLevel: ctx.logLevel,
           caller: { id: ctx.principal.id, groups: ctx.principal.groups, scopes: ctx.principal.scopes, traceparent: ctx.trace?.traceparent },
           onprogress: ctx.progressToken === undefined ? undefined : (p) => void relayProgress(ctx, p),
+          acceptsTask: ctx.acceptsTask,
         }),
       );
       return exposeResultUris(ctx.method, result, target.upstream.config.prefix);
@@ -51,7 +52,7 @@ async function timed<T>(ctx: CallContext, upstreamPart: () => Promise<T>): Promi
  * embedded resources in tool results and prompt messages (an unprefixed
  * one would be routed to another server, or to none).
  */
-function exposeResultUris(method: string, result: Result, prefix: string): Result {
+export function exposeResultUris(method: string, result: Result, prefix: string): Result {
   if (prefix === '') return result;
   const expose = (item: unknown) => exposeItemUri(item, prefix);
   const r = result as { contents?: unknown; content?: unknown; messages?: unknown };

@@ -10,13 +10,25 @@ import type { CallContext, Target } from './context.js';
 
 /** `_meta` keys of the protocol itself, and W3C trace context: forwarded to every upstream. */
 const PROTOCOL_META = /^io\.modelcontextprotocol\//;
+/**
+ * The 2026-07-28 request envelope speaks for whoever sends the request: the
+ * client's reaches the gateway, the gateway's own goes upstream (a client's
+ * capabilities must not make an upstream answer the gateway in ways it did
+ * not declare, such as a task).
+ */
+const ENVELOPE_META = new Set([
+  'io.modelcontextprotocol/protocolVersion',
+  'io.modelcontextprotocol/clientInfo',
+  'io.modelcontextprotocol/clientCapabilities',
+  'io.modelcontextprotocol/logLevel',
+]);
 const TRACE_META = new Set(['traceparent', 'tracestate']);
 
 /** The params to send upstream; throws INVALID_PARAMS for shapes the gateway cannot decide on. */
 export function upstreamParams(ctx: Pick<CallContext, 'method' | 'params' | 'trace'>, target: Target, forwardMeta: readonly string[]): Record<string, unknown> {
   const params: Record<string, unknown> = { ...ctx.params };
-  // The gateway routes no tasks (it advertises none): a task-augmented call runs as a plain one, so its answer is a
-  // result the client can use, not a task id that no tasks/get through the gateway could follow.
+  // The 2025-11-25 experimental task augmentation is not routed (the gateway does not advertise it): such a call runs
+  // as a plain one, so its answer is a result the client can use. The 2026-07-28 tasks extension is (session/tasks.ts).
   delete params.task;
   switch (ctx.method) {
     case 'tools/call':
@@ -49,7 +61,7 @@ function forwardedMeta(meta: unknown, allowed: readonly string[]): Record<string
   const out: Record<string, unknown> = {};
   if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) return out;
   for (const [key, value] of Object.entries(meta)) {
-    if (key === 'progressToken') continue;
+    if (key === 'progressToken' || ENVELOPE_META.has(key)) continue;
     if (PROTOCOL_META.test(key) || TRACE_META.has(key) || allowedKey(key, allowed)) out[key] = value;
   }
   return out;

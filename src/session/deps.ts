@@ -17,6 +17,7 @@ import type { InputBridge } from './input-bridge.js';
 import type { Listings } from './lists.js';
 import type { PersonalCatalogDeps } from './personal-catalog.js';
 import type { SubscriptionRegistry } from './registry.js';
+import type { TaskHandles } from './task-handles.js';
 
 export interface SessionServerDeps {
   catalog: Catalog;
@@ -42,6 +43,8 @@ export interface SessionServerDeps {
   listings: Listings;
   /** This gateway's search indexes for endpoints with `disclosure: "search"`. */
   toolIndexes: ToolIndexes;
+  /** The task handles this gateway issues (tasks.ts). */
+  tasks: TaskHandles;
 }
 
 /** Mutable per-session state the server's handlers keep. */

@@ -21,6 +21,7 @@ import { Listings } from './lists.js';
 import type { PersonalCatalogDeps } from './personal-catalog.js';
 import { createSessionServer, type SessionServerDeps, type SessionState } from './server.js';
 import { SessionRegistry, SubscriptionRegistry, type Session } from './registry.js';
+import { TaskHandles } from './task-handles.js';
 
 const LEVELS: LoggingLevel[] = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
 const LIST_CHANGED_DEBOUNCE_MS = 25;
@@ -71,6 +72,7 @@ export class Hub {
       // The hub is one per gateway: so is its cache of filtered lists.
       listings: new Listings(),
       toolIndexes: new ToolIndexes(),
+      tasks: new TaskHandles(),
       personal: options.personal,
     };
   }

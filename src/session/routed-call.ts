@@ -12,6 +12,7 @@ import type { Pipeline, RoutedMethod } from '../pipeline/index.js';
 import type { CallOrigin } from '../upstream/server.js';
 import { originOf, type Ask } from './client-requests.js';
 import type { SessionServerDeps, SessionState } from './deps.js';
+import { acceptsTask, asClientTask } from './tasks.js';
 
 const Loose = z.looseObject({});
 const SERVER_REQUEST_TIMEOUT_MS = 300_000;
@@ -73,6 +74,7 @@ async function runCall(call: RoutedCall, origin: CallOrigin, clientSignal: Abort
     progressToken: meta?.progressToken,
     logLevel: state.logLevel ?? ((ctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[LOG_LEVEL_META_KEY] as string | undefined),
     traceparent: traceparentOf(params, ctx),
+    acceptsTask: method === 'tools/call' && state.info.era === 'modern' && acceptsTask(ctx),
     startedAt: performance.now(),
   };
   try {
@@ -81,7 +83,7 @@ async function runCall(call: RoutedCall, origin: CallOrigin, clientSignal: Abort
     if (method === 'resources/subscribe' && target && connection) {
       deps.subscriptions.add(connection, target.original, target.exposed, state.info.id);
     }
-    return result;
+    return callCtx.acceptsTask && target ? asClientTask(deps, call.principal, target.upstream.name, result) : result;
   } finally {
     either.release();
   }

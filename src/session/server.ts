@@ -14,6 +14,8 @@ import { listHint, readHint, withHint } from './cache-hints.js';
 import { isListMethod, list, listKindOf } from './lists.js';
 import { personalEntries } from './personal-catalog.js';
 import { routeThroughPipeline } from './routed-call.js';
+import { TASKS_EXTENSION } from '../upstream/tasks.js';
+import { isTaskMethod, registerTaskMethods, routeTaskRequest } from './tasks.js';
 import { toWireError } from './wire-error.js';
 
 export type { SessionServerDeps, SessionState } from './deps.js';
@@ -26,7 +28,7 @@ export function createSessionServer(deps: SessionServerDeps, state: SessionState
       resources: { subscribe: true, listChanged: true },
       completions: {},
       logging: {},
-      ...routedExtensions(deps.upstreams),
+      ...routedExtensions(deps.upstreams, state.info.era),
     },
     instructions: deps.instructions(),
   });
@@ -40,6 +42,15 @@ export function createSessionServer(deps: SessionServerDeps, state: SessionState
         .map((u) => u.request('logging/setLevel', { level: request.params.level })),
     );
     return {};
+  });
+
+  registerTaskMethods(server, async (method, params, ctx) => {
+    try {
+      const principal = requestPrincipal(state.principal, ctx.http?.authInfo?.extra?.principal as Principal | undefined);
+      return await routeTaskRequest(deps, state, principal, method, params, ctx);
+    } catch (err) {
+      throw toWireError(err);
+    }
   });
 
   server.fallbackRequestHandler = async (request, ctx) => {
@@ -60,19 +71,20 @@ export function createSessionServer(deps: SessionServerDeps, state: SessionState
 }
 
 /**
- * Extensions the gateway carries for its clients: those that only add to what
- * it already routes (MCP Apps: `ui://` resources named in tool `_meta`),
- * declared when some ready upstream declares them. Extensions with methods of
- * their own are not routed, so never declared.
+ * Extensions the gateway carries for its clients, declared when some ready
+ * upstream declares them: MCP Apps (`ui://` resources named in tool `_meta`)
+ * in both eras, and tasks (tasks.ts) to 2026-07-28 clients only, as the
+ * extension is defined for that revision. Other extensions are not routed,
+ * so never declared.
  */
-const ROUTED_EXTENSIONS = ['io.modelcontextprotocol/ui'];
+const ROUTED_EXTENSIONS = { legacy: ['io.modelcontextprotocol/ui'], modern: ['io.modelcontextprotocol/ui', TASKS_EXTENSION] };
 
-function routedExtensions(upstreams: SessionServerDeps['upstreams']): Pick<ServerCapabilities, 'extensions'> {
+function routedExtensions(upstreams: SessionServerDeps['upstreams'], era: 'legacy' | 'modern'): Pick<ServerCapabilities, 'extensions'> {
   const extensions: NonNullable<ServerCapabilities['extensions']> = {};
   for (const upstream of upstreams) {
     if (upstream.state !== 'ready') continue;
     const declared = upstream.capabilities.extensions ?? {};
-    for (const id of ROUTED_EXTENSIONS) if (declared[id] && !extensions[id]) extensions[id] = declared[id];
+    for (const id of ROUTED_EXTENSIONS[era]) if (declared[id] && !extensions[id]) extensions[id] = declared[id];
   }
   return Object.keys(extensions).length > 0 ? { extensions } : {};
 }
@@ -94,6 +106,7 @@ async function dispatch(deps: SessionServerDeps, state: SessionState, server: Se
     return withHint(result, state.info.era, () => listHint(kind, deps.upstreams, who, policy, personal.length > 0));
   }
   const { method } = request;
+  if (isTaskMethod(method)) return routeTaskRequest(deps, state, principal, method, params, ctx);
   if (!isRoutedMethod(method)) throw methodNotFound(method);
   const call = { deps, state, principal, server, method, params, ctx };
   if (method === 'tools/call' && state.view.disclosure === 'search') {

@@ -12,7 +12,6 @@ import {
   SdkError,
   SdkErrorCode,
   isInputRequiredResult,
-  LOG_LEVEL_META_KEY,
   withInputRequired,
   type AuthProvider,
   type InputRequiredResult,
@@ -28,9 +27,12 @@ import type { UpstreamCaches } from './caches.js';
 import { describe, protocolError } from './errors.js';
 import { asCaller, type Caller } from './identity.js';
 import { ModernListener } from './listen.js';
+import { answerForModern, withLogLevel } from './modern-answers.js';
 import type { CallOrigin, CallsInFlight } from './origins.js';
 import { connectUpstream, disconnectUpstream, isConnectionLost, type ConnectedClient } from './transport/connect.js';
 import { isStreamEnded } from './transport/stream-end.js';
+import { DirectRequestError } from './transport/direct-requests.js';
+import { isTaskMethod, offersTasks, sendDirect, type ClientIdentity } from './tasks.js';
 
 export interface RequestOptions {
   signal?: AbortSignal;
@@ -42,6 +44,8 @@ export interface RequestOptions {
   onprogress?: (progress: { progress: number; total?: number; message?: string }) => void;
   /** Headers for this request's HTTP POST only (SEP-2243 Mcp-Param-*); stdio ignores them. */
   headers?: Record<string, string>;
+  /** The caller accepts a task for this tools/call (it declared the tasks extension): asked of an upstream that offers them. */
+  acceptsTask?: boolean;
 }
 
 /** What a connection needs from the Upstream it serves. */
@@ -71,6 +75,15 @@ export interface ConnectionHooks {
 }
 
 const MaybeInputRequired = withInputRequired(z.looseObject({}));
+/**
+ * Who the gateway is to its upstreams. The capabilities are declared so
+ * upstreams expose their sampling/elicitation/roots tools; a downstream
+ * client without the capability gets a clear error.
+ */
+const GATEWAY_CLIENT: ClientIdentity = {
+  info: { name: 'switchboard', version: '0.1.0' },
+  capabilities: { sampling: {}, elicitation: { form: {}, url: {} }, roots: { listChanged: true } },
+};
 const MAX_INPUT_ROUNDS = 8;
 const SERVER_REQUESTS = ['sampling/createMessage', 'elicitation/create', 'roots/list'] as const;
 
@@ -123,10 +136,12 @@ export class UpstreamConnection {
       params = withLogLevel(params, options.logLevel);
     }
     const done = options.origin ? this.settings.inflight.add(options.origin) : undefined;
+    // What the SDK client cannot carry (the tasks extension) goes past it, on the same wire.
+    const direct = isTaskMethod(method) || (options.acceptsTask === true && method === 'tools/call' && offersTasks(this.client));
     try {
       let current = params;
       for (let round = 0; ; round++) {
-        const result = await asCaller(options.caller, () => this.requestOnce(method, current, options));
+        const result = await asCaller(options.caller, () => (direct ? this.sendDirect(method, current, options) : this.requestOnce(method, current, options)));
         if (!isInputRequiredResult(result)) return result as Result;
         if (round >= MAX_INPUT_ROUNDS) throw upstreamUnavailable(this.settings.config.name, `no complete result after ${MAX_INPUT_ROUNDS} input rounds`);
         current = { ...params, ...(await this.fulfil(result, options)) };
@@ -168,6 +183,12 @@ export class UpstreamConnection {
     });
   }
 
+  private sendDirect(method: string, params: Record<string, unknown> | undefined, options: RequestOptions): Promise<Result> {
+    const { direct, client } = this.connected;
+    const timeoutMs = this.settings.config.timeoutMs;
+    return sendDirect(direct, client, GATEWAY_CLIENT, { method, params: params ?? {} }, { signal: options.signal, timeoutMs, headers: options.headers });
+  }
+
   /**
    * A 2026-07-28 upstream asks for input inside the call's own result, so
    * the answer is exact: the requests go to this call's origin, and the call
@@ -193,6 +214,7 @@ export class UpstreamConnection {
       return upstreamUnavailable(name, `it refused the gateway's request headers (${err.code}: ${err.message})`);
     if (err instanceof ProtocolError || err instanceof GatewayError) return err;
     if (signal?.aborted && signal.reason instanceof GatewayError) return signal.reason;
+    if (err instanceof DirectRequestError) return err.kind === 'timeout' ? upstreamTimeout(name, timeoutMs) : upstreamUnavailable(name, err.message);
     if (err instanceof SdkError) {
       if (signal?.aborted) return err;
       if (err.code === SdkErrorCode.RequestTimeout) return upstreamTimeout(name, timeoutMs);
@@ -208,17 +230,12 @@ const UNSUPPORTED_VERSION = -32022;
 
 /** The SDK client for one connection, with the handlers that route the upstream's own traffic. */
 function makeClient(negotiate: boolean, settings: ConnectionSettings, hooks: ConnectionHooks): Client {
-  const client = new Client(
-    { name: 'switchboard', version: '0.1.0' },
-    {
-      // Declared so upstreams expose their sampling/elicitation/roots tools;
-      // a downstream client without the capability gets a clear error.
-      capabilities: { sampling: {}, elicitation: { form: {}, url: {} }, roots: { listChanged: true } },
-      versionNegotiation: negotiate ? { mode: 'auto' } : undefined,
-      // Input requests are fulfilled by the call's own origin (see fulfil()).
-      inputRequired: { autoFulfill: false },
-    },
-  );
+  const client = new Client(GATEWAY_CLIENT.info, {
+    capabilities: GATEWAY_CLIENT.capabilities,
+    versionNegotiation: negotiate ? { mode: 'auto' } : undefined,
+    // Input requests are fulfilled by the call's own origin (see fulfil()).
+    inputRequired: { autoFulfill: false },
+  });
   for (const method of SERVER_REQUESTS) {
     client.setRequestHandler(method, ((request: JSONRPCRequest, ctx: { mcpReq: { signal: AbortSignal } }) =>
       routeServerRequest(request, ctx.mcpReq.signal, settings)) as never);
@@ -256,31 +273,4 @@ async function routeServerRequest(request: JSONRPCRequest, signal: AbortSignal, 
       fix,
     }),
   );
-}
-
-/**
- * What a 2026-07-28 upstream has no method for, the gateway answers itself:
- * subscriptions become the filter of its listen stream, and the log level
- * travels with each request instead of being set once.
- */
-async function answerForModern(listener: ModernListener, method: string, params: Record<string, unknown> | undefined): Promise<Result | undefined> {
-  const uri = typeof params?.uri === 'string' ? params.uri : '';
-  switch (method) {
-    case 'resources/subscribe':
-      await listener.subscribe(uri);
-      return {};
-    case 'resources/unsubscribe':
-      await listener.unsubscribe(uri);
-      return {};
-    case 'logging/setLevel':
-      return {};
-    default:
-      return undefined;
-  }
-}
-
-function withLogLevel(params: Record<string, unknown> | undefined, level: string | undefined): Record<string, unknown> | undefined {
-  if (level === undefined) return params;
-  const meta = (params?._meta ?? {}) as Record<string, unknown>;
-  return { ...params, _meta: { ...meta, [LOG_LEVEL_META_KEY]: level } };
 }

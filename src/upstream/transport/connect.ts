@@ -8,6 +8,8 @@
  * The client speaks through layers around the wire's own transport, each
  * wrapping the next by delegation (layer.ts). Outermost first:
  *
+ * 0. DirectRequests (every wire): requests the gateway sends past the SDK
+ *    client and whose answers it reads itself (the tasks extension's).
  * 1. NotificationOrder (every wire): a response that follows a notification
  *    in the same turn waits a turn. Outermost, so that it also orders the
  *    answers the StreamEndGuard makes up.
@@ -29,6 +31,7 @@ import { type Client, SSEClientTransport, SdkHttpError, StreamableHTTPClientTran
 import type { HttpServerSpec, ServerConfig, StdioServerSpec } from '../../config/schema/index.js';
 import type { UpstreamCaches } from '../caches.js';
 import { identityFetch } from '../identity.js';
+import { DirectRequests } from './direct-requests.js';
 import { TransportLayer } from './layer.js';
 import { leanHttpTransport } from './lean-http.js';
 import { NotificationOrder } from './notification-order.js';
@@ -43,6 +46,8 @@ export interface ConnectedClient {
   base: Transport;
   /** Which wire the upstream ended up on. */
   wire: 'stdio' | 'streamable-http' | 'sse';
+  /** Requests whose answers the gateway reads itself (the tasks extension's), on the same wire. */
+  direct: DirectRequests;
 }
 
 export interface ConnectOptions {
@@ -117,9 +122,9 @@ async function connectSse(spec: HttpServerSpec, options: ConnectOptions, authPro
 }
 
 /** The layers of the file comment around `transport`, in that order. */
-function layered(transport: Transport, wire: ConnectedClient['wire']): TransportLayer {
+function layered(transport: Transport, wire: ConnectedClient['wire']): DirectRequests {
   const guarded = wire === 'streamable-http' ? new StreamEndGuard(transport) : transport;
-  return new NotificationOrder(guarded);
+  return new DirectRequests(new NotificationOrder(guarded));
 }
 
 /** Connects the client through the layers, then engages them; a failed or abandoned handshake never leaves the transport open. */
@@ -136,7 +141,7 @@ async function handshake(client: Client, transport: Transport, wire: ConnectedCl
     throw err;
   }
   outer.engage();
-  return { client, transport: outer, base: baseOf(transport), wire };
+  return { client, transport: outer, base: baseOf(transport), wire, direct: outer };
 }
 
 /** The wire's own transport under `transport` (the SDK's, under the lean path). */

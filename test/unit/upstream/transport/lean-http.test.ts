@@ -16,6 +16,7 @@ import { Client, StreamableHTTPClientTransport, type JSONRPCMessage } from '@mod
 import { parseConfig } from '../../../../src/config/load.js';
 import { UpstreamCaches } from '../../../../src/upstream/caches.js';
 import { connectUpstream, disconnectUpstream, type ConnectedClient } from '../../../../src/upstream/transport/connect.js';
+import { DirectRequests } from '../../../../src/upstream/transport/direct-requests.js';
 import { layersOf } from '../../../../src/upstream/transport/layer.js';
 import { LeanHttpTransport, SDK_PRIVATE_MEMBERS, leanHttpTransport, sdkSupportsLean } from '../../../../src/upstream/transport/lean-http.js';
 import { NotificationOrder } from '../../../../src/upstream/transport/notification-order.js';
@@ -79,7 +80,8 @@ describe('a real Streamable HTTP upstream (the kitchen-sink fixture, 2025-era se
 
   it('puts the client on the layers in their stated order, around the SDK transport it never patches', () => {
     const layers = layersOf(connected.transport);
-    expect(layers.map((t) => t.constructor)).toEqual([NotificationOrder, StreamEndGuard, LeanHttpTransport, StreamableHTTPClientTransport]);
+    expect(layers.map((t) => t.constructor)).toEqual([DirectRequests, NotificationOrder, StreamEndGuard, LeanHttpTransport, StreamableHTTPClientTransport]);
+    expect(connected.direct).toBe(layers[0]);
     expect(connected.base).toBe(layers.at(-1));
     for (const member of ['send', 'close', 'start']) expect(Object.hasOwn(connected.base, member)).toBe(false);
   });
