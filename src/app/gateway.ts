@@ -154,6 +154,11 @@ export function createGateway(config: LoadedConfig, log: Logger, options: Gatewa
     policy: () => policy.engine,
     personal,
     replicaId: settings.replicaId,
+    onTask: (event) => {
+      metrics.task(event.server, event.event);
+      // Polls are counted, not recorded: a client may poll every few hundred milliseconds.
+      if (event.event !== 'polled') audit.writeEvent({ type: 'task', time: new Date().toISOString(), ...event });
+    },
   });
   const reload = new Reload(config, { upstreams, createUpstream, pool, catalog, hub, policy, identity, log });
   const configRuntime = new ConfigRuntime(config.file, process.env, log, reload.apply);

@@ -1,6 +1,6 @@
 /**
  * Every Prometheus metric Switchboard exports, composed from one file per
- * topic under metrics/ (calls, policy, limits, sessions, upstreams, contracts, approvals, audit), with
+ * topic under metrics/ (calls, policy, limits, sessions, upstreams, contracts, approvals, tasks, audit), with
  * labels kept bounded by metrics/labels.ts. This is the only import of
  * prom-client: the topic files define their instruments through the narrow
  * interfaces of metrics/instruments.ts, implemented here.
@@ -9,6 +9,7 @@ import client from 'prom-client';
 import { auditMetrics } from './metrics/audit.js';
 import { callMetrics } from './metrics/calls.js';
 import { approvalMetrics } from './metrics/approvals.js';
+import { taskMetrics } from './metrics/tasks.js';
 import { contractMetrics } from './metrics/contracts.js';
 import type { Instruments } from './metrics/instruments.js';
 import { labelFolding } from './metrics/labels.js';
@@ -34,6 +35,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
     ...upstreamMetrics(make, fold, options.sources),
     ...contractMetrics(make, fold, options.sources),
     ...approvalMetrics(make, fold, options.sources),
+    ...taskMetrics(make, fold),
     ...auditMetrics(make, options.sources),
     render: () => registry.metrics(),
   };

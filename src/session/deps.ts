@@ -18,6 +18,7 @@ import type { Listings } from './lists.js';
 import type { PersonalCatalogDeps } from './personal-catalog.js';
 import type { SubscriptionRegistry } from './registry.js';
 import type { TaskHandles } from './task-handles.js';
+import type { TaskMethod } from '../upstream/tasks.js';
 
 export interface SessionServerDeps {
   catalog: Catalog;
@@ -45,6 +46,8 @@ export interface SessionServerDeps {
   toolIndexes: ToolIndexes;
   /** The task handles this gateway issues (tasks.ts). */
   tasks: TaskHandles;
+  /** Where what happens to tasks is reported (audit, metrics). */
+  taskEvents: (event: TaskEvent) => void;
 }
 
 /** Mutable per-session state the server's handlers keep. */
@@ -59,4 +62,20 @@ export interface SessionState {
   /** What the endpoint it came through shows (a profile's part, or everything). */
   view: View;
   logLevel?: LoggingLevel;
+}
+
+/**
+ * What happened to a task, for the audit trail and metrics: created by a
+ * call, polled, given input, cancelled, or a handle that did not open.
+ * Input is named by its keys only; its values are the user's answers.
+ */
+export interface TaskEvent {
+  event: 'created' | 'polled' | 'updated' | 'cancelled' | 'refused';
+  principal: string;
+  server?: string;
+  upstreamTaskId?: string;
+  /** The call that created the task (its audit record's requestId). */
+  requestId?: string;
+  method?: TaskMethod;
+  inputKeys?: string[];
 }

@@ -3,12 +3,11 @@
  * fan-out of upstream events to them. List changes are coalesced so a burst
  * of upstream notifications becomes one notification per kind per session.
  */
-import { randomUUID } from 'node:crypto';
 import type { LoggingLevel, Notification, Server, ServerNotifier } from '@modelcontextprotocol/server';
 import type { Principal } from '../core/principal.js';
+import { GatewayError } from '../core/errors.js';
 import type { Catalog } from '../catalog/catalog.js';
 import { exposeUri } from '../catalog/names.js';
-import { GatewayError } from '../core/errors.js';
 import type { Logger } from '../observability/log.js';
 import type { DecisionMaker } from '../pipeline/authorize.js';
 import type { View } from '../pipeline/view.js';
@@ -18,15 +17,15 @@ import type { CallOrigin, ListKind, Upstream } from '../upstream/server.js';
 import { InputBridge } from './input-bridge.js';
 import { ToolIndexes } from './disclosure.js';
 import { Listings } from './lists.js';
+import { subscribeForListen } from './listen-subscriptions.js';
 import type { PersonalCatalogDeps } from './personal-catalog.js';
 import { createSessionServer, type SessionServerDeps, type SessionState } from './server.js';
+import type { TaskEvent } from './deps.js';
 import { SessionRegistry, SubscriptionRegistry, type Session } from './registry.js';
 import { TaskHandles } from './task-handles.js';
 
 const LEVELS: LoggingLevel[] = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
 const LIST_CHANGED_DEBOUNCE_MS = 25;
-/** Resources one listen stream may have the gateway subscribe to upstream. */
-const MAX_LISTEN_URIS = 256;
 
 export interface HubOptions {
   catalog: Catalog;
@@ -40,6 +39,8 @@ export interface HubOptions {
   personal?: PersonalCatalogDeps;
   /** Names this replica in parked calls' requestState (see gateway.replicaId). */
   replicaId?: string;
+  /** What happens to tasks (audit, metrics). */
+  onTask?: (event: TaskEvent) => void;
 }
 
 export class Hub {
@@ -73,6 +74,7 @@ export class Hub {
       listings: new Listings(),
       toolIndexes: new ToolIndexes(),
       tasks: new TaskHandles(),
+      taskEvents: options.onTask ?? (() => {}),
       personal: options.personal,
     };
   }
@@ -111,48 +113,14 @@ export class Hub {
   }
 
   /**
-   * A 2026-07-28 client names the resources it wants updates for in its
-   * `subscriptions/listen` filter, and the SDK delivers what the hub publishes;
-   * but an upstream still has to be subscribed. Each URI goes through the
-   * pipeline as a `resources/subscribe` (so policy, limits and audit apply) and
-   * stays subscribed until the returned release is called (the stream closed).
+   * A 2026-07-28 client's `subscriptions/listen` filter: each URI is
+   * subscribed upstream through the pipeline (listen-subscriptions.ts) until
+   * the returned release is called (the stream closed).
    */
-  async listenOpened(principal: Principal, view: View, profile: string | undefined, uris: readonly string[]): Promise<() => void> {
-    const info: SessionInfo = { id: `listen-${randomUUID()}`, transport: 'streamable-http', era: 'modern', profile };
-    const origin: CallOrigin = {
-      sessionId: info.id,
-      clientCapabilities: undefined,
-      send: () => Promise.reject(new GatewayError('CLIENT_CAPABILITY_MISSING', 'A subscription stream cannot be asked for input', {})),
-      notify: async () => {},
-    };
-    let released = false;
-    await Promise.all(
-      [...new Set(uris)].slice(0, MAX_LISTEN_URIS).map(async (uri) => {
-        const ctx: Parameters<Pipeline>[0] = {
-          method: 'resources/subscribe',
-          params: { uri },
-          session: info,
-          principal,
-          view,
-          origin,
-          signal: this.shutdown.signal,
-          startedAt: performance.now(),
-          unattended: true,
-        };
-        try {
-          await this.options.pipeline(ctx);
-        } catch (err) {
-          // Refused or unknown: the stream simply gets no updates for it (the outcome is audited).
-          this.options.log.debug('listen subscription not made upstream', { uri, error: String(err) });
-          return;
-        }
-        if (ctx.target && ctx.connection && !released) this.subscriptions.add(ctx.connection, ctx.target.original, ctx.target.exposed, info.id);
-      }),
-    );
-    return () => {
-      released = true;
-      this.dropSubscriptions(info.id);
-    };
+  listenOpened(principal: Principal, view: View, profile: string | undefined, uris: readonly string[]): Promise<() => void> {
+    const { pipeline, log } = this.options;
+    const env = { pipeline, log, shutdown: this.shutdown.signal, subscriptions: this.subscriptions };
+    return subscribeForListen(env, { principal, view, profile, uris }, (listenId) => this.dropSubscriptions(listenId));
   }
 
   /**

@@ -83,7 +83,7 @@ async function runCall(call: RoutedCall, origin: CallOrigin, clientSignal: Abort
     if (method === 'resources/subscribe' && target && connection) {
       deps.subscriptions.add(connection, target.original, target.exposed, state.info.id);
     }
-    return callCtx.acceptsTask && target ? asClientTask(deps, call.principal, target.upstream.name, result) : result;
+    return callCtx.acceptsTask && target ? asClientTask(deps, call.principal, target.upstream.name, result, callCtx.requestId) : result;
   } finally {
     either.release();
   }

@@ -19,10 +19,12 @@ import { GatewayError, methodNotFound } from '../core/errors.js';
 import type { Principal } from '../core/principal.js';
 import { exposeResultUris } from '../pipeline/forward.js';
 import { TASKS_EXTENSION, type TaskMethod } from '../upstream/tasks.js';
-import type { SessionServerDeps, SessionState } from './deps.js';
+import type { SessionServerDeps, SessionState, TaskEvent } from './deps.js';
 import { MAX_UPSTREAM_TASK_ID } from './task-handles.js';
 
 export { isTaskMethod } from '../upstream/tasks.js';
+
+const EVENT_OF: Record<TaskMethod, TaskEvent['event']> = { 'tasks/get': 'polled', 'tasks/update': 'updated', 'tasks/cancel': 'cancelled' };
 
 /** Params of a tasks method as the SDK server hands them on; routeTaskRequest checks the rest. */
 const TaskParams = z.looseObject({});
@@ -48,11 +50,12 @@ export function acceptsTask(ctx: ServerContext): boolean {
 }
 
 /** A task the upstream created for `principal`'s call, as the client sees it: under its handle. */
-export function asClientTask(deps: SessionServerDeps, principal: Principal, server: string, result: Result): Result {
+export function asClientTask(deps: SessionServerDeps, principal: Principal, server: string, result: Result, requestId?: string): Result {
   const task = result as Result & { resultType?: unknown; taskId?: unknown };
   if (task.resultType !== 'task') return result;
   if (typeof task.taskId !== 'string' || task.taskId.length === 0) throw badUpstreamTask(server, 'a task without a taskId');
   if (task.taskId.length > MAX_UPSTREAM_TASK_ID) throw badUpstreamTask(server, `a task id longer than ${MAX_UPSTREAM_TASK_ID} characters`);
+  deps.taskEvents({ event: 'created', principal: principal.id, server, upstreamTaskId: task.taskId, ...(requestId ? { requestId } : {}) });
   return { ...task, taskId: deps.tasks.issue(principal.id, server, task.taskId) };
 }
 
@@ -70,11 +73,22 @@ export async function routeTaskRequest(
   if (typeof handle !== 'string') throw new GatewayError('INVALID_PARAMS', 'params.taskId must be a string', { field: 'taskId' });
   const opened = deps.tasks.open(handle, principal.id);
   const upstream = opened && state.view.hasServer(opened.server) ? deps.upstreams.find((u) => u.name === opened.server) : undefined;
-  if (!opened || !upstream) throw unknownTask(handle);
+  if (!opened || !upstream) {
+    deps.taskEvents({ event: 'refused', principal: principal.id, method });
+    throw unknownTask(handle);
+  }
   const connection = await deps.pool.acquire(upstream, state.info, principal.id);
   const forwarded: Record<string, unknown> = { ...withoutMeta(params), taskId: opened.upstreamTaskId };
   // The SDK server lifts a 2026-07-28 request's inputResponses off its params (as it does for a retried call).
   if (method === 'tasks/update' && forwarded.inputResponses === undefined) forwarded.inputResponses = ctx.mcpReq.inputResponses ?? {};
+  const inputKeys = method === 'tasks/update' ? Object.keys(forwarded.inputResponses as object) : undefined;
+  deps.taskEvents({
+    event: EVENT_OF[method],
+    principal: principal.id,
+    server: opened.server,
+    upstreamTaskId: opened.upstreamTaskId,
+    ...(inputKeys ? { inputKeys } : {}),
+  });
   const result = await connection.request(method, forwarded, {
     signal: ctx.mcpReq.signal,
     caller: { id: principal.id, groups: principal.groups, scopes: principal.scopes },

@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { hashKey } from '../../src/auth/api-keys.js';
-import { startGateway, type RunningGateway } from '../helpers/gateway.js';
+import { nodeServer, ROOT, startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { bodyMessages, rawRequest, type WireMessage } from '../helpers/raw-mcp.js';
 
 const MODERN = '2026-07-28';
@@ -41,10 +41,15 @@ let dir: string;
 let nextId = 1;
 
 /** One 2026-07-28 request from `key`'s holder, as a conforming client sends it; the one answer. */
-async function post(key: string, method: string, params: Record<string, unknown>, options: { tasks?: boolean; name?: string } = {}): Promise<WireMessage> {
+async function post(
+  key: string,
+  method: string,
+  params: Record<string, unknown>,
+  options: { tasks?: boolean; name?: string; path?: string } = {},
+): Promise<WireMessage> {
   const capabilities = options.tasks === false ? {} : { extensions: { [TASKS]: {} } };
   const name = options.name ?? (typeof params.taskId === 'string' ? params.taskId : typeof params.name === 'string' ? params.name : undefined);
-  const res = await rawRequest(new URL(gw.mcpUrl), {
+  const res = await rawRequest(new URL(options.path ?? gw.mcpUrl), {
     headers: {
       accept: 'application/json, text/event-stream',
       'content-type': 'application/json',
@@ -97,9 +102,10 @@ beforeAll(async () => {
     ].join('\n'),
   );
   gw = await startGateway({
-    mcpServers: { jobs: { type: 'http', url: upstream.url } },
+    mcpServers: { jobs: { type: 'http', url: upstream.url }, ks: nodeServer(path.join(ROOT, 'test/fixtures/servers/stdio.mjs')) },
     gateway: {
       policies: dir,
+      profiles: { 'ks-only': { servers: ['ks'] } },
       auth: {
         apiKeys: [
           { id: 'alice', sha256: hashKey(KEYS.alice), scopes: [], groups: [] },
@@ -208,6 +214,28 @@ describe('a task-augmented call', () => {
   });
 });
 
+describe('evidence', () => {
+  it('records created, updated (keys, not values) and refused tasks, and counts polls without recording them', async () => {
+    const before = gw.audit.length;
+    const handle = await createTask(KEYS.alice, 'ask_name');
+    const upstreamId = [...upstream.tasks.keys()].at(-1)!;
+    await post(KEYS.alice, 'tasks/get', { taskId: handle });
+    await post(KEYS.alice, 'tasks/update', { taskId: handle, inputResponses: { 'name-1': { action: 'accept', content: { name: 'Secret Name' } } } });
+    await post(KEYS.bob, 'tasks/cancel', { taskId: handle });
+    const events = gw.audit.slice(before).filter((r) => r.type === 'task');
+    expect(events.map((e) => e.event)).toEqual(['created', 'updated', 'refused']);
+    const call = gw.audit.slice(before).find((r) => r.type === 'audit' && r.method === 'tools/call')!;
+    expect(events[0]).toMatchObject({ principal: 'apikey:alice', server: 'jobs', upstreamTaskId: upstreamId, requestId: call.requestId });
+    expect(events[1]).toMatchObject({ principal: 'apikey:alice', inputKeys: ['name-1'] });
+    expect(JSON.stringify(events)).not.toContain('Secret Name');
+    expect(events[2]).toMatchObject({ principal: 'apikey:bob', method: 'tasks/cancel' });
+    expect(events[2]).not.toHaveProperty('upstreamTaskId');
+    const scrape = await (await fetch(`${gw.url}/metrics`)).text();
+    expect(scrape).toMatch(/switchboard_tasks_total\{server="jobs",event="polled"\} [1-9]/);
+    expect(scrape).toMatch(/switchboard_tasks_total\{server="",event="refused"\} [1-9]/);
+  });
+});
+
 describe('a task belongs to whoever created it', () => {
   it('another principal cannot get, update or cancel it, and nothing reaches the upstream', async () => {
     const handle = await createTask(KEYS.alice, 'ask_name');
@@ -223,6 +251,15 @@ describe('a task belongs to whoever created it', () => {
     }
     expect(upstream.requests).toHaveLength(0);
     expect(result(await post(KEYS.alice, 'tasks/get', { taskId: handle })).status).toBe('input_required');
+  });
+
+  it('only opens through an endpoint whose view includes its server', async () => {
+    const handle = await createTask(KEYS.alice, 'slow_job', { label: 'profile' });
+    upstream.requests.length = 0;
+    const refused = error(await post(KEYS.alice, 'tasks/get', { taskId: handle }, { path: `${gw.mcpUrl}/ks-only` }));
+    expect(refused.code).toBe(-32602);
+    expect(upstream.requests).toHaveLength(0);
+    expect(result(await post(KEYS.alice, 'tasks/get', { taskId: handle })).status).toBe('working');
   });
 
   it('another spelling of the handle, or a made-up one, is an unknown task', async () => {

@@ -74,6 +74,8 @@ export interface Metrics {
   approval(server: string, outcome: 'requested' | 'granted' | 'declined' | 'expired' | 'remembered'): void;
   /** A webhook notification to approvers delivered, or an attempt that failed and why. */
   approvalNotify(outcome: 'delivered' | 'status' | 'timeout' | 'network' | 'dropped'): void;
+  /** A task event (tasks extension): created by a call, polled, updated, cancelled, or a handle refused (no server). */
+  task(server: string | undefined, event: 'created' | 'polled' | 'updated' | 'cancelled' | 'refused'): void;
   /** Audit records the sink could not write (it fell behind or failed); each also in an audit-gap line. */
   auditDropped(records: number): void;
   render(): Promise<string>;
