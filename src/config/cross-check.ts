@@ -15,10 +15,17 @@ function splitsBadly(name: string, sep: string): boolean {
   return (name + sep).indexOf(sep) !== name.length;
 }
 
+/** The settings block each kind that acts as the caller with their own token needs, and its required keys. */
+const CALLER_TOKEN_KINDS: Record<string, { block: string; keys: string; what: string }> = {
+  'token-exchange': { block: 'tokenExchange', keys: '{ tokenEndpoint, clientId, clientSecret }', what: "exchanges the caller's bearer token" },
+  'id-jag': { block: 'idJag', keys: '{ idpTokenEndpoint, clientId, upstreamClient }', what: "presents the caller's bearer token to their IdP" },
+};
+
 /** A server's `credentials` needs its parts: an HTTP upstream, a key to encrypt users' tokens, a token to exchange. */
 function checkCredentials(entry: Obj, own: Obj, gw: Obj, at: string[], add: Report): void {
   const kind = own.credentials;
-  if (kind !== 'user-oauth' && kind !== 'token-exchange') return;
+  const needs = typeof kind === 'string' && Object.hasOwn(CALLER_TOKEN_KINDS, kind) ? CALLER_TOKEN_KINDS[kind] : undefined;
+  if (kind !== 'user-oauth' && !needs) return;
   const remote = entry.url !== undefined || entry.type === 'http' || entry.type === 'sse' || entry.type === 'streamable-http';
   if (!remote) add(at, `credentials "${kind}" applies to HTTP upstreams only`, 'remove it, or point the server at a "url"');
   if (kind === 'user-oauth' && !isObj(gw.credentials))
@@ -27,13 +34,10 @@ function checkCredentials(entry: Obj, own: Obj, gw: Obj, at: string[], add: Repo
       'credentials "user-oauth" needs gateway.credentials (where users\' tokens are kept, encrypted)',
       'add "gateway": { "credentials": { "key": "${SWITCHBOARD_CREDENTIALS_KEY}" } }',
     );
-  if (kind === 'token-exchange') {
-    if (!isObj(own.tokenExchange))
-      add(at, 'credentials "token-exchange" needs "tokenExchange" { tokenEndpoint, clientId, clientSecret }', 'add "tokenExchange" beside it');
-    const auth = isObj(gw.auth) ? gw.auth : {};
-    if (!isObj(auth.jwt))
-      add(at, 'credentials "token-exchange" exchanges the caller\'s bearer token, so callers must sign in with JWTs', 'configure gateway.auth.jwt');
-  }
+  if (!needs) return;
+  if (!isObj(own[needs.block])) add(at, `credentials "${kind}" needs "${needs.block}" ${needs.keys}`, `add "${needs.block}" beside it`);
+  const auth = isObj(gw.auth) ? gw.auth : {};
+  if (!isObj(auth.jwt)) add(at, `credentials "${kind}" ${needs.what}, so callers must sign in with JWTs`, 'configure gateway.auth.jwt');
 }
 
 /** Every cross-key check; `key` is where the servers are ("mcpServers" or VS Code's "servers"). */

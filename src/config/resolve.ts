@@ -90,6 +90,7 @@ function toServerConfig(name: string, spec: ServerSpec, s: ServerSettings, gatew
     credentials: s.credentials,
     userOAuth: s.userOAuth,
     tokenExchange: s.tokenExchange,
+    idJag: s.idJag,
   };
 }
 

@@ -1,23 +1,66 @@
 /**
  * The SDK `OAuthClientProvider` one user's sign-in to a "user-oauth" server
- * is driven through (one per authorization request), and what the store
- * keeps of the tokens it obtains.
+ * is driven through (one per authorization request), the clients it signs
+ * in as, and what the store keeps of the tokens it obtains.
+ *
+ * Which client: a configured one (pre-registered) first; else, when the
+ * authorization server advertises `client_id_metadata_document_supported`
+ * and the public URL is https, the gateway's own metadata document URL
+ * (CIMD, see client-metadata.ts); else dynamic registration. That order is
+ * the SDK's `auth()`: this provider only supplies the three.
  */
 import { randomBytes } from 'node:crypto';
-import type { OAuthClientInformationMixed, OAuthClientMetadata, StoredOAuthTokens } from '@modelcontextprotocol/client';
+import type {
+  OAuthClientInformationContext,
+  OAuthClientInformationMixed,
+  OAuthClientMetadata,
+  StoredOAuthClientInformation,
+  StoredOAuthTokens,
+} from '@modelcontextprotocol/client';
 import type { ServerConfig } from '../config/schema/index.js';
 import { TwoLegProvider } from '../upstream/two-leg-provider.js';
+import { clientMetadataUrl, signInRedirectUri } from './client-metadata.js';
 import type { UserCredential } from './store.js';
+
+/**
+ * The clients the gateway is at upstreams' authorization servers, each bound
+ * to the issuer it belongs to (SEP-2352): a registered client is kept per
+ * (server, issuer), and a configured one is bound to the first issuer it is
+ * used with, so neither is offered to another authorization server (the SDK
+ * discards a client whose issuer stamp differs). One per gateway.
+ */
+export class IssuerBoundClients {
+  private readonly registered = new Map<string, StoredOAuthClientInformation>();
+  private readonly pinned = new Map<string, string>();
+
+  registeredAt(server: string, issuer: string): StoredOAuthClientInformation | undefined {
+    return this.registered.get(`${server}\u0000${issuer}`);
+  }
+
+  register(server: string, issuer: string, client: StoredOAuthClientInformation): void {
+    this.registered.set(`${server}\u0000${issuer}`, { ...client, issuer });
+  }
+
+  /** The issuer a configured client is bound to: the first it was used with (in this process). */
+  pin(server: string, issuer: string): string {
+    const first = this.pinned.get(server);
+    if (first !== undefined) return first;
+    this.pinned.set(server, issuer);
+    return issuer;
+  }
+}
 
 /** The SDK provider one sign-in is driven through: one per authorization request. */
 export class UserAuthProvider extends TwoLegProvider {
   readonly expectedState = randomBytes(24).toString('base64url');
   readonly url: string;
+  /** The client this sign-in uses, once `auth()` has chosen it (what a refresh authenticates as later). */
+  private client?: StoredOAuthClientInformation;
 
   constructor(
     private readonly config: ServerConfig,
     private readonly publicUrl: string,
-    private readonly registered: Map<string, OAuthClientInformationMixed>,
+    private readonly clients: IssuerBoundClients,
   ) {
     super();
     this.url = config.spec.type === 'stdio' ? '' : config.spec.url;
@@ -28,25 +71,39 @@ export class UserAuthProvider extends TwoLegProvider {
   }
 
   get redirectUrl(): string {
-    return `${this.publicUrl}/oauth/callback`;
+    return signInRedirectUri(this.publicUrl);
   }
 
+  /** Offered (CIMD) only without a configured client, and only over https. */
+  get clientMetadataUrl(): string | undefined {
+    return this.configuredClient() ? undefined : clientMetadataUrl(this.publicUrl);
+  }
+
+  /** A web application, whatever its host: the SDK would take a loopback callback (a local gateway's) for a native app's. */
   get clientMetadata(): OAuthClientMetadata {
-    return this.codeFlowMetadata(Boolean(this.configuredClient()?.client_secret), this.scope);
+    return { ...this.codeFlowMetadata(Boolean(this.configuredClient()?.client_secret), this.scope), application_type: 'web' };
   }
 
-  clientInformation(): OAuthClientInformationMixed | undefined {
-    return this.configuredClient() ?? this.registered.get(this.config.name);
+  clientInformation(ctx?: OAuthClientInformationContext): StoredOAuthClientInformation | undefined {
+    if (this.client || !ctx) return this.client;
+    const configured = this.configuredClient();
+    // Bound to another issuer, it is discarded by the SDK, which then registers anew (saveClientInformation).
+    this.client =
+      this.clients.registeredAt(this.config.name, ctx.issuer) ??
+      (configured ? { ...configured, issuer: this.clients.pin(this.config.name, ctx.issuer) } : undefined);
+    return this.client;
   }
 
-  saveClientInformation(info: OAuthClientInformationMixed): void {
-    this.registered.set(this.config.name, info);
+  saveClientInformation(info: StoredOAuthClientInformation, ctx?: OAuthClientInformationContext): void {
+    this.client = info;
+    // The metadata document's URL is no registration: whether it is used is decided again at each sign-in.
+    if (ctx && info.client_id !== clientMetadataUrl(this.publicUrl)) this.clients.register(this.config.name, ctx.issuer, info);
   }
 
-  /** What the store gets once the code is exchanged. */
+  /** What the store gets once the code is exchanged: the tokens, and the issuer, token endpoint and client they belong to. */
   credentialFor(principal: string): UserCredential {
     if (!this.saved) throw new Error('no tokens: the authorization code was not exchanged');
-    const client = this.clientInformation();
+    const client = this.client;
     const metadata = this.discovery?.authorizationServerMetadata;
     return {
       principal,
@@ -55,7 +112,7 @@ export class UserAuthProvider extends TwoLegProvider {
       refreshToken: this.saved.refresh_token,
       obtainedAt: Date.now(),
       subject: subjectOf(this.saved.access_token),
-      authorizationServer: metadata?.issuer ?? this.discovery?.authorizationServerUrl,
+      authorizationServer: this.saved.issuer ?? metadata?.issuer ?? this.discovery?.authorizationServerUrl,
       tokenEndpoint: metadata?.token_endpoint,
       clientId: client?.client_id,
       clientSecret: client && 'client_secret' in client ? client.client_secret : undefined,

@@ -2,10 +2,12 @@
  * Users' own upstream accounts (credentials "user-oauth"). Each principal
  * authorises each such upstream once, in a browser, with the authorization
  * code flow + PKCE run by the gateway as an OAuth client (the SDK's `auth()`:
- * RFC 9728 discovery on the upstream, RFC 8414 on its authorization server,
- * dynamic client registration when no client id is configured). The tokens
- * are stored per (principal, server), encrypted, and refreshed before they
- * expire.
+ * RFC 9728 discovery on the upstream, RFC 8414 on its authorization server;
+ * a configured client, else the gateway's client metadata document where
+ * the authorization server takes one, else dynamic registration; RFC 9207
+ * `iss` checked on the way back). The tokens are stored per (principal,
+ * server), encrypted, with the issuer that issued them, and refreshed there
+ * only (user-refresh.ts) before they expire.
  *
  * The browser does not carry the MCP client's credential, so the sign-in link
  * the user is sent holds a one-time ticket bound to the principal (random,
@@ -17,19 +19,16 @@
  * anyone else's browser.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import {
-  IssuerMismatchError,
-  auth,
-  refreshAuthorization,
-  type AuthorizationServerMetadata,
-  type OAuthClientInformationMixed,
-} from '@modelcontextprotocol/client';
+import { AuthorizationServerMismatchError, IssuerMismatchError, auth } from '@modelcontextprotocol/client';
 import type { ServerConfig } from '../config/schema/index.js';
 import type { Logger } from '../observability/log.js';
+import { checkResponseIssuer } from '../upstream/oauth-login.js';
 import { BINDING_TTL_S, bindingMatches, newBrowserBinding } from './browser-binding.js';
+import { signInRedirectUri } from './client-metadata.js';
 import { PerPrincipalStore } from './sign-in-tickets.js';
 import type { CredentialStore, UserCredential } from './store.js';
-import { tokenFields, UserAuthProvider } from './user-auth-provider.js';
+import { IssuerBoundClients, tokenFields, UserAuthProvider } from './user-auth-provider.js';
+import { refreshStored } from './user-refresh.js';
 
 // Read by token exchange too.
 export { subjectOf } from './user-auth-provider.js';
@@ -82,8 +81,8 @@ export class UserOAuth {
   private readonly servers: Map<string, ServerConfig>;
   private readonly tickets = new PerPrincipalStore<Ticket>({ max: 10_000, perPrincipal: TICKETS_PER_PRINCIPAL, ttlMs: TICKET_TTL_MS });
   private readonly pending = new PerPrincipalStore<Pending>({ max: 10_000, perPrincipal: TICKETS_PER_PRINCIPAL, ttlMs: TICKET_TTL_MS });
-  /** Dynamically registered clients, per server (registered once per process). */
-  private readonly registered = new Map<string, OAuthClientInformationMixed>();
+  /** The clients the sign-ins use, bound to their authorization server's issuer. */
+  private readonly clients = new IssuerBoundClients();
   /** One refresh at a time per credential. */
   private readonly refreshing = new Map<string, Promise<UserCredential | undefined>>();
   /** Calls parked until their caller has connected an account. */
@@ -127,7 +126,7 @@ export class UserOAuth {
     const ticket = this.tickets.take(ticketValue);
     if (!ticket || ticket.server !== server) throw unknownTicket();
     const config = this.servers.get(server)!;
-    const provider = new UserAuthProvider(config, this.options.publicUrl(), this.registered);
+    const provider = new UserAuthProvider(config, this.options.publicUrl(), this.clients);
     const url = config.spec.type === 'stdio' ? '' : config.spec.url;
     const result = await auth(provider, { serverUrl: url, scope: config.userOAuth?.scopes?.join(' ') });
     if (result !== 'REDIRECT' || !provider.authorizationUrl) throw new SignInError('no-authorization', 'The upstream did not ask for authorization.');
@@ -157,11 +156,13 @@ export class UserOAuth {
         403,
       );
     }
-    const error = query.get('error');
-    if (error) throw new SignInError('authorization-refused', `The authorization server refused: ${error}.`);
-    const code = query.get('code');
-    if (!code) throw new SignInError('no-code', 'The redirect carried no authorization code.');
     try {
+      // RFC 9207 first, for an error response too: until `iss` says otherwise, the redirect may be a mix-up.
+      checkResponseIssuer(provider.discoveryState(), query.get('iss'));
+      const error = query.get('error');
+      if (error) throw new SignInError('authorization-refused', `The authorization server refused: ${error}.`);
+      const code = query.get('code');
+      if (!code) throw new SignInError('no-code', 'The redirect carried no authorization code.');
       await auth(provider, { serverUrl: provider.url, authorizationCode: code, iss: query.get('iss') ?? undefined, scope: provider.scope });
     } catch (err) {
       this.options.onEvent?.(server, 'signin', 'failed');
@@ -229,35 +230,29 @@ export class UserOAuth {
 
   private async doRefresh(credential: UserCredential): Promise<UserCredential | undefined> {
     const { principal, server } = credential;
-    if (!credential.refreshToken || !credential.tokenEndpoint || !credential.authorizationServer || !credential.clientId) {
+    const config = this.servers.get(server);
+    if (!config || config.spec.type === 'stdio' || !credential.refreshToken || !credential.authorizationServer || !credential.clientId) {
       // Expired and not refreshable: the user signs in again.
-      if (credential.expiresAt !== undefined && credential.expiresAt <= Date.now()) await this.options.store.delete(principal, server);
-      return credential.expiresAt !== undefined && credential.expiresAt <= Date.now() ? undefined : credential;
+      const expired = credential.expiresAt !== undefined && credential.expiresAt <= Date.now();
+      if (expired) await this.options.store.delete(principal, server);
+      return expired ? undefined : credential;
     }
-    const metadata = {
-      issuer: credential.authorizationServer,
-      token_endpoint: credential.tokenEndpoint,
-      authorization_endpoint: credential.tokenEndpoint,
-      response_types_supported: ['code'],
-    } as AuthorizationServerMetadata;
     try {
-      const tokens = await refreshAuthorization(credential.authorizationServer, {
-        metadata,
-        clientInformation: { client_id: credential.clientId, ...(credential.clientSecret ? { client_secret: credential.clientSecret } : {}) },
-        refreshToken: credential.refreshToken,
-        resource: credential.resource ? new URL(credential.resource) : undefined,
-      });
+      const tokens = await refreshStored(credential, config.spec.url, signInRedirectUri(this.options.publicUrl()));
       const next = { ...credential, ...tokenFields(tokens), obtainedAt: Date.now(), refreshToken: tokens.refresh_token ?? credential.refreshToken };
       await this.options.store.put(next);
       this.options.log.debug('upstream token refreshed', { principal, server });
       this.options.onEvent?.(server, 'refresh', 'ok');
       return next;
     } catch (err) {
-      // A refresh token the server no longer accepts: the user signs in again.
+      // A refresh token the server no longer accepts, or an upstream that now names another authorization server
+      // than the one that issued it: the user signs in again.
+      const why =
+        err instanceof AuthorizationServerMismatchError ? 'the upstream now names another authorization server than the one that issued it' : undefined;
       this.options.log.warn('upstream token refresh failed; the user must sign in again', {
         principal,
         server,
-        error: err instanceof Error ? err.message : String(err),
+        error: why ?? (err instanceof Error ? err.message : String(err)),
       });
       this.options.onEvent?.(server, 'refresh', 'failed');
       await this.options.store.delete(principal, server);

@@ -14,10 +14,13 @@
  *   stores the user's tokens.
  *
  * `DELETE /oauth/credentials/<server>`, authenticated like MCP requests,
- * lets users disconnect their own account.
+ * lets users disconnect their own account. `GET /oauth/client-metadata.json`
+ * is the gateway's client metadata document (CIMD), which authorization
+ * servers that take one fetch to learn who the sign-ins' client is.
  */
 import type { Express, NextFunction, Request, RequestHandler, Response } from 'express';
 import { bindingCookie, bindingCookieName, clearedBindingCookie, cookieScope, cookieValue, isCrossSitePost } from '../credentials/browser-binding.js';
+import { CLIENT_METADATA_PATH, clientMetadataDocument } from '../credentials/client-metadata.js';
 import type { UserOAuth } from '../credentials/user-oauth.js';
 import { SignInError } from '../credentials/user-oauth.js';
 import type { Logger } from '../observability/log.js';
@@ -36,6 +39,11 @@ export function mountOAuthRoutes(app: Express, options: OAuthRoutesOptions): voi
   const { userOAuth, log } = options;
   const unknownServer = (res: Response, server: string) =>
     page(res, 404, { title: 'Unknown server', body: `<p>There is no server ${quoted(server)} to connect here.</p>`, code: 'unknown-server' });
+
+  // Public by nature (an authorization server fetches it); it holds no secret, and changes only with the public URL.
+  app.get(CLIENT_METADATA_PATH, (_req: Request, res: Response) => {
+    res.set('Cache-Control', 'public, max-age=3600').json(clientMetadataDocument(userOAuth.publicUrl()));
+  });
 
   app.get('/oauth/start/:server', (req: Request, res: Response) => {
     const server = String(req.params.server);

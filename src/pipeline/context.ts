@@ -51,7 +51,7 @@ export interface CallContext {
   /** This request's span, when tracing is on (set by the trace stage). */
   trace?: CallTrace;
   /** The caller's own upstream credential, for servers that act as the caller (kind and upstream subject; never the token). */
-  credential?: { kind: 'user-oauth' | 'token-exchange'; subject?: string };
+  credential?: { kind: 'user-oauth' | 'token-exchange' | 'id-jag'; subject?: string };
   params: Record<string, unknown>;
   /** The client declared the tasks extension on this request: the upstream may answer a tools/call with a task. */
   acceptsTask?: boolean;

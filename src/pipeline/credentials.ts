@@ -1,7 +1,8 @@
 /**
  * Whose credential the upstream gets, for servers that act as the caller
- * (credentials "user-oauth" or "token-exchange"): the stage checks the caller
- * has one before anything is sent, and notes its kind and upstream subject
+ * (credentials "user-oauth", "token-exchange" or "id-jag"): the stage checks
+ * the caller has one before anything is sent (for the last two: obtains it,
+ * so a refusal reaches the caller as a clear error and nothing is forwarded), and notes its kind and upstream subject
  * for the audit record. The token itself is attached by the connection
  * (see credentials/upstream-auth.ts) and never enters the context.
  *
@@ -13,7 +14,9 @@
  */
 import type { SubjectTokens } from '../auth/subject-tokens.js';
 import type { ServerConfig } from '../config/schema/index.js';
+import { IdJagError, type IdJagExchanger } from '../credentials/id-jag.js';
 import { TokenExchangeError, type TokenExchanger } from '../credentials/token-exchange.js';
+import { callerTokenSource } from '../credentials/upstream-auth.js';
 import type { SignInLink, UserOAuth } from '../credentials/user-oauth.js';
 import { GatewayError, upstreamUnavailable } from '../core/errors.js';
 import type { Stage } from './chain.js';
@@ -25,7 +28,8 @@ const SIGN_IN_WAIT_MS = 5 * 60_000;
 export interface CredentialSources {
   userOAuth?: UserOAuth;
   exchanger: TokenExchanger;
-  /** The callers' verified JWTs, for token exchange. */
+  idJag: IdJagExchanger;
+  /** The callers' verified JWTs, for token exchange and ID-JAGs. */
   subjectTokens: SubjectTokens;
 }
 
@@ -35,7 +39,7 @@ export function checkCredentials(sources: CredentialSources): Stage {
     run(ctx) {
       const server = ctx.target?.upstream.config;
       if (!server || server.credentials === 'static') return;
-      if (server.credentials === 'token-exchange') return exchangeFor(ctx, server, sources);
+      if (server.credentials === 'token-exchange' || server.credentials === 'id-jag') return exchangeFor(ctx, server, sources);
       return userOAuthFor(ctx, server, sources.userOAuth!);
     },
   };
@@ -52,7 +56,7 @@ async function userOAuthFor(ctx: CallContext, server: ServerConfig, userOAuth: U
 }
 
 async function exchangeFor(ctx: CallContext, server: ServerConfig, sources: CredentialSources): Promise<void> {
-  const { exchanger } = sources;
+  const exchanger = callerTokenSource(server, sources)!;
   const subjectToken = sources.subjectTokens.of(ctx.principal.id);
   if (!subjectToken) {
     throw new GatewayError('UNAUTHENTICATED', `Upstream '${server.name}' acts as the caller: sign in to the gateway with a bearer JWT`, {
@@ -62,9 +66,10 @@ async function exchangeFor(ctx: CallContext, server: ServerConfig, sources: Cred
   }
   try {
     const exchanged = await exchanger.tokenFor(ctx.principal.id, subjectToken, server);
-    ctx.credential = { kind: 'token-exchange', subject: exchanged.subject };
+    ctx.credential = { kind: server.credentials === 'id-jag' ? 'id-jag' : 'token-exchange', subject: exchanged.subject };
   } catch (err) {
     if (err instanceof TokenExchangeError) throw upstreamUnavailable(server.name, `token exchange failed: ${err.message}`);
+    if (err instanceof IdJagError) throw upstreamUnavailable(server.name, `ID-JAG failed: ${err.message}`);
     throw err;
   }
 }

@@ -6,7 +6,15 @@
  * the gateway (oauth.ts) reads and refreshes them.
  */
 import { randomUUID } from 'node:crypto';
-import { IssuerMismatchError, auth, type OAuthClientInformationMixed, type OAuthClientMetadata, type FetchLike } from '@modelcontextprotocol/client';
+import {
+  IssuerMismatchError,
+  auth,
+  validateAuthorizationResponseIssuer,
+  type FetchLike,
+  type OAuthClientInformationMixed,
+  type OAuthClientMetadata,
+  type OAuthDiscoveryState,
+} from '@modelcontextprotocol/client';
 import { clientInformationOf, pinnedDiscovery, type AuthCodeSpec } from './oauth.js';
 import { TwoLegProvider } from './two-leg-provider.js';
 import { recordOf, writeTokenFile, type TokenRecord } from './token-store.js';
@@ -83,9 +91,10 @@ export async function beginLogin(provider: LoginProvider): Promise<URL> {
  * first leg found (RFC 9207 `iss` checked), and stores the tokens.
  */
 export async function completeLogin(provider: LoginProvider, callback: URLSearchParams): Promise<TokenRecord> {
-  const code = callback.get('code');
-  if (!code) throw new Error('the redirect carried no authorization code');
   try {
+    checkResponseIssuer(provider.discoveryState(), callback.get('iss'));
+    const code = callback.get('code');
+    if (!code) throw new Error('the redirect carried no authorization code');
     const iss = callback.get('iss') ?? undefined;
     await auth(provider, { serverUrl: provider.url, authorizationCode: code, iss, scope: provider.oauth.scopes, fetchFn: oneShotFetch });
   } catch (err) {
@@ -96,4 +105,20 @@ export async function completeLogin(provider: LoginProvider, callback: URLSearch
   const record = provider.record();
   await writeTokenFile(provider.oauth.tokenFile, record);
   return record;
+}
+
+/**
+ * RFC 9207: the `iss` of an authorization response (success or error) must
+ * be the issuer the request was sent to, and must be there when that
+ * authorization server advertises `authorization_response_iss_parameter_supported`.
+ * Throws the SDK's `IssuerMismatchError`. Checked before anything else in
+ * the response is believed; also used by users' sign-ins (credentials/user-oauth.ts).
+ */
+export function checkResponseIssuer(discovery: OAuthDiscoveryState | undefined, iss: string | null): void {
+  const metadata = discovery?.authorizationServerMetadata;
+  validateAuthorizationResponseIssuer({
+    iss: iss ?? undefined,
+    expectedIssuer: metadata?.issuer,
+    issParameterSupported: metadata?.authorization_response_iss_parameter_supported === true,
+  });
 }

@@ -8,6 +8,41 @@ import { PinningOverrideSchema, type ServerPinning } from './contracts.js';
 import { HttpUrl, NAME_RULE, PositiveMs } from './primitives.js';
 import type { ServerSpec } from './servers.js';
 
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+/** Where the gateway posts a caller's token: https, or plain http on a loopback host (the SDK refuses anything else). */
+const SecureEndpoint = HttpUrl.refine(isSecureEndpoint, { error: 'must be an https URL (plain http only on a loopback host)' });
+
+function isSecureEndpoint(url: string): boolean {
+  try {
+    const { protocol, hostname } = new URL(url);
+    return protocol === 'https:' || LOOPBACK_HOSTS.has(hostname);
+  } catch {
+    return true; // not a URL at all: HttpUrl says so
+  }
+}
+
+const IdJagSchema = z
+  .strictObject({
+    idpTokenEndpoint: SecureEndpoint.describe(
+      "The organisation IdP's token endpoint: the caller's token is exchanged there (RFC 8693) for an identity assertion authorization grant (ID-JAG).",
+    ),
+    clientId: z.string().min(1).describe("The gateway's client id at the IdP."),
+    clientSecret: z.string().min(1).optional().describe('Its secret (use ${VAR}); omit for a public client.'),
+    audience: z.string().min(1).optional().describe("The ID-JAG's audience (default: the issuer of the upstream's authorization server)."),
+    resource: z.string().min(1).optional().describe("The resource the ID-JAG names (default: the upstream's RFC 9728 resource, else its URL)."),
+    scope: z.string().min(1).optional().describe('Scopes to ask for at the upstream (space-separated).'),
+    authorizationServer: HttpUrl.optional().describe(
+      "The issuer of the upstream's authorization server (default: the one the upstream names in its RFC 9728 metadata, kept for the life of the process).",
+    ),
+    upstreamClient: z
+      .strictObject({
+        clientId: z.string().min(1),
+        clientSecret: z.string().min(1).optional().describe('Use ${VAR}; omit for a public client.'),
+      })
+      .describe("The gateway's client at the upstream's authorization server, which redeems the ID-JAG (RFC 7523 jwt-bearer grant)."),
+  })
+  .describe('credentials "id-jag": the IdP that issues ID-JAGs for callers, and the client that redeems them upstream.');
+
 export const ServerSettingsSchema = z.strictObject({
   prefix: z
     .string()
@@ -34,10 +69,10 @@ export const ServerSettingsSchema = z.strictObject({
     .optional()
     .describe('HTTP upstreams: headers that carry the caller\'s identity (never their credential), e.g. {"X-Switchboard-User": "id"}.'),
   credentials: z
-    .enum(['static', 'user-oauth', 'token-exchange'])
+    .enum(['static', 'user-oauth', 'token-exchange', 'id-jag'])
     .default('static')
     .describe(
-      'HTTP upstreams: "static" (the configured headers/oauth), "user-oauth" (each user authorises the upstream once, as themselves), "token-exchange" (RFC 8693: the caller\'s token exchanged for one scoped to this upstream).',
+      'HTTP upstreams: "static" (the configured headers/oauth), "user-oauth" (each user authorises the upstream once, as themselves), "token-exchange" (RFC 8693: the caller\'s token exchanged for one scoped to this upstream), "id-jag" (Enterprise-Managed Authorization: an ID-JAG from the organisation\'s IdP, redeemed at the upstream\'s authorization server).',
     ),
   userOAuth: z
     .strictObject({
@@ -61,6 +96,7 @@ export const ServerSettingsSchema = z.strictObject({
     })
     .optional()
     .describe('credentials "token-exchange": where and as which client the caller\'s token is exchanged.'),
+  idJag: IdJagSchema.optional(),
 });
 
 export type ServerSettings = z.output<typeof ServerSettingsSchema>;
@@ -82,8 +118,11 @@ export interface ServerConfig {
   forwardMeta: string[];
   /** Headers carrying the caller's identity to an HTTP upstream: header name → principal field. */
   identityHeaders: Record<string, 'id' | 'groups' | 'scopes'>;
-  /** Whose credential reaches the upstream: the configured one, each user's own, or the caller's exchanged. */
-  credentials: 'static' | 'user-oauth' | 'token-exchange';
+  /** Whose credential reaches the upstream: the configured one, each user's own, the caller's exchanged, or one redeemed from an ID-JAG. */
+  credentials: 'static' | 'user-oauth' | 'token-exchange' | 'id-jag';
   userOAuth?: { clientId?: string; clientSecret?: string; scopes?: string[] };
   tokenExchange?: { tokenEndpoint: string; clientId: string; clientSecret: string; audience?: string; scope?: string };
+  idJag?: IdJagSettings;
 }
+
+export type IdJagSettings = z.output<typeof IdJagSchema>;

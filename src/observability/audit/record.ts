@@ -67,7 +67,7 @@ export const AuditRecordSchema = z
     code: z.string().optional().describe('The stable error code (data.code) of a refusal or failure.'),
     outcome: z.enum(['ok', 'error', 'denied']),
     error: z.string().optional(),
-    credential: z.enum(['user-oauth', 'token-exchange']).optional(),
+    credential: z.enum(['user-oauth', 'token-exchange', 'id-jag']).optional(),
     upstreamSubject: z.string().optional(),
     latencyMs: z.number(),
     argsDigest: z.string().optional().describe('SHA-256 of the JCS form of the arguments as forwarded (always, when there are arguments).'),

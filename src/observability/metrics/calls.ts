@@ -26,7 +26,7 @@ export function callMetrics(make: Instruments, fold: LabelFolding): Pick<Metrics
   });
   const callerCredentials = make.counter({
     name: 'switchboard_caller_credentials_total',
-    help: "Callers' own upstream credentials (credentials user-oauth / token-exchange): sign-ins, refreshes and token exchanges, by outcome.",
+    help: "Callers' own upstream credentials (credentials user-oauth / token-exchange / id-jag): sign-ins, refreshes and token exchanges (an ID-JAG obtained and redeemed counts as one), by outcome.",
     labelNames: ['server', 'event', 'outcome'],
   });
   return {

@@ -158,6 +158,7 @@ describe('issue helpers', () => {
       'credentials',
       'userOAuth',
       'tokenExchange',
+      'idJag',
     ]);
     expect(knownKeysAt(['gateway', 'listen'])).toEqual(['host', 'port']);
     expect(knownKeysAt(['mcpServers', 'x', 'oauth'])).toEqual(['clientId', 'callbackPort', 'clientSecret', 'scopes', 'authServerMetadataUrl', 'grant']);
