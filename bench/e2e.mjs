@@ -8,6 +8,7 @@
 // cell is run `runs` times with the targets of a group alternating
 // (A B A B …); the table shows medians, and ratios are medians of the
 // per-round paired ratios.
+import { createHash } from 'node:crypto';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LoadGen } from './lib/driver.mjs';
 import * as P from './lib/procs.mjs';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { hundredRules } from './policy.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -34,6 +36,12 @@ const LOOPBACK = path.join(here, 'lib/loopback-listen.mjs');
 export const TARGETS = {
   httpRatio16: 0.8,
   addedP50Ms: 0.3,
+  /** The gateway against the do-nothing relay (the hop alone), HTTP upstream: throughput at 16 sessions, added p50 at 1. */
+  vsRelay16: 0.9,
+  overRelayP50Ms: 0.15,
+  /** Gateway CPU per call that 100 rules + a rate limit + audit add end to end, and what authentication adds on top. */
+  governanceUs: 15,
+  authUs: 5,
   toolsListMs: 2,
   kbPerSession: 100,
   bridgeVsBestPeer16: 2,
@@ -267,12 +275,43 @@ const cpuOf = (rootPids, frontPid) => () => ({
 
 // ---------------------------------------------------------------- sections
 
-/** (a) An HTTP upstream (the kitchen-sink fixture, legacy mode), direct vs through the gateway. */
+/** A gateway config's `auth` with one API key and one JWT issuer (static key), and the headers that present each. */
+async function benchAuth() {
+  const key = 'bench-api-key-0123456789';
+  const { publicKey, privateKey } = await generateKeyPair('ES256');
+  const issuer = 'https://idp.bench.invalid';
+  const jwt = await new SignJWT({ scope: 'mcp' })
+    .setProtectedHeader({ alg: 'ES256', kid: 'bench' })
+    .setIssuer(issuer)
+    .setAudience('switchboard-bench')
+    .setSubject('bench-user')
+    .setIssuedAt()
+    .setExpirationTime('2h')
+    .sign(privateKey);
+  return {
+    auth: {
+      apiKeys: [{ id: 'bench', sha256: createHash('sha256').update(key).digest('hex') }],
+      jwt: { issuer, audience: 'switchboard-bench', publicKeys: [{ ...(await exportJWK(publicKey)), kid: 'bench', alg: 'ES256' }] },
+    },
+    apiKey: { authorization: `Bearer ${key}` },
+    jwt: { authorization: `Bearer ${jwt}` },
+  };
+}
+
+/**
+ * (a) An HTTP upstream (the kitchen-sink fixture, legacy mode), direct vs through the gateway: 2025-era sessions,
+ * 2026-07-28 stateless requests, and with authentication on (an API key, a JWT).
+ */
 async function httpUpstream(ctx) {
   const fixture = await startHttpFixture(ctx, 'http-fixture');
   const gw = await startGatewayWithConfig(ctx, 'gw-http', {
     mcpServers: { ks: { type: 'http', url: fixture.url } },
     gateway: { policies: emptyPolicyDir(ctx) },
+  });
+  const auth = await benchAuth();
+  const gwAuth = await startGatewayWithConfig(ctx, 'gw-http-auth', {
+    mcpServers: { ks: { type: 'http', url: fixture.url } },
+    gateway: { policies: emptyPolicyDir(ctx), auth: auth.auth },
   });
   const relay = P.startProcess({ name: 'http-relay', command: NODE, args: [RELAY, fixture.url], cwd: root, logFile: path.join(ctx.tmp, 'http-relay.log') });
   const relayUrl = (await P.waitForLog(relay, /LISTENING (\S+)/, 30_000))[1];
@@ -306,6 +345,39 @@ async function httpUpstream(ctx) {
       cpu: cpuOf(
         () => [gw.proc.pid, fixture.proc.pid],
         () => gw.proc.pid,
+      ),
+    },
+    {
+      key: 'httpGatewayModern',
+      label: 'through the gateway, 2026-07-28 stateless',
+      baseline: 'httpDirect',
+      open: { kind: 'http', url: gw.url, modern: true },
+      params: params('ks__echo'),
+      cpu: cpuOf(
+        () => [gw.proc.pid, fixture.proc.pid],
+        () => gw.proc.pid,
+      ),
+    },
+    {
+      key: 'httpGatewayApiKey',
+      label: 'through the gateway, API key',
+      baseline: 'httpDirect',
+      open: { kind: 'http', url: gwAuth.url, headers: auth.apiKey },
+      params: params('ks__echo'),
+      cpu: cpuOf(
+        () => [gwAuth.proc.pid, fixture.proc.pid],
+        () => gwAuth.proc.pid,
+      ),
+    },
+    {
+      key: 'httpGatewayJwt',
+      label: 'through the gateway, JWT',
+      baseline: 'httpDirect',
+      open: { kind: 'http', url: gwAuth.url, headers: auth.jwt },
+      params: params('ks__echo'),
+      cpu: cpuOf(
+        () => [gwAuth.proc.pid, fixture.proc.pid],
+        () => gwAuth.proc.pid,
       ),
     },
   ];

@@ -6,6 +6,7 @@
 //   bench/contracts.mjs  the added cost of a pinned, validated tool call (in-process)
 //   bench/audit.mjs    the added cost of sealing an audit record into the hash chain (in-process)
 //   bench/spec.mjs     Mcp-Param-* headers per tools/call and a list's cache hint (in-process)
+//   bench/approvals.mjs the approvals stage when no rule asks for one (in-process)
 //   bench/e2e.mjs      tools/call throughput and latency direct vs through the
 //                      gateway (HTTP and stdio upstreams, with and without
 //                      policies), against supergateway and mcp-proxy, session
@@ -24,6 +25,7 @@ import { runDisclosureBench } from './disclosure.mjs';
 import { runAuditBench } from './audit.mjs';
 import { runContractsBench } from './contracts.mjs';
 import { runSpecBench } from './spec.mjs';
+import { runApprovalsBench } from './approvals.mjs';
 import { runPolicyBench } from './policy.mjs';
 import { runRateLimitStoreBench } from './rate-limit-store.mjs';
 import { runEndToEndBench, TARGETS, fmt, signed } from './e2e.mjs';
@@ -54,6 +56,7 @@ const results = {
   contracts: runContractsBench(),
   audit: runAuditBench(),
   spec: runSpecBench(),
+  approvals: runApprovalsBench(),
   rateLimitStore: await runRateLimitStoreBench(),
   // Large catalogs first: it is quick, and the end-to-end part may use the whole time budget.
   disclosure: process.env.BENCH_ONLY === 'policy' ? undefined : await runDisclosureBench(),
@@ -136,6 +139,7 @@ function verdicts(r) {
         : notRun(`${what}, 1 session: added p50`),
     );
   }
+  list.push(...closeToTheHop(cell, notRun));
   const list50 = ok(e.scale?.toolsList?.firstPage?.list50Page?.bySessions?.[1]);
   list.push(
     list50
@@ -167,6 +171,67 @@ function verdicts(r) {
       : notRun('switchboard bridge vs best peer at 16 sessions'),
   );
   return list;
+}
+
+/** Median over rounds of f(this target's run, the other target's run of the same round). */
+function paired(a, b, f) {
+  const xs = a.runs
+    .map((r, i) => (b.runs[i] ? f(r, b.runs[i]) : NaN))
+    .filter(Number.isFinite)
+    .sort((x, y) => x - y);
+  return xs.length ? xs[Math.floor(xs.length / 2)] : NaN;
+}
+
+/** The targets measured against the relay and against the gateway's own no-policy / no-auth rows. */
+function closeToTheHop(cell, notRun) {
+  const out = [];
+  const gw16 = cell('httpUpstream', 'httpGateway', 16);
+  const relay16 = cell('httpUpstream', 'httpRelay', 16);
+  if (gw16 && relay16) {
+    const ratio = paired(gw16, relay16, (g, r) => g.callsPerSec / r.callsPerSec);
+    out.push({ target: `HTTP upstream, 16 sessions: gateway ≥ ${TARGETS.vsRelay16}× the relay`, value: `×${fmt(ratio, 2)}`, met: ratio >= TARGETS.vsRelay16 });
+  } else out.push(notRun('HTTP upstream, 16 sessions: gateway vs relay'));
+  const gw1 = cell('httpUpstream', 'httpGateway', 1);
+  const relay1 = cell('httpUpstream', 'httpRelay', 1);
+  if (gw1 && relay1) {
+    const added = paired(gw1, relay1, (g, r) => g.p50Ms - r.p50Ms);
+    out.push({
+      target: `HTTP upstream, 1 session: added p50 over the relay ≤ ${TARGETS.overRelayP50Ms} ms`,
+      value: `${signed(added)} ms`,
+      met: added <= TARGETS.overRelayP50Ms,
+    });
+  } else out.push(notRun('HTTP upstream, 1 session: added p50 over the relay'));
+  const frontDelta = (sec, key, baseKey) => {
+    const c = cell(sec, key, 16);
+    const b = cell(sec, baseKey, 16);
+    return c && b ? paired(c, b, (x, y) => x.frontCpuUsPerCall - y.frontCpuUsPerCall) : undefined;
+  };
+  const governance = frontDelta('stdioUpstream', 'stdioGateway100', 'stdioGateway');
+  out.push(
+    governance === undefined
+      ? notRun('governance CPU')
+      : {
+          target: `100 rules + rate limit + audit: ≤ +${TARGETS.governanceUs} µs gateway CPU per call (16 sessions)`,
+          value: `${signed(governance, 0)} µs`,
+          met: governance <= TARGETS.governanceUs,
+        },
+  );
+  for (const [key, what] of [
+    ['httpGatewayApiKey', 'API key'],
+    ['httpGatewayJwt', 'JWT'],
+  ]) {
+    const added = frontDelta('httpUpstream', key, 'httpGateway');
+    out.push(
+      added === undefined
+        ? notRun(`${what} authentication CPU`)
+        : {
+            target: `${what} authentication: ≤ +${TARGETS.authUs} µs gateway CPU per call (16 sessions)`,
+            value: `${signed(added, 0)} µs`,
+            met: added <= TARGETS.authUs,
+          },
+    );
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------- table
@@ -212,6 +277,9 @@ function print(r) {
     `  the same, tool declaring one x-mcp-header                           ${sp.paramHeadersDeclaredUs.toFixed(2)}   (+${sp.paramHeadersAddedUs.toFixed(2)})`,
   );
   say(`  cache hint of a list over 10 upstreams, 100 rules                    ${sp.listHintUs.toFixed(2)}`);
+  say();
+  say('approvals (in-process, bench/approvals.mjs)                            µs per call');
+  say(`  the approve stage, no rule asks for an approval                      ${r.approvals.noopPerCallUs.toFixed(3)}`);
   const rl = r.rateLimitStore;
   say();
   say('rate-limit decisions per second (bench/rate-limit-store.mjs)          memory      redis   redis/memory');

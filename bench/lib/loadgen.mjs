@@ -3,7 +3,7 @@
 // reports its own CPU time with every run.
 //
 // Commands (each answered { id, ok, result | error }):
-//   open    { target, kind: 'http', url, n }             n sessions (handshake each), kept for runs
+//   open    { target, kind: 'http', url, n, modern?, headers? }  n sessions (handshake each, none when modern), kept for runs
 //   open    { target, kind: 'stdio', command, args, n }  one child, n concurrent callers on it
 //   run     { target, n, method, params, warmupMs, durationMs, drain? }
 //   setup   { label, url, count, concurrency, keep }     session setup times (initialize → initialized)
@@ -36,7 +36,7 @@ async function pool(count, concurrency, fn) {
 }
 
 const commands = {
-  async open({ target, kind, url, command, args, cwd, n, openConcurrency = 4 }) {
+  async open({ target, kind, url, command, args, cwd, n, openConcurrency = 4, modern, headers }) {
     if (targets.has(target)) throw new Error(`target ${target} already open`);
     const t0 = performance.now();
     if (kind === 'stdio') {
@@ -45,7 +45,7 @@ const commands = {
       await conn.initialize();
       return { pid: conn.pid, setupMs: performance.now() - t0 };
     }
-    const sessions = Array.from({ length: n }, () => new HttpSession(url));
+    const sessions = Array.from({ length: n }, () => new HttpSession(url, { modern, headers }));
     targets.set(target, { kind, sessions });
     const setupMs = [];
     await pool(n, openConcurrency, async (i) => {

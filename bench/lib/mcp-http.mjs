@@ -1,10 +1,13 @@
-// A lean 2025-era Streamable HTTP client for load generation: plain node:http,
-// one keep-alive Agent per session, the handshake done by hand, JSON or SSE
-// response bodies, and every response's id checked against its request.
+// A lean Streamable HTTP client for load generation: plain node:http, one
+// keep-alive Agent per session, JSON or SSE response bodies, and every
+// response's id checked against its request. A 2025-era session does the
+// handshake by hand; a 2026-07-28 one (`modern`) has none: each request
+// carries its envelope in `_meta` and the standard Mcp-Method/Mcp-Name headers.
 // (The SDK client costs ~1.5–2 ms CPU per call: see /work/shared/perf-notes.md.)
 import http from 'node:http';
 
 export const PROTOCOL_VERSION = '2025-11-25';
+export const MODERN_VERSION = '2026-07-28';
 const REQUEST_TIMEOUT_MS = 15_000;
 
 /** One response body (JSON or SSE) → the JSON-RPC message answering `id`. */
@@ -58,22 +61,34 @@ function send(agent, url, method, headers, body) {
 }
 
 export class HttpSession {
-  /** @param {string} url  @param {{ agent?: http.Agent, label?: string }} [options] */
+  /**
+   * @param {string} url
+   * @param {{ agent?: http.Agent, label?: string, modern?: boolean, headers?: Record<string, string> }} [options]
+   *   `headers` go with every request (an Authorization header, say).
+   */
   constructor(url, options = {}) {
     this.url = new URL(url);
     this.agent = options.agent ?? new http.Agent({ keepAlive: true, maxSockets: 1 });
     this.ownAgent = !options.agent;
+    this.modern = options.modern === true;
     this.sessionId = undefined;
     this.nextId = 1;
     this.baseHeaders = {
       accept: 'application/json, text/event-stream',
       'content-type': 'application/json',
-      'mcp-protocol-version': PROTOCOL_VERSION,
+      'mcp-protocol-version': this.modern ? MODERN_VERSION : PROTOCOL_VERSION,
+      ...options.headers,
     };
+    /** Per distinct params text, a 2026-07-28 request's params (with the envelope) and headers, built once. */
+    this.modernRequests = new Map();
   }
 
   /** initialize → mcp-session-id → notifications/initialized (202). Returns the initialize result. */
   async initialize(clientName = 'switchboard-bench') {
+    if (this.modern) {
+      this.clientName = clientName;
+      return {};
+    }
     const id = this.nextId++;
     const body = JSON.stringify({
       jsonrpc: '2.0',
@@ -81,7 +96,8 @@ export class HttpSession {
       method: 'initialize',
       params: { protocolVersion: PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: clientName, version: '1.0.0' } },
     });
-    const headers = { accept: this.baseHeaders.accept, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+    const headers = { ...this.baseHeaders, 'content-length': Buffer.byteLength(body) };
+    delete headers['mcp-protocol-version'];
     const res = await send(this.agent, this.url, 'POST', headers, body);
     if (res.status !== 200) throw new Error(`initialize: HTTP ${res.status} ${res.text.slice(0, 200)}`);
     const msg = parseBody(res.headers['content-type'], res.text, id);
@@ -100,10 +116,35 @@ export class HttpSession {
 
   /** One request; `paramsJson` is pre-serialised so the hot loop does not stringify. Resolves the JSON-RPC message. */
   async request(method, paramsJson) {
+    if (this.modern) return this.modernRequest(method, paramsJson);
     const id = this.nextId++;
     const body = `{"jsonrpc":"2.0","id":${id},"method":"${method}","params":${paramsJson}}`;
     this.callHeaders['content-length'] = Buffer.byteLength(body);
     const res = await send(this.agent, this.url, 'POST', this.callHeaders, body);
+    if (res.status !== 200) throw new Error(`${method}: HTTP ${res.status} ${res.text.slice(0, 200)}`);
+    return parseBody(res.headers['content-type'], res.text, id);
+  }
+
+  /** One 2026-07-28 request: no session, the envelope in `_meta`, Mcp-Method and Mcp-Name headers. */
+  async modernRequest(method, paramsJson) {
+    const key = `${method} ${paramsJson}`;
+    let prepared = this.modernRequests.get(key);
+    if (!prepared) {
+      const params = JSON.parse(paramsJson);
+      params._meta = {
+        'io.modelcontextprotocol/protocolVersion': MODERN_VERSION,
+        'io.modelcontextprotocol/clientInfo': { name: this.clientName ?? 'switchboard-bench', version: '1.0.0' },
+        'io.modelcontextprotocol/clientCapabilities': {},
+      };
+      const name = typeof params.name === 'string' ? params.name : typeof params.uri === 'string' ? params.uri : undefined;
+      const headers = { ...this.baseHeaders, 'mcp-method': method, ...(name === undefined ? {} : { 'mcp-name': name }), 'content-length': 0 };
+      prepared = { paramsJson: JSON.stringify(params), headers };
+      this.modernRequests.set(key, prepared);
+    }
+    const id = this.nextId++;
+    const body = `{"jsonrpc":"2.0","id":${id},"method":"${method}","params":${prepared.paramsJson}}`;
+    prepared.headers['content-length'] = Buffer.byteLength(body);
+    const res = await send(this.agent, this.url, 'POST', prepared.headers, body);
     if (res.status !== 200) throw new Error(`${method}: HTTP ${res.status} ${res.text.slice(0, 200)}`);
     return parseBody(res.headers['content-type'], res.text, id);
   }

@@ -41,30 +41,36 @@ const MAX_SHOWN_CHARS = 2_000;
 export function approve(deps: ApproveDeps): Stage {
   return {
     name: 'approve',
-    async run(ctx) {
+    // Synchronous when nothing needs approving (nearly every call): no promise, no microtask.
+    run(ctx) {
       const requirement = ctx.decision?.approval;
       // A completion only suggests values and an unsubscribe ends something: neither is the use that needs a yes.
       if (!requirement || !APPROVED_USES.has(ctx.method)) return;
-      const ask = askOf(ctx, requirement, deps);
-      // A subscription the gateway makes for a listen stream has nobody to ask and no one waiting: refused, nothing opened.
-      if (ctx.unattended)
-        throw new GatewayError('APPROVAL_REQUIRED', `${ask.message} This needs an approval, which a subscription stream cannot give`, { ruleId: ask.ruleId });
-      const granted = await deps.approvals.grantFor(ask, requirement.remember);
-      if (granted) {
-        ctx.approval = { by: granted.by, channel: granted.channel, remembered: true };
-        return;
-      }
-      const client = clientCan(ctx, deps.approvals.linkable);
-      const self = requirement.approvers.some((a) => a.kind === 'self');
-      if (self && !client.form && !(client.url && ctx.session.era === 'modern') && requirement.approvers.length === 1) {
-        throw await detached(deps.approvals, ask, client.url);
-      }
-      const approval = await openOrRefuse(deps.approvals, ask);
-      const decision = await waitForDecision(ctx, deps, approval, self ? client : { form: false, url: false });
-      await deps.approvals.remember(approval, decision, requirement.remember, ctx.session.id, deps.sessionTtlMs);
-      ctx.approval = { id: approval.id, by: decision.by, channel: decision.channel };
+      return awaitApproval(ctx, requirement, deps);
     },
   };
+}
+
+/** The call waits for a yes (or is refused) as the file comment describes. */
+async function awaitApproval(ctx: CallContext, requirement: ApprovalRequirement, deps: ApproveDeps): Promise<void> {
+  const ask = askOf(ctx, requirement, deps);
+  // A subscription the gateway makes for a listen stream has nobody to ask and no one waiting: refused, nothing opened.
+  if (ctx.unattended)
+    throw new GatewayError('APPROVAL_REQUIRED', `${ask.message} This needs an approval, which a subscription stream cannot give`, { ruleId: ask.ruleId });
+  const granted = await deps.approvals.grantFor(ask, requirement.remember);
+  if (granted) {
+    ctx.approval = { by: granted.by, channel: granted.channel, remembered: true };
+    return;
+  }
+  const client = clientCan(ctx, deps.approvals.linkable);
+  const self = requirement.approvers.some((a) => a.kind === 'self');
+  if (self && !client.form && !(client.url && ctx.session.era === 'modern') && requirement.approvers.length === 1) {
+    throw await detached(deps.approvals, ask, client.url);
+  }
+  const approval = await openOrRefuse(deps.approvals, ask);
+  const decision = await waitForDecision(ctx, deps, approval, self ? client : { form: false, url: false });
+  await deps.approvals.remember(approval, decision, requirement.remember, ctx.session.id, deps.sessionTtlMs);
+  ctx.approval = { id: approval.id, by: decision.by, channel: decision.channel };
 }
 
 function askOf(ctx: CallContext, requirement: ApprovalRequirement, deps: ApproveDeps): ApprovalAsk {
