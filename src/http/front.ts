@@ -5,7 +5,6 @@ import { toWebRequest } from '@modelcontextprotocol/node';
 import { createMcpHandler, isLegacyRequest, type McpHttpHandler } from '@modelcontextprotocol/server';
 import type { HttpAuthenticator } from '../auth/http.js';
 import { ANONYMOUS, type Principal } from '../core/principal.js';
-import { protectedResourceMetadata, WELL_KNOWN_PATH } from '../auth/resource-metadata.js';
 import type { GatewaySettings } from '../config/schema/index.js';
 import { JsonRpc } from '../core/errors.js';
 import type { Logger } from '../observability/log.js';
@@ -18,6 +17,7 @@ import { LegacySse, LegacyStreamableHttp, sessionIds } from './legacy.js';
 import { mountOAuthRoutes, type OAuthRoutesOptions } from './oauth-routes.js';
 import { mountApprovalPage } from './approval-page.js';
 import { mountIndexPage } from './index-page.js';
+import { mountAuthorizationMetadata } from './authorization-metadata.js';
 import { refusedForParamHeaders } from './param-headers.js';
 import type { Approvals } from '../approvals/approvals.js';
 import type { MetricsHandler } from './metrics-endpoint.js';
@@ -101,15 +101,12 @@ export function createHttpFront(options: HttpFrontOptions): HttpFront {
     res.status(ready ? 200 : 503).json(body);
   });
   if (options.metrics) app.get('/metrics', probes, options.metrics);
-  if (pr) {
-    // Public, and fetched cross-origin by browser-based clients: before the Host/Origin check, with CORS.
-    const serveMetadata = (_req: Request, res: Response) => {
-      res.setHeader('Access-Control-Allow-Origin', '*');
-      res.json(protectedResourceMetadata({ resource: pr.resource(), authorizationServers: pr.authorizationServers, scopesSupported: pr.scopesSupported }));
-    };
-    app.get(WELL_KNOWN_PATH, serveMetadata);
-    for (const endpoint of endpoints) app.get(`${WELL_KNOWN_PATH}${endpoint.path}`, serveMetadata);
-  }
+  // Public, and fetched cross-origin by browser-based clients: before the Host/Origin check, with CORS.
+  mountAuthorizationMetadata(
+    app,
+    pr,
+    endpoints.map((e) => e.path),
+  );
   // The admission checks in their order (admission.ts); the body is read between authentication and scopes.
   app.use(admit(admission.hostAndOrigin));
   mountIndexPage(app, endpoints, options);
