@@ -303,8 +303,8 @@ describe('deploy/kubernetes', () => {
     expect(gatewayArgs).toMatchObject({ command: 'serve', flags: { config: '/etc/switchboard/switchboard.json', host: '0.0.0.0', port: String(httpPort) } });
     expect(httpPort).toBe(8080);
     expect(configMount.subPath).toBeUndefined();
-    // The image's user "node" is uid 1000.
-    expect(readFileSync(path.join(root, 'Dockerfile'), 'utf8')).toMatch(/^USER node$/m);
+    // The image runs as uid 1000 (the base image's "node" user), numerically so that runAsNonRoot can be verified.
+    expect(readFileSync(path.join(root, 'Dockerfile'), 'utf8')).toMatch(/^USER 1000:1000$/m);
     expect(pod.securityContext?.runAsUser).toBe(1000);
   });
 
