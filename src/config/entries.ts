@@ -14,7 +14,7 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Entry keys Switchboard reads. */
-export const ENTRY_KEYS = [...new Set([...Object.keys(StdioEntrySchema.shape), ...Object.keys(RemoteEntrySchema.shape), 'disabled', 'envFile'])];
+export const ENTRY_KEYS = [...new Set([...Object.keys(StdioEntrySchema.shape), ...Object.keys(RemoteEntrySchema.shape)])];
 /** Switchboard's own per-server settings: they belong under gateway.servers.<name>. */
 const SETTINGS_KEYS = Object.keys(ServerSettingsSchema.shape);
 
@@ -100,7 +100,7 @@ export function entryKeyWarnings(key: string, name: string, entry: Obj): string[
 }
 
 /**
- * Checks `disabled` and `envFile` on every entry and reads the env file of
+ * Checks `disabled` on every entry and reads the env file of
  * each stdio server that will run (relative to `workspaceDir`): a disabled
  * server's file need not exist. Returns each server's variables from it.
  */
@@ -114,15 +114,8 @@ export function readEntryExtras(data: Obj, key: 'mcpServers' | 'servers', worksp
     if (entry.disabled !== undefined && typeof entry.disabled !== 'boolean')
       add([key, name, 'disabled'], `expected boolean, got ${describeValue(entry.disabled)}`, 'write true (skip this server) or false');
     const file = entry.envFile;
-    if (file === undefined) continue;
-    if (typeof file !== 'string' || file === '') {
-      add(
-        [key, name, 'envFile'],
-        `expected a file path, got ${file === '' ? 'an empty string' : describeValue(file)}`,
-        'write the path of a .env file, e.g. "${workspaceFolder}/.env"',
-      );
-      continue;
-    }
+    // Its type is the schema's to report (StdioEntrySchema): a file that is not a path is not read.
+    if (typeof file !== 'string' || file === '') continue;
     const own = isObj(settings[name]) ? settings[name] : {};
     if (entry.command === undefined || own.enabled === false || (entry.disabled === true && own.enabled !== true)) continue;
     const read = readEnvFile(path.resolve(workspaceDir, file));

@@ -20,6 +20,11 @@ export const StdioEntrySchema = z
     args: z.array(z.string()).default([]),
     env: StringMap.default({}).describe('Extra environment for the child; ${VAR} references allowed.'),
     cwd: z.string().optional().describe('Working directory, relative to the config file.'),
+    envFile: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("A dotenv file (KEY=value lines) whose variables join the child's environment, as VS Code and Cursor read it; `env` wins."),
     disabled: z.boolean().optional().describe('true: the server is skipped (listed as disabled, never started), as Claude Desktop and Cline read it.'),
   })
   .describe('A stdio server: a child process speaking MCP on stdin/stdout.');
