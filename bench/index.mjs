@@ -15,7 +15,7 @@
 // Knobs (environment): BENCH_RUNS (3), BENCH_SECONDS (2), BENCH_WARMUP_MS (300),
 // BENCH_IDLE_SESSIONS (1000), BENCH_SECTIONS (httpUpstream,stdioUpstream,peers,scale),
 // BENCH_ONLY=policy to skip the end-to-end part, SWITCHBOARD_ROOT (another checkout's build),
-// BENCH_BUDGET_S (270: after that, no new section or round starts; what was skipped is reported).
+// BENCH_BUDGET_S (360: after that, no new section or round starts; what was skipped is reported).
 // Progress goes to stderr; the table to stdout.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -62,7 +62,7 @@ const results = {
   disclosure: process.env.BENCH_ONLY === 'policy' ? undefined : await runDisclosureBench(),
 };
 // The end-to-end part stops starting work once this much time has passed since the start (npm run build comes before).
-const deadline = started + Number(process.env.BENCH_BUDGET_S ?? 270) * 1000;
+const deadline = started + Number(process.env.BENCH_BUDGET_S ?? 360) * 1000;
 if (process.env.BENCH_ONLY !== 'policy') results.e2e = await runEndToEndBench({ deadline });
 results.machine.loadavgAtEnd = os.loadavg();
 results.wallMs = Date.now() - started;
