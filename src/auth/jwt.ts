@@ -30,6 +30,7 @@ import { RemoteKeySet } from './jwks-cache.js';
 import { fetchJwks } from './jwks-fetch.js';
 import { claimMapping, principalFromClaims } from './jwt-claims.js';
 import { jwtFailure as failure } from './jwt-failure.js';
+import { VerifiedTokens } from './verified-tokens.js';
 
 export type { JwtSettings };
 export type { JwtFailureReason } from './jwt-failure.js';
@@ -73,8 +74,12 @@ export function createJwtVerifier(settings: JwtSettings, options: JwtVerifierOpt
   const keys = settings.jwksUri ? remoteKeys(settings.jwksUri, settings, options) : staticKeys(settings.publicKeys ?? []);
   const mapping = claimMapping(settings);
 
+  const verified = new VerifiedTokens();
+
   return {
     async verify(token) {
+      const known = verified.get(token, audienceNow());
+      if (known) return known;
       const header = protectedHeader(token);
       // Before any key lookup: a forged header must not make the gateway fetch anything.
       if (typeof header.alg !== 'string' || !allowed.has(header.alg)) throw failure('invalid', 'Token algorithm not allowed');
@@ -90,7 +95,9 @@ export function createJwtVerifier(settings: JwtSettings, options: JwtVerifierOpt
         clockTolerance: settings.clockToleranceSec,
         requiredClaims: ['exp'],
       });
-      return principalFromClaims(payload as Record<string, unknown>, mapping);
+      const principal = principalFromClaims(payload as Record<string, unknown>, mapping);
+      verified.set(token, audience, principal);
+      return principal;
     },
   };
 }

@@ -1,10 +1,11 @@
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { SignJWT, type JWK } from 'jose';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { hashKey } from '../../../src/auth/api-keys.js';
 import { createHttpAuthenticator } from '../../../src/auth/http.js';
 import { MAX_JWKS_BYTES } from '../../../src/auth/jwks-fetch.js';
 import { createJwtVerifier, looksLikeJwt, type JwtVerifier, type JwtVerifierOptions } from '../../../src/auth/jwt.js';
+import { VERIFIED_TTL_MS } from '../../../src/auth/verified-tokens.js';
 import { AuthSchema, JwtSchema, type JwtSettings } from '../../../src/config/schema/index.js';
 import { GatewayError } from '../../../src/core/errors.js';
 import { makeKey, nowSec, signToken, startJwksServer, type JwksServer, type TestKey } from '../../helpers/jwks-server.js';
@@ -14,6 +15,8 @@ const RESOURCE = 'https://gw.example.com/mcp';
 /** The principal id of a token of ISSUER whose id claim is `sub` (ids are namespaced by kind: auth/principal.ts). */
 const JWT_ID = (sub: string) => `jwt:${ISSUER}#${sub}`;
 const GOOD = { iss: ISSUER, aud: RESOURCE, sub: 'alice', scope: 'tools.read tools.write', groups: ['eng'] };
+/** Makes each token of a test its own (a token already verified is not verified again, so would not reach the JWKS). */
+let seq = 0;
 
 let rsa: TestKey; // in every JWKS
 let ec: TestKey; // in every JWKS
@@ -186,12 +189,12 @@ describe('JWKS cache', () => {
   it('refetches when the cache is older than jwksCacheMaxAgeMs', async () => {
     const jwks = await server();
     const v = verifier({ jwksUri: jwks.url, jwksCacheMaxAgeMs: 60_000 }, { now });
-    await v.verify(await signToken(rsa, GOOD));
+    await v.verify(await signToken(rsa, { ...GOOD, jti: `${++seq}` }));
     clock += 59_000;
-    await v.verify(await signToken(rsa, GOOD));
+    await v.verify(await signToken(rsa, { ...GOOD, jti: `${++seq}` }));
     expect(jwks.fetches).toBe(1);
     clock += 2_000;
-    await v.verify(await signToken(rsa, GOOD));
+    await v.verify(await signToken(rsa, { ...GOOD, jti: `${++seq}` }));
     expect(jwks.fetches).toBe(2);
   });
 
@@ -247,21 +250,21 @@ describe('JWKS cache', () => {
   it('keeps the last good keys when a refetch fails', async () => {
     const jwks = await server();
     const v = verifier({ jwksUri: jwks.url, jwksCacheMaxAgeMs: 60_000 }, { now });
-    await v.verify(await signToken(rsa, GOOD));
+    await v.verify(await signToken(rsa, { ...GOOD, jti: `${++seq}` }));
     jwks.status = 500;
     clock += 61_000;
-    expect((await v.verify(await signToken(rsa, GOOD))).id).toBe(JWT_ID('alice'));
+    expect((await v.verify(await signToken(rsa, { ...GOOD, jti: `${++seq}` }))).id).toBe(JWT_ID('alice'));
     expect(jwks.fetches).toBe(2);
     // The failure backs off further attempts for a while…
-    await v.verify(await signToken(rsa, GOOD));
+    await v.verify(await signToken(rsa, { ...GOOD, jti: `${++seq}` }));
     expect(jwks.fetches).toBe(2);
     // …then tries again, and recovers.
     jwks.status = 200;
     clock += 5_000;
-    await v.verify(await signToken(rsa, GOOD));
+    await v.verify(await signToken(rsa, { ...GOOD, jti: `${++seq}` }));
     expect(jwks.fetches).toBe(3);
     clock += 1_000;
-    await v.verify(await signToken(rsa, GOOD));
+    await v.verify(await signToken(rsa, { ...GOOD, jti: `${++seq}` }));
     expect(jwks.fetches).toBe(3);
   });
 
@@ -474,5 +477,49 @@ describe('createHttpAuthenticator', () => {
   it('knows what looks like a JWT', async () => {
     expect(looksLikeJwt(await signToken(rsa, GOOD))).toBe(true);
     for (const s of [API_KEY, 'a.b', 'a.b.', 'a.b.c.d', 'a.b.c d']) expect(looksLikeJwt(s), s).toBe(false);
+  });
+});
+
+describe('tokens already verified', () => {
+  const noFetch: typeof fetch = () => {
+    throw new Error('must not fetch');
+  };
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('are answered without verifying again, for at most VERIFIED_TTL_MS and never past their exp', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const v = verifier({ publicKeys: [rsa.jwk] }, { fetch: noFetch });
+    const token = await signToken(rsa, GOOD, { exp: nowSec() + 3600 });
+    const first = await v.verify(token);
+    expect(await v.verify(token)).toBe(first);
+    vi.setSystemTime(Date.now() + VERIFIED_TTL_MS + 1);
+    const again = await v.verify(token);
+    expect(again).not.toBe(first);
+    expect(again.id).toBe(first.id);
+    // A token whose exp comes first is kept only until then.
+    const short = await signToken(rsa, GOOD, { exp: nowSec() + 10 });
+    const once = await v.verify(short);
+    vi.setSystemTime(Date.now() + 10_001);
+    expect(await v.verify(short).catch(() => undefined)).not.toBe(once);
+  });
+
+  it('another token with the same claims, or a forged signature, is verified on its own', async () => {
+    const v = verifier({ publicKeys: [rsa.jwk] }, { fetch: noFetch });
+    const token = await signToken(rsa, GOOD, { exp: nowSec() + 3600 });
+    await v.verify(token);
+    const [head, body] = token.split('.');
+    const forged = await signToken(rogue, GOOD, { exp: nowSec() + 3600 });
+    expect(await reasonOf(v.verify(`${head}.${body}.${forged.split('.')[2]}`))).toBe('signature');
+  });
+
+  it('are not used for another audience', async () => {
+    let audience = RESOURCE;
+    const v = createJwtVerifier(settings({ publicKeys: [rsa.jwk] }), { audience: () => [audience], fetch: noFetch });
+    const token = await signToken(rsa, GOOD, { exp: nowSec() + 3600 });
+    await v.verify(token);
+    audience = 'https://elsewhere.example.com/mcp';
+    expect(await reasonOf(v.verify(token))).toBe('audience');
   });
 });
